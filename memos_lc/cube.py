@@ -1,0 +1,417 @@
+"""MemCube: the unit of memory.
+
+A MemCube is a header (identity, namespace, lifecycle, version, provenance, access control,
+priority, expiry, usage) around exactly one payload:
+
+* :class:`PlaintextPayload` - text (facts, preferences, episodes);
+* :class:`ActivationPayload` - a precomputed KV cache, stored as a safetensors blob;
+* :class:`ParametricPayload` - a LoRA adapter, stored as a safetensors blob.
+
+Cubes are immutable values. A change is a *new version* of the same cube id
+(:meth:`MemCube.next_version`); the vault keeps every version so history and rollback are
+real. Headers serialize to JSON only.
+
+Example:
+    .. code-block:: python
+
+        from memos_lc.cube import MemCube
+
+        cube = MemCube.from_text("Alice prefers tea over coffee", namespace=("alice", "prefs"),
+                                 memory_type="preference", tags=("drinks",))
+        restored = MemCube.from_json(cube.to_json())
+        assert restored == cube
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from memos_lc.errors import InvalidCubeError, InvalidNamespaceError
+
+MAX_TEXT_CHARS = 64_000
+"""Largest plaintext payload accepted, in characters (about 16k tokens)."""
+
+MAX_NAMESPACE_DEPTH = 16
+MAX_LABEL_CHARS = 256
+MAX_TAGS = 64
+MAX_IDS = 1_000
+NS_SEPARATOR = "\x1f"
+"""Joins namespace labels in stored index fields; forbidden inside labels."""
+
+_VERSION_NS = uuid.UUID("5b0c6f1e-6d1f-4a55-9a3e-2f0f3b1c7a10")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MEMORY_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class MemoryKind(StrEnum):
+    """Which payload a cube carries."""
+
+    PLAINTEXT = "plaintext"
+    ACTIVATION = "activation"
+    PARAMETRIC = "parametric"
+
+
+class MemoryType(StrEnum):
+    """Well-known memory types. Any lowercase identifier is accepted as well."""
+
+    WORKING = "working"
+    LONG_TERM = "long_term"
+    USER = "user"
+    PREFERENCE = "preference"
+    EPISODIC = "episodic"
+    CHECKPOINT = "checkpoint"
+
+
+class LifecycleStatus(StrEnum):
+    """Where a cube is in its lifecycle. Only ``active`` cubes are recalled by default."""
+
+    ACTIVE = "active"
+    MERGED = "merged"
+    ARCHIVED = "archived"
+    EXPIRED = "expired"
+    DELETED = "deleted"
+
+
+def utcnow() -> datetime:
+    """Current time, timezone-aware UTC (every timestamp in a cube is aware)."""
+    return datetime.now(UTC)
+
+
+def validate_namespace(namespace: Any) -> tuple[str, ...]:
+    """Return ``namespace`` as a tuple of labels, or raise :class:`InvalidNamespaceError`.
+
+    A namespace is a non-empty sequence (at most 16) of non-empty strings without control
+    characters, like LangGraph store namespaces: ``("users", "alice", "prefs")``.
+    """
+    if isinstance(namespace, str) or not isinstance(namespace, (tuple, list)):
+        raise InvalidNamespaceError(
+            f"namespace must be a tuple of strings, got {type(namespace).__name__}: {namespace!r}"
+        )
+    if not namespace:
+        raise InvalidNamespaceError("namespace must have at least one label")
+    if len(namespace) > MAX_NAMESPACE_DEPTH:
+        raise InvalidNamespaceError(
+            f"namespace has {len(namespace)} labels; at most {MAX_NAMESPACE_DEPTH} are allowed"
+        )
+    for label in namespace:
+        if not isinstance(label, str):
+            raise InvalidNamespaceError(
+                f"namespace labels must be strings, got {type(label).__name__}: {label!r}"
+            )
+        if not label:
+            raise InvalidNamespaceError(f"namespace labels must be non-empty: {namespace!r}")
+        if len(label) > MAX_LABEL_CHARS:
+            raise InvalidNamespaceError(f"namespace label longer than {MAX_LABEL_CHARS} chars")
+        if _CONTROL.search(label):
+            raise InvalidNamespaceError(f"namespace label {label!r} contains a control character")
+    return tuple(namespace)
+
+
+def _check_token(value: str, what: str, max_len: int = MAX_LABEL_CHARS) -> str:
+    if not value or len(value) > max_len or _CONTROL.search(value):
+        raise ValueError(f"{what} must be 1-{max_len} chars without control characters")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+class AccessControl(_Model):
+    """Who may read and write a cube.
+
+    Entries of ``readers``/``writers`` are principal ids or ``"role:<name>"``. The owner can
+    always read and write; everyone else is denied unless listed here or granted the cube's
+    namespace (see :mod:`memos_lc.governance`).
+    """
+
+    owner: str | None = None
+    readers: tuple[str, ...] = ()
+    writers: tuple[str, ...] = ()
+
+    @field_validator("readers", "writers")
+    @classmethod
+    def _entries(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(v) > MAX_IDS:
+            raise ValueError(f"at most {MAX_IDS} entries")
+        return tuple(_check_token(x, "ACL entry") for x in v)
+
+
+class Provenance(_Model):
+    """Where a memory came from. ``source_ids`` carries external ids (e.g. LoCoMo turn ids)
+    through every transformation; ``derived_from`` names the cubes a merged or compiled
+    cube was made from."""
+
+    origin: str = "api"
+    thread_id: str | None = None
+    message_ids: tuple[str, ...] = ()
+    source_ids: tuple[str, ...] = ()
+    derived_from: tuple[str, ...] = ()
+    actor: str | None = None
+    note: str | None = None
+
+    @field_validator("message_ids", "source_ids", "derived_from")
+    @classmethod
+    def _ids(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(v) > MAX_IDS:
+            raise ValueError(f"at most {MAX_IDS} ids")
+        return tuple(_check_token(x, "id", 1024) for x in v)
+
+
+class Usage(_Model):
+    """How often and when a cube was recalled (maintained by the scheduler)."""
+
+    hits: int = Field(default=0, ge=0)
+    last_used_at: AwareDatetime | None = None
+
+
+class BlobRef(_Model):
+    """A content-addressed safetensors blob in the vault's blob store."""
+
+    sha256: str
+    size: int = Field(ge=0)
+    media_type: str = "application/vnd.safetensors"
+
+    @field_validator("sha256")
+    @classmethod
+    def _digest(cls, v: str) -> str:
+        if not _SHA256.match(v):
+            raise ValueError("sha256 must be 64 lowercase hex characters")
+        return v
+
+
+class PlaintextPayload(_Model):
+    """Text memory."""
+
+    kind: Literal["plaintext"] = "plaintext"
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("text must not be empty")
+        if len(v) > MAX_TEXT_CHARS:
+            raise ValueError(f"text is {len(v)} chars; at most {MAX_TEXT_CHARS} are allowed")
+        if "\x00" in v:
+            raise ValueError("text must not contain NUL characters")
+        return v
+
+
+class ActivationPayload(_Model):
+    """A KV cache of a memory block, valid only for the model with ``model_fingerprint``.
+
+    ``source_text`` is the block the cache was compiled from (what search sees) and
+    ``prefix_token_ids_sha256`` lets the chat model verify a prompt starts with that prefix.
+    """
+
+    kind: Literal["activation"] = "activation"
+    blob: BlobRef
+    model_fingerprint: str
+    prefix_tokens: int = Field(ge=1)
+    prefix_token_ids_sha256: str
+    source_text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+
+class ParametricPayload(_Model):
+    """A LoRA adapter distilled from plaintext cubes, for the model ``model_fingerprint``."""
+
+    kind: Literal["parametric"] = "parametric"
+    blob: BlobRef
+    model_fingerprint: str
+    base_model: str
+    description: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    source_cube_ids: tuple[str, ...] = ()
+    training: dict[str, float | int | str] = Field(default_factory=dict)
+
+
+Payload = Annotated[
+    PlaintextPayload | ActivationPayload | ParametricPayload, Field(discriminator="kind")
+]
+
+
+class MemCube(_Model):
+    """A governed unit of memory: header plus one payload.
+
+    ``id`` identifies the cube across versions; each version is stored separately under
+    :attr:`version_id`. ``replaces``/``superseded_by`` link versions; the head version has
+    ``superseded_by is None``.
+    """
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    namespace: tuple[str, ...]
+    key: str | None = None
+    memory_type: str = MemoryType.LONG_TERM
+    status: LifecycleStatus = LifecycleStatus.ACTIVE
+    version: int = Field(default=1, ge=1)
+    replaces: str | None = None
+    superseded_by: str | None = None
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    updated_at: AwareDatetime = Field(default_factory=utcnow)
+    expires_at: AwareDatetime | None = None
+    priority: float = Field(default=0.5, ge=0.0, le=1.0)
+    access: AccessControl = Field(default_factory=AccessControl)
+    provenance: Provenance = Field(default_factory=Provenance)
+    tags: tuple[str, ...] = ()
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    usage: Usage = Field(default_factory=Usage)
+    payload: Payload
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _check_token(v, "id", 128)
+
+    @field_validator("namespace", mode="before")
+    @classmethod
+    def _namespace(cls, v: Any) -> tuple[str, ...]:
+        try:
+            return validate_namespace(v)
+        except InvalidNamespaceError as e:
+            raise ValueError(str(e)) from None
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str | None) -> str | None:
+        return None if v is None else _check_token(v, "key", 1024)
+
+    @field_validator("memory_type")
+    @classmethod
+    def _memory_type(cls, v: str) -> str:
+        if not _MEMORY_TYPE.match(str(v)):
+            raise ValueError("memory_type must be a lowercase identifier, e.g. 'preference'")
+        return str(v)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(v) > MAX_TAGS:
+            raise ValueError(f"at most {MAX_TAGS} tags")
+        return tuple(_check_token(t, "tag", 128) for t in v)
+
+    @field_validator("priority", "confidence")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("must be finite")
+        return v
+
+    @model_validator(mode="after")
+    def _times(self) -> MemCube:
+        if self.updated_at < self.created_at:
+            raise ValueError("updated_at is before created_at")
+        return self
+
+    # -- derived -------------------------------------------------------------------------
+
+    @property
+    def kind(self) -> MemoryKind:
+        """The payload kind."""
+        return MemoryKind(self.payload.kind)
+
+    @property
+    def version_id(self) -> str:
+        """Storage id of this version: a UUID derived from ``(id, version)``."""
+        return version_id(self.id, self.version)
+
+    @property
+    def text(self) -> str:
+        """The text this cube is found by: the plaintext, or what a blob was built from."""
+        p = self.payload
+        if isinstance(p, PlaintextPayload):
+            return p.text
+        if isinstance(p, ActivationPayload):
+            return p.source_text
+        return p.description
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """True once ``expires_at`` has passed."""
+        return self.expires_at is not None and self.expires_at <= (now or utcnow())
+
+    # -- construction --------------------------------------------------------------------
+
+    @classmethod
+    def from_text(cls, text: str, namespace: tuple[str, ...] | list[str], **header: Any) -> MemCube:
+        """Build a plaintext cube; ``header`` takes any other field."""
+        return cls.model_validate(
+            {"namespace": namespace, "payload": {"kind": "plaintext", "text": text}, **header}
+        )
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> MemCube:  # type: ignore[override]
+        """Validate like pydantic, raising :class:`InvalidCubeError` on bad input."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as e:
+            raise InvalidCubeError(_describe(e)) from None
+
+    def replace(self, **changes: Any) -> MemCube:
+        """A validated copy with ``changes`` applied (same version)."""
+        data = self.model_dump(mode="python")
+        data.update(changes)
+        return MemCube.model_validate(data)
+
+    def next_version(self, now: datetime | None = None, **changes: Any) -> MemCube:
+        """The successor version of this cube with ``changes`` applied."""
+        return self.replace(
+            **{
+                "updated_at": now or utcnow(),
+                **changes,
+                "version": self.version + 1,
+                "replaces": self.version_id,
+                "superseded_by": None,
+            }
+        )
+
+    def to_json(self) -> str:
+        """The cube as JSON (the only serialized form of a header)."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> MemCube:
+        """Parse :meth:`to_json` output; raises :class:`InvalidCubeError` on bad input."""
+        try:
+            return super().model_validate_json(data)
+        except ValidationError as e:
+            raise InvalidCubeError(_describe(e)) from None
+
+
+class ScoredCube(BaseModel):
+    """A search hit: the cube, its fused score, and why it was found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cube: MemCube
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    matched_terms: tuple[str, ...] = ()
+
+
+def version_id(cube_id: str, version: int) -> str:
+    """Storage id of version ``version`` of cube ``cube_id``."""
+    return str(uuid.uuid5(_VERSION_NS, f"{cube_id}:{version}"))
+
+
+def _describe(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors()[:5]:
+        loc = ".".join(str(x) for x in err["loc"]) or "cube"
+        parts.append(f"{loc}: {err['msg']}")
+    return "invalid MemCube: " + "; ".join(parts)

@@ -1,0 +1,183 @@
+"""Access control, namespace grants, TTL and the audit record.
+
+Access is deny-by-default across principals. A principal may read a cube when it
+
+* owns it, or is listed in its ``access.readers`` / ``access.writers`` (by id or by
+  ``"role:<name>"``), or
+* holds a :class:`Grant` on a prefix of the cube's namespace issued by the cube's owner
+  (or by an admin, which covers every owner), or
+* has the ``admin`` role.
+
+Writing follows the same rules with ``writers`` and ``write`` grants. The vault turns these
+rules into a Qdrant payload filter (:func:`read_filter`) so search never even scores a cube the
+caller may not read, and re-checks every returned cube in Python (:func:`can_read`).
+
+Example:
+    .. code-block:: python
+
+        from memos_lc.governance import Principal
+
+        alice = Principal(id="alice")
+        ops = Principal(id="ops", roles=frozenset({"admin"}))
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from memos_lc.cube import NS_SEPARATOR, MemCube, utcnow, validate_namespace
+
+ADMIN_ROLE = "admin"
+SYSTEM_PRINCIPAL_ID = "memos:system"
+_PRINCIPAL_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
+
+Filter = dict[str, Any]
+"""A filter in Qdrant's JSON shape (``{"must": [...], "should": [...], ...}``)."""
+
+
+class Permission(StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+class Principal(BaseModel):
+    """Who is acting: an id and a set of roles. Passed to every vault call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    roles: frozenset[str] = frozenset()
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _PRINCIPAL_ID.match(v) or v.startswith("role:"):
+            raise ValueError("principal id must be 1-256 chars, no control chars, not 'role:*'")
+        return v
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_ROLE in self.roles
+
+    def identities(self) -> list[str]:
+        """The ACL entries that name this principal: its id and ``role:<r>`` per role."""
+        return [self.id, *(f"role:{r}" for r in sorted(self.roles))]
+
+    @classmethod
+    def system(cls) -> Principal:
+        """The internal principal used by sweeps and consolidation (an admin)."""
+        return cls(id=SYSTEM_PRINCIPAL_ID, roles=frozenset({ADMIN_ROLE}))
+
+
+class Grant(BaseModel):
+    """Shares a namespace subtree: ``grantee`` may ``permission`` the cubes that
+    ``grantor`` owns under ``namespace`` (every owner's, when an admin granted it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    grantor: str
+    grantee: str
+    """A principal id or ``"role:<name>"``."""
+    namespace: tuple[str, ...]
+    permission: Permission = Permission.READ
+    all_owners: bool = False
+    """True when an admin issued the grant: it covers cubes of every owner."""
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @field_validator("namespace", mode="before")
+    @classmethod
+    def _ns(cls, v: Any) -> tuple[str, ...]:
+        return validate_namespace(v)
+
+    def covers(self, cube: MemCube) -> bool:
+        n = len(self.namespace)
+        return cube.namespace[:n] == self.namespace and (
+            self.all_owners or cube.access.owner == self.grantor
+        )
+
+
+def namespace_key(namespace: Sequence[str]) -> str:
+    """The stored, indexable form of a namespace (labels joined by a reserved separator)."""
+    return NS_SEPARATOR.join(namespace)
+
+
+def namespace_prefixes(namespace: Sequence[str]) -> list[str]:
+    """Every prefix of ``namespace`` as :func:`namespace_key` strings, shortest first."""
+    return [namespace_key(namespace[: i + 1]) for i in range(len(namespace))]
+
+
+def _names(principal: Principal, entries: Iterable[str]) -> bool:
+    ids = set(principal.identities())
+    return any(e in ids for e in entries)
+
+
+def can_read(principal: Principal, cube: MemCube, grants: Iterable[Grant] = ()) -> bool:
+    """Whether ``principal`` may read ``cube`` (write access implies read access)."""
+    if principal.is_admin or cube.access.owner == principal.id:
+        return True
+    if _names(principal, cube.access.readers) or _names(principal, cube.access.writers):
+        return True
+    return any(g.covers(cube) for g in grants)
+
+
+def can_write(principal: Principal, cube: MemCube, grants: Iterable[Grant] = ()) -> bool:
+    """Whether ``principal`` may change ``cube``."""
+    if principal.is_admin or cube.access.owner == principal.id:
+        return True
+    if _names(principal, cube.access.writers):
+        return True
+    return any(g.permission == Permission.WRITE and g.covers(cube) for g in grants)
+
+
+def read_filter(principal: Principal, grants: Iterable[Grant] = ()) -> Filter | None:
+    """The payload filter matching exactly the cubes ``principal`` may read.
+
+    ``None`` for admins (no restriction). Uses the stored index fields ``owner``,
+    ``acl_read`` (readers and writers) and ``ns_prefixes``.
+    """
+    if principal.is_admin:
+        return None
+    should: list[dict[str, Any]] = [
+        {"key": "owner", "match": {"value": principal.id}},
+        {"key": "acl_read", "match": {"any": principal.identities()}},
+    ]
+    for g in grants:
+        cond: list[dict[str, Any]] = [
+            {"key": "ns_prefixes", "match": {"value": namespace_key(g.namespace)}}
+        ]
+        if not g.all_owners:
+            cond.append({"key": "owner", "match": {"value": g.grantor}})
+        should.append({"must": cond})
+    return {"should": should}
+
+
+def expiry_filter(now: datetime) -> Filter:
+    """Matches cubes that have not expired at ``now`` (``expires_ts`` is +inf when unset)."""
+    return {"must": [{"key": "expires_ts", "range": {"gt": now.timestamp()}}]}
+
+
+AuditOutcome = Literal["ok", "denied", "not_found", "invalid", "error"]
+
+
+class AuditEvent(BaseModel):
+    """One entry of the append-only audit log: who did what to which cubes, and how it went."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    at: AwareDatetime = Field(default_factory=utcnow)
+    principal: str
+    roles: tuple[str, ...] = ()
+    action: str
+    cube_ids: tuple[str, ...] = ()
+    namespace: tuple[str, ...] | None = None
+    outcome: AuditOutcome = "ok"
+    detail: str | None = None

@@ -1,0 +1,15 @@
+"""MemVault: versioned, governed MemCube storage on Qdrant."""
+
+from memos_lc.vault.blobs import BlobStore
+from memos_lc.vault.drivers import ClientDriver, Driver, EdgeDriver
+from memos_lc.vault.qdrant import CubeFilter, MemVault, default_vault_path
+
+__all__ = [
+    "BlobStore",
+    "ClientDriver",
+    "CubeFilter",
+    "Driver",
+    "EdgeDriver",
+    "MemVault",
+    "default_vault_path",
+]

@@ -1,0 +1,1017 @@
+"""MemVault: versioned, governed storage of MemCubes on Qdrant.
+
+Every version of a cube is its own Qdrant point (id :func:`~memos_lc.cube.version_id`), with
+the cube's header as JSON in the payload next to flat, indexed fields the filters use.
+An update never overwrites: it writes the successor version and marks the old one superseded
+in the same upsert, so history and rollback are real and a crash never leaves a cube half
+updated. Search is hybrid: a dense vector (MiniLM or any LangChain ``Embeddings``) and a
+BM25 sparse vector scored with Qdrant's IDF modifier, fused by reciprocal rank (RRF) inside
+Qdrant, under payload filters for access, namespace prefix, kind, type, status, expiry, tags
+and time. Every call takes a :class:`~memos_lc.governance.Principal` and is audited.
+
+Example:
+    .. code-block:: python
+
+        from memos_lc import MemVault, Principal
+
+        alice = Principal(id="alice")
+        with MemVault.open("/tmp/vault") as vault:
+            cube = vault.add(alice, "Alice is allergic to peanuts", namespace=("alice",))
+            hits = vault.search(alice, "what food allergies?", namespace=("alice",))
+            vault.update(alice, cube.id, text="Alice is allergic to peanuts and shellfish")
+            assert [c.version for c in vault.history(alice, cube.id)] == [1, 2]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from memos_lc.cube import (
+    ActivationPayload,
+    LifecycleStatus,
+    MemCube,
+    MemoryKind,
+    ParametricPayload,
+    ScoredCube,
+    utcnow,
+    validate_namespace,
+    version_id,
+)
+from memos_lc.embeddings import (
+    BUNDLED_EMBEDDING_DIMS,
+    LexicalEncoder,
+    check_vector,
+    default_embeddings,
+)
+from memos_lc.errors import (
+    ConflictError,
+    CubeNotFoundError,
+    InvalidCubeError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    VersionNotFoundError,
+)
+from memos_lc.governance import (
+    AuditEvent,
+    AuditOutcome,
+    Grant,
+    Permission,
+    Principal,
+    can_read,
+    can_write,
+    expiry_filter,
+    namespace_key,
+    namespace_prefixes,
+    read_filter,
+)
+from memos_lc.vault.blobs import BlobStore
+from memos_lc.vault.drivers import (
+    ClientDriver,
+    CollectionSpec,
+    Driver,
+    EdgeDriver,
+    Filter,
+    StoredPoint,
+)
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+CUBES = "cubes"
+AUDIT = "audit"
+GRANTS = "grants"
+NO_EXPIRY_TS = 253402300799.0  # 9999-12-31T23:59:59Z: "never" as a sortable float
+MAX_LIMIT = 10_000
+MAX_QUERY_CHARS = 8_000
+ENV_VAULT = "MEMOS_LC_VAULT"
+
+_CUBE_INDEXES = {
+    "owner": "tenant",
+    "cube_id": "keyword",
+    "head": "keyword",
+    "ns": "keyword",
+    "ns_prefixes": "keyword",
+    "key": "keyword",
+    "kind": "keyword",
+    "memory_type": "keyword",
+    "status": "keyword",
+    "acl_read": "keyword",
+    "tags": "keyword",
+    "blob": "keyword",
+    "created_ts": "float",
+    "updated_ts": "float",
+    "expires_ts": "float",
+    "priority": "float",
+    "version": "integer",
+}
+_AUDIT_INDEXES = {
+    "principal": "keyword",
+    "action": "keyword",
+    "outcome": "keyword",
+    "cube_ids": "keyword",
+    "ts": "float",
+}
+_GRANT_INDEXES = {"grantee": "keyword", "grantor": "keyword"}
+# Fields a caller may change with update(); the rest is maintained by the vault.
+_UPDATABLE = {
+    "namespace",
+    "key",
+    "memory_type",
+    "status",
+    "expires_at",
+    "priority",
+    "access",
+    "provenance",
+    "tags",
+    "confidence",
+    "payload",
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _async_twin(
+    method: Callable[Concatenate[Any, P], R],
+) -> Callable[Concatenate[Any, P], Awaitable[R]]:
+    """The async twin of a blocking vault method: runs it in the default executor."""
+
+    @functools.wraps(method)
+    async def twin(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(method, self, *args, **kwargs))
+
+    twin.__doc__ = f"Async twin of :meth:`MemVault.{method.__name__}`."
+    return twin
+
+
+class CubeFilter(BaseModel):
+    """Which cubes a search, list or count considers. Every field narrows the result.
+
+    ``namespace`` matches that namespace and everything below it. ``statuses`` defaults to
+    active cubes only; pass ``None`` for every status. Expired cubes are excluded unless
+    ``include_expired``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    namespace: tuple[str, ...] | None = None
+    kinds: tuple[MemoryKind, ...] | None = None
+    memory_types: tuple[str, ...] | None = None
+    statuses: tuple[LifecycleStatus, ...] | None = (LifecycleStatus.ACTIVE,)
+    tags: tuple[str, ...] | None = None
+    """Cubes carrying any of these tags."""
+    owner: str | None = None
+    key: str | None = None
+    created_after: AwareDatetime | None = None
+    created_before: AwareDatetime | None = None
+    updated_after: AwareDatetime | None = None
+    updated_before: AwareDatetime | None = None
+    include_expired: bool = False
+
+    def conditions(self) -> list[dict[str, Any]]:
+        """This filter as Qdrant JSON conditions (all must hold)."""
+        must: list[dict[str, Any]] = []
+        if self.namespace is not None:
+            ns = validate_namespace(self.namespace)
+            must.append({"key": "ns_prefixes", "match": {"value": namespace_key(ns)}})
+        for field_name, values in (
+            ("kind", self.kinds),
+            ("memory_type", self.memory_types),
+            ("status", self.statuses),
+            ("tags", self.tags),
+        ):
+            if values is not None:
+                must.append({"key": field_name, "match": {"any": [str(v) for v in values]}})
+        if self.owner is not None:
+            must.append({"key": "owner", "match": {"value": self.owner}})
+        if self.key is not None:
+            must.append({"key": "key", "match": {"value": self.key}})
+        for field_name, lo, hi in (
+            ("created_ts", self.created_after, self.created_before),
+            ("updated_ts", self.updated_after, self.updated_before),
+        ):
+            rng = {}
+            if lo is not None:
+                rng["gte"] = lo.timestamp()
+            if hi is not None:
+                rng["lt"] = hi.timestamp()
+            if rng:
+                must.append({"key": field_name, "range": rng})
+        return must
+
+
+def _filter(filter: CubeFilter | None, namespace: Sequence[str] | None) -> CubeFilter:
+    f = filter or CubeFilter()
+    if namespace is not None:
+        try:
+            f = f.model_copy(update={"namespace": validate_namespace(namespace)})
+        except ValidationError as e:  # pragma: no cover - validate_namespace raises first
+            raise InvalidInputError(str(e)) from None
+    return f
+
+
+def default_vault_path() -> Path:
+    """``$MEMOS_LC_VAULT``, else ``<user data dir>/memos-lc/vault``."""
+    if env := os.environ.get(ENV_VAULT):
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("memos-lc")) / "vault"
+
+
+class MemVault:
+    """Versioned, governed MemCube storage on Qdrant (embedded Edge or a server/cluster).
+
+    Use :meth:`open` rather than the constructor. All methods are thread-safe; every
+    method has an ``a``-prefixed async twin.
+
+    Args:
+        driver: The storage engine (:class:`EdgeDriver` or :class:`ClientDriver`).
+        embeddings: Dense embeddings; the bundled MiniLM when ``None`` (loaded on first use).
+        dims: Size of the dense vectors; probed from ``embeddings`` when not given.
+        blobs: Blob store for activation/parametric payloads.
+        lexical: BM25 sparse encoder.
+    """
+
+    def __init__(
+        self,
+        driver: Driver,
+        *,
+        embeddings: Embeddings | None = None,
+        dims: int | None = None,
+        blobs: BlobStore | None = None,
+        lexical: LexicalEncoder | None = None,
+    ) -> None:
+        self.driver = driver
+        self._embeddings = embeddings
+        if dims is None:
+            dims = (
+                BUNDLED_EMBEDDING_DIMS
+                if embeddings is None
+                else len(embeddings.embed_query("dimension probe"))
+            )
+        self.dims = dims
+        self.lexical = lexical or LexicalEncoder()
+        self.blobs = blobs or BlobStore(Path(tempfile.mkdtemp(prefix="memos-blobs-")))
+        self._write_lock = threading.RLock()
+        driver.ensure_collection(CUBES, CollectionSpec(dims, True, _CUBE_INDEXES))
+        driver.ensure_collection(AUDIT, CollectionSpec(None, False, _AUDIT_INDEXES))
+        driver.ensure_collection(GRANTS, CollectionSpec(None, False, _GRANT_INDEXES))
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        location: str | os.PathLike[str] | None = None,
+        *,
+        embeddings: Embeddings | None = None,
+        api_key: str | None = None,
+        blobs: str | os.PathLike[str] | None = None,
+        fsync: bool = False,
+        collection_prefix: str = "memos",
+    ) -> MemVault:
+        """Open (creating if needed) a vault.
+
+        ``location`` is a directory (embedded Qdrant Edge, the default: ``$MEMOS_LC_VAULT``
+        or the user data dir), ``":memory:"`` (qdrant-client in memory), or a Qdrant URL
+        (``http://host:6333``, a server or cluster; ``api_key`` for Qdrant Cloud). Blobs live
+        in ``<dir>/blobs`` for the embedded engine; with a server, pass ``blobs`` (a shared
+        directory) or a temporary one is used.
+        """
+        loc = str(location) if location is not None else str(default_vault_path())
+        if loc == ":memory:" or loc.startswith(("http://", "https://")):
+            driver: Driver = ClientDriver(loc, api_key=api_key, collection_prefix=collection_prefix)
+            blob_store = BlobStore(blobs) if blobs else None
+        else:
+            driver = EdgeDriver(loc, fsync=fsync)
+            blob_store = BlobStore(blobs or Path(loc) / "blobs")
+        try:
+            return cls(driver, embeddings=embeddings, blobs=blob_store)
+        except BaseException:
+            driver.close()
+            raise
+
+    def close(self) -> None:
+        """Flush and release the storage (the directory lock, for the embedded engine)."""
+        with self._write_lock:
+            with contextlib.suppress(Exception):
+                self.driver.flush()
+            self.driver.close()
+
+    def __enter__(self) -> MemVault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def embeddings(self) -> Embeddings:
+        """The dense embeddings (the bundled MiniLM unless another was given)."""
+        if self._embeddings is None:
+            self._embeddings = default_embeddings()
+        return self._embeddings
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def _record(self, event: AuditEvent) -> None:
+        payload = event.model_dump(mode="json")
+        payload["ts"] = event.at.timestamp()
+        self.driver.upsert(AUDIT, [StoredPoint(id=event.id, payload=payload)])
+
+    @contextlib.contextmanager
+    def _audited(
+        self, principal: Principal, action: str, namespace: Sequence[str] | None = None
+    ) -> Iterator[list[str]]:
+        """Audit one call: yields a list the call fills with the cube ids it touched."""
+        if not isinstance(principal, Principal):
+            raise InvalidInputError(
+                f"principal must be a memos_lc.Principal, got {type(principal).__name__}"
+            )
+        ids: list[str] = []
+        outcome: AuditOutcome = "ok"
+        detail = None
+        try:
+            yield ids
+        except PermissionDeniedError as e:
+            outcome, detail = "denied", str(e)
+            raise
+        except NotFoundError as e:
+            outcome, detail = "not_found", str(e)
+            raise
+        except InvalidInputError as e:
+            outcome, detail = "invalid", str(e)[:500]
+            raise
+        except Exception as e:
+            outcome, detail = "error", f"{type(e).__name__}: {e}"[:500]
+            raise
+        finally:
+            ns = None
+            with contextlib.suppress(Exception):
+                ns = tuple(namespace) if namespace is not None else None
+            self._record(
+                AuditEvent(
+                    principal=principal.id,
+                    roles=tuple(sorted(principal.roles)),
+                    action=action,
+                    cube_ids=tuple(ids[:200]),
+                    namespace=ns if ns and all(isinstance(x, str) for x in ns) else None,
+                    outcome=outcome,
+                    detail=detail,
+                )
+            )
+
+    def audit_log(
+        self,
+        principal: Principal,
+        *,
+        who: str | None = None,
+        action: str | None = None,
+        cube_id: str | None = None,
+        outcome: AuditOutcome | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEvent]:
+        """Audit events, newest first. Admins see everyone's; others only their own."""
+        _check_limit(limit)
+        if not principal.is_admin and who not in (None, principal.id):
+            raise PermissionDeniedError("only admins may read other principals' audit events")
+        must: list[dict[str, Any]] = []
+        subject = who if principal.is_admin else principal.id
+        for key, value in (
+            ("principal", subject),
+            ("action", action),
+            ("cube_ids", cube_id),
+            ("outcome", outcome),
+        ):
+            if value is not None:
+                must.append({"key": key, "match": {"value": value}})
+        rng = {}
+        if since is not None:
+            rng["gte"] = since.timestamp()
+        if until is not None:
+            rng["lt"] = until.timestamp()
+        if rng:
+            must.append({"key": "ts", "range": rng})
+        pts = self.driver.scroll(
+            AUDIT,
+            filter={"must": must} if must else None,
+            limit=limit,
+            order_by="ts",
+            descending=True,
+        )
+        return [
+            AuditEvent.model_validate({k: v for k, v in p.payload.items() if k != "ts"})
+            for p in pts
+        ]
+
+    # -- grants ----------------------------------------------------------------------------
+
+    def _grants_for(self, principal: Principal) -> list[Grant]:
+        if principal.is_admin:
+            return []
+        pts = self.driver.scroll(
+            GRANTS,
+            filter={"must": [{"key": "grantee", "match": {"any": principal.identities()}}]},
+            limit=MAX_LIMIT,
+        )
+        return [Grant.model_validate(p.payload["grant"]) for p in pts]
+
+    def grant(
+        self,
+        principal: Principal,
+        namespace: Sequence[str],
+        grantee: str,
+        permission: Permission | str = Permission.READ,
+    ) -> Grant:
+        """Share ``namespace`` (and below) with ``grantee`` (a principal id or ``role:<r>``).
+
+        A principal shares the cubes it owns there; an admin's grant covers every owner's.
+        """
+        with self._audited(principal, "grant", namespace):
+            try:
+                g = Grant(
+                    grantor=principal.id,
+                    grantee=grantee,
+                    namespace=tuple(namespace),
+                    permission=Permission(permission),
+                    all_owners=principal.is_admin,
+                )
+            except (ValidationError, ValueError) as e:
+                raise InvalidInputError(f"invalid grant: {e}") from None
+            payload = {
+                "grant": g.model_dump(mode="json"),
+                "grantee": g.grantee,
+                "grantor": g.grantor,
+            }
+            self.driver.upsert(GRANTS, [StoredPoint(id=g.id, payload=payload)])
+            return g
+
+    def revoke(self, principal: Principal, grant_id: str) -> None:
+        """Withdraw a grant (its grantor or an admin)."""
+        with self._audited(principal, "revoke"):
+            pts = self.driver.retrieve(GRANTS, [grant_id]) if _is_uuid(grant_id) else []
+            if not pts:
+                raise NotFoundError(f"no grant {grant_id}")
+            g = Grant.model_validate(pts[0].payload["grant"])
+            if g.grantor != principal.id and not principal.is_admin:
+                raise PermissionDeniedError("only the grantor or an admin may revoke a grant")
+            self.driver.delete(GRANTS, [grant_id])
+
+    def grants(self, principal: Principal) -> list[Grant]:
+        """Grants issued by or to ``principal`` (all grants, for an admin)."""
+        if principal.is_admin:
+            flt = None
+        else:
+            flt = {
+                "should": [
+                    {"key": "grantee", "match": {"any": principal.identities()}},
+                    {"key": "grantor", "match": {"value": principal.id}},
+                ]
+            }
+        return [
+            Grant.model_validate(p.payload["grant"])
+            for p in self.driver.scroll(GRANTS, filter=flt, limit=MAX_LIMIT)
+        ]
+
+    # -- storage helpers -------------------------------------------------------------------
+
+    def _point(self, cube: MemCube, dense: list[float], head: bool) -> StoredPoint:
+        acc = cube.access
+        payload: dict[str, Any] = {
+            "cube": cube.model_dump(mode="json"),
+            "cube_id": cube.id,
+            "version": cube.version,
+            "head": "y" if head else "n",
+            "ns": namespace_key(cube.namespace),
+            "ns_prefixes": namespace_prefixes(cube.namespace),
+            "kind": cube.kind.value,
+            "memory_type": cube.memory_type,
+            "status": cube.status.value,
+            "owner": acc.owner,
+            "acl_read": sorted({*acc.readers, *acc.writers}),
+            "tags": list(cube.tags),
+            "created_ts": cube.created_at.timestamp(),
+            "updated_ts": cube.updated_at.timestamp(),
+            "expires_ts": cube.expires_at.timestamp() if cube.expires_at else NO_EXPIRY_TS,
+            "priority": cube.priority,
+        }
+        if cube.key is not None:
+            payload["key"] = cube.key
+        if isinstance(cube.payload, ActivationPayload | ParametricPayload):
+            payload["blob"] = cube.payload.blob.sha256
+        return StoredPoint(
+            id=cube.version_id,
+            payload=payload,
+            dense=dense,
+            sparse=self.lexical.encode_document(cube.text),
+        )
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.embeddings.embed_documents(texts)
+        return [check_vector(v, self.dims) for v in vectors]
+
+    def _heads(self, cube_ids: Sequence[str], *, with_vectors: bool = False) -> list[StoredPoint]:
+        """The head (latest) version point of each id that exists, in no particular order."""
+        if not cube_ids:
+            return []
+        pts = self.driver.scroll(
+            CUBES,
+            filter={
+                "must": [
+                    {"key": "cube_id", "match": {"any": list(cube_ids)}},
+                    {"key": "head", "match": {"value": "y"}},
+                ]
+            },
+            limit=len(cube_ids) * 2,
+        )
+        best: dict[str, StoredPoint] = {}
+        for p in pts:  # after a torn write on a cluster two heads can exist: newest wins
+            cid = p.payload["cube_id"]
+            if cid not in best or p.payload["version"] > best[cid].payload["version"]:
+                best[cid] = p
+        if with_vectors and best:
+            return self.driver.retrieve(CUBES, [p.id for p in best.values()], with_vectors=True)
+        return list(best.values())
+
+    def _visible_head(
+        self,
+        principal: Principal,
+        cube_id: str,
+        *,
+        write: bool = False,
+        include_expired: bool = False,
+        with_vectors: bool = False,
+    ) -> tuple[MemCube, StoredPoint]:
+        if not isinstance(cube_id, str) or not cube_id:
+            raise InvalidInputError("cube id must be a non-empty string")
+        pts = self._heads([cube_id], with_vectors=with_vectors)
+        if not pts:
+            raise CubeNotFoundError(f"no cube {cube_id}")
+        cube = MemCube.model_validate(pts[0].payload["cube"])
+        grants = self._grants_for(principal)
+        if not can_read(principal, cube, grants):
+            raise CubeNotFoundError(f"no cube {cube_id}")  # do not reveal others' cubes
+        if not include_expired and cube.is_expired():
+            raise CubeNotFoundError(f"cube {cube_id} has expired")
+        if write and not can_write(principal, cube, grants):
+            raise PermissionDeniedError(f"{principal.id} may read but not change cube {cube_id}")
+        return cube, pts[0]
+
+    def _base_filter(self, principal: Principal, f: CubeFilter, *, heads: bool = True) -> Filter:
+        must = f.conditions()
+        if heads:
+            must.append({"key": "head", "match": {"value": "y"}})
+        if not f.include_expired:
+            must.extend(expiry_filter(utcnow())["must"])
+        acl = read_filter(principal, self._grants_for(principal))
+        if acl is not None:
+            must.append(acl)
+        return {"must": must}
+
+    def _visible(
+        self, principal: Principal, pts: Sequence[StoredPoint], f: CubeFilter
+    ) -> list[tuple[MemCube, StoredPoint]]:
+        # Defence in depth: re-check what the engine returned against the Python rules.
+        grants = self._grants_for(principal)
+        now = utcnow()
+        out = []
+        for p in pts:
+            cube = MemCube.model_validate(p.payload["cube"])
+            if can_read(principal, cube, grants) and (
+                f.include_expired or not cube.is_expired(now)
+            ):
+                out.append((cube, p))
+        return out
+
+    def _commit_version(self, old: StoredPoint, new: MemCube, dense: list[float]) -> None:
+        """Write ``new`` as head and mark ``old`` superseded, in one atomic upsert."""
+        old_cube = MemCube.model_validate(old.payload["cube"]).replace(superseded_by=new.version_id)
+        old_point = self._point(old_cube, old.dense or dense, head=False)
+        self.driver.upsert(CUBES, [old_point, self._point(new, dense, head=True)])
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def put(
+        self,
+        principal: Principal,
+        cubes: MemCube | Sequence[MemCube],
+        *,
+        vectors: Sequence[Sequence[float]] | None = None,
+    ) -> list[MemCube]:
+        """Store new cubes (version 1). The principal becomes the owner unless the cube names
+        one (only admins may store cubes for others). ``vectors`` supplies precomputed dense
+        vectors instead of embedding the texts. Returns the stored cubes."""
+        batch = [cubes] if isinstance(cubes, MemCube) else list(cubes)
+        with self._audited(principal, "put", batch[0].namespace if batch else None) as touched:
+            if not batch:
+                return []
+            if not all(isinstance(c, MemCube) for c in batch):
+                raise InvalidCubeError("put() takes MemCube objects; build them with MemCube(...)")
+            if len({c.id for c in batch}) != len(batch):
+                raise InvalidCubeError("duplicate cube ids in one put()")
+            now = utcnow()
+            stored = []
+            for c in batch:
+                owner = c.access.owner or principal.id
+                if owner != principal.id and not principal.is_admin:
+                    raise PermissionDeniedError(
+                        f"{principal.id} may not store cubes owned by {owner}"
+                    )
+                if c.version != 1 or c.replaces or c.superseded_by:
+                    raise InvalidCubeError("put() stores new cubes; use update() for new versions")
+                stored.append(
+                    c.replace(
+                        access=c.access.model_copy(update={"owner": owner}),
+                        created_at=min(c.created_at, now),
+                        updated_at=min(c.updated_at, now),
+                    )
+                )
+            if vectors is not None:
+                if len(vectors) != len(stored):
+                    raise InvalidInputError(f"{len(vectors)} vectors for {len(stored)} cubes")
+                dense = [check_vector(v, self.dims) for v in vectors]
+            else:
+                dense = self._embed([c.text for c in stored])
+            with self._write_lock:
+                existing = self.driver.retrieve(CUBES, [c.version_id for c in stored])
+                if existing:
+                    raise ConflictError(
+                        f"cube {existing[0].payload['cube_id']} already exists; use update()"
+                    )
+                self.driver.upsert(
+                    CUBES, [self._point(c, d, True) for c, d in zip(stored, dense, strict=True)]
+                )
+            touched.extend(c.id for c in stored)
+            return stored
+
+    def add(
+        self,
+        principal: Principal,
+        text: str,
+        *,
+        namespace: Sequence[str],
+        **header: Any,
+    ) -> MemCube:
+        """Store one plaintext memory; ``header`` sets any other MemCube field."""
+        if not isinstance(text, str):
+            raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
+        cube = MemCube.from_text(text, namespace=namespace, **header)
+        return self.put(principal, cube)[0]
+
+    def update(
+        self,
+        principal: Principal,
+        cube_id: str,
+        *,
+        text: str | None = None,
+        expected_version: int | None = None,
+        **changes: Any,
+    ) -> MemCube:
+        """Write a new version of a cube with ``changes`` (and/or new ``text``).
+
+        The previous version is kept, marked superseded. ``expected_version`` makes the update
+        conditional: :class:`ConflictError` if the head moved on. Only the owner or an admin
+        may change ``access``.
+        """
+        with self._audited(principal, "update") as touched:
+            bad = set(changes) - _UPDATABLE
+            if bad:
+                raise InvalidInputError(
+                    f"cannot update {sorted(bad)}; updatable: {sorted(_UPDATABLE)}"
+                )
+            if text is not None:
+                if "payload" in changes:
+                    raise InvalidInputError("pass text or payload, not both")
+                changes["payload"] = {"kind": "plaintext", "text": text}
+            with self._write_lock:
+                head, point = self._visible_head(principal, cube_id, write=True, with_vectors=True)
+                touched.append(head.id)
+                if expected_version is not None and head.version != expected_version:
+                    raise ConflictError(
+                        f"cube {cube_id} is at version {head.version}, expected {expected_version}"
+                    )
+                if "access" in changes and not (
+                    principal.is_admin or head.access.owner == principal.id
+                ):
+                    raise PermissionDeniedError("only the owner or an admin may change access")
+                new = head.next_version(**changes)
+                if new.access.owner != head.access.owner and not principal.is_admin:
+                    raise PermissionDeniedError("only an admin may transfer ownership")
+                dense = self._embed([new.text])[0] if new.text != head.text else point.dense
+                self._commit_version(point, new, dense or self._embed([new.text])[0])
+                return new
+
+    def delete(self, principal: Principal, cube_id: str, *, reason: str | None = None) -> MemCube:
+        """Soft-delete: a tombstone version with status ``deleted`` (history and rollback keep
+        working; search and list skip it)."""
+        with self._audited(principal, "delete") as touched, self._write_lock:
+            head, point = self._visible_head(
+                principal, cube_id, write=True, include_expired=True, with_vectors=True
+            )
+            touched.append(head.id)
+            prov = (
+                head.provenance.model_copy(update={"note": reason})
+                if reason
+                else head.provenance
+            )
+            new = head.next_version(status=LifecycleStatus.DELETED, provenance=prov)
+            self._commit_version(point, new, point.dense or self._embed([new.text])[0])
+            return new
+
+    def rollback(self, principal: Principal, cube_id: str, version: int) -> MemCube:
+        """Restore the content of ``version`` as a new head version (history stays linear)."""
+        with self._audited(principal, "rollback") as touched, self._write_lock:
+            head, point = self._visible_head(
+                principal, cube_id, write=True, include_expired=True, with_vectors=True
+            )
+            touched.append(head.id)
+            if not isinstance(version, int) or version < 1:
+                raise InvalidInputError("version must be a positive integer")
+            old = self.driver.retrieve(CUBES, [version_id(cube_id, version)], with_vectors=True)
+            if not old:
+                raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
+            target = MemCube.model_validate(old[0].payload["cube"])
+            restored = {
+                f: getattr(target, f)
+                for f in (
+                    "namespace",
+                    "key",
+                    "memory_type",
+                    "status",
+                    "expires_at",
+                    "priority",
+                    "provenance",
+                    "tags",
+                    "confidence",
+                    "payload",
+                )
+            }
+            new = head.next_version(**restored)
+            self._commit_version(point, new, old[0].dense or self._embed([new.text])[0])
+            return new
+
+    def purge(self, principal: Principal, cube_id: str) -> int:
+        """Hard-delete every version of a cube (and blobs no other cube uses). Returns the
+        number of versions removed. Irreversible; the audit log keeps the fact."""
+        with self._audited(principal, "purge") as touched, self._write_lock:
+            head, _ = self._visible_head(principal, cube_id, write=True, include_expired=True)
+            touched.append(head.id)
+            pts = self.driver.scroll(
+                CUBES,
+                filter={"must": [{"key": "cube_id", "match": {"value": cube_id}}]},
+                limit=MAX_LIMIT,
+            )
+            blobs = {p.payload["blob"] for p in pts if "blob" in p.payload}
+            self.driver.delete(CUBES, [p.id for p in pts])
+            for digest in blobs:
+                if not self.driver.count(
+                    CUBES, filter={"must": [{"key": "blob", "match": {"value": digest}}]}
+                ):
+                    self.blobs.delete(digest)
+            return len(pts)
+
+    def record_use(self, principal: Principal, cube_ids: Sequence[str]) -> None:
+        """Count a recall of each cube (hits, last_used_at) without making a new version."""
+        with self._audited(principal, "use") as touched, self._write_lock:
+            now = utcnow()
+            visible = self._visible(principal, self._heads(list(cube_ids)), CubeFilter())
+            for cube, point in visible:
+                usage = {"hits": cube.usage.hits + 1, "last_used_at": now.isoformat()}
+                doc = dict(point.payload["cube"], usage=usage)
+                self.driver.set_payload(CUBES, [point.id], {"cube": doc})
+                touched.append(cube.id)
+
+    def sweep_expired(self, now: datetime | None = None) -> list[str]:
+        """Move every active cube whose ``expires_at`` has passed to status ``expired`` (as a
+        new version, by the system principal). Returns the cube ids moved."""
+        system = Principal.system()
+        with self._audited(system, "sweep") as touched:
+            when = now or utcnow()
+            flt = {
+                "must": [
+                    {"key": "head", "match": {"value": "y"}},
+                    {"key": "status", "match": {"value": LifecycleStatus.ACTIVE.value}},
+                    {"key": "expires_ts", "range": {"lte": when.timestamp()}},
+                ]
+            }
+            with self._write_lock:
+                while pts := self.driver.scroll(CUBES, filter=flt, limit=256):
+                    full = self.driver.retrieve(CUBES, [p.id for p in pts], with_vectors=True)
+                    for p in full:
+                        cube = MemCube.model_validate(p.payload["cube"])
+                        new = cube.next_version(
+                            max(when, cube.updated_at), status=LifecycleStatus.EXPIRED
+                        )
+                        self._commit_version(p, new, p.dense or [])
+                        touched.append(cube.id)
+            return list(touched)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(
+        self,
+        principal: Principal,
+        cube_id: str,
+        *,
+        version: int | None = None,
+        include_expired: bool = False,
+    ) -> MemCube:
+        """The head version of a cube (or ``version``). Raises :class:`CubeNotFoundError` if it
+        does not exist, has expired, or the principal may not read it."""
+        with self._audited(principal, "get") as touched:
+            head, _ = self._visible_head(principal, cube_id, include_expired=include_expired)
+            touched.append(head.id)
+            if version is None or version == head.version:
+                return head
+            pts = (
+                self.driver.retrieve(CUBES, [version_id(cube_id, version)])
+                if isinstance(version, int) and version >= 1
+                else []
+            )
+            if not pts:
+                raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
+            return MemCube.model_validate(pts[0].payload["cube"])
+
+    def history(self, principal: Principal, cube_id: str) -> list[MemCube]:
+        """Every version of a cube, oldest first."""
+        with self._audited(principal, "history") as touched:
+            head, _ = self._visible_head(principal, cube_id, include_expired=True)
+            touched.append(head.id)
+            pts = self.driver.scroll(
+                CUBES,
+                filter={"must": [{"key": "cube_id", "match": {"value": cube_id}}]},
+                limit=MAX_LIMIT,
+                order_by="version",
+            )
+            return [MemCube.model_validate(p.payload["cube"]) for p in pts]
+
+    def search(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        namespace: Sequence[str] | None = None,
+        filter: CubeFilter | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        query_vector: Sequence[float] | None = None,
+        mode: str = "hybrid",
+        explain: bool = False,
+    ) -> list[ScoredCube]:
+        """Cubes relevant to ``query``, best first: dense + BM25 fused by RRF in Qdrant.
+
+        ``mode`` is ``"hybrid"`` (default), ``"dense"`` or ``"lexical"``. ``query_vector``
+        skips embedding the query. ``explain`` adds each hit's dense and lexical rank and the
+        query terms it matched.
+        """
+        with self._audited(principal, "search", namespace) as touched:
+            f = _filter(filter, namespace)
+            if not isinstance(query, str) or not query.strip():
+                raise InvalidInputError("query must be a non-empty string")
+            if len(query) > MAX_QUERY_CHARS:
+                raise InvalidInputError(f"query longer than {MAX_QUERY_CHARS} chars")
+            if mode not in ("hybrid", "dense", "lexical"):
+                raise InvalidInputError("mode must be 'hybrid', 'dense' or 'lexical'")
+            _check_limit(limit, offset)
+            flt = self._base_filter(principal, f)
+            dense = None
+            if mode != "lexical":
+                dense = (
+                    check_vector(query_vector, self.dims)
+                    if query_vector is not None
+                    else check_vector(self.embeddings.embed_query(query), self.dims)
+                )
+            sparse = self.lexical.encode_query(query) if mode != "dense" else None
+            pts = self.driver.query(
+                CUBES, dense=dense, sparse=sparse, filter=flt, limit=limit, offset=offset
+            )
+            hits = self._visible(principal, pts, f)
+            ranks: dict[str, tuple[int | None, int | None]] = {}
+            terms: dict[int, str] = {}
+            if explain and hits:
+                depth = max(100, limit + offset)
+                by_dense = (
+                    self.driver.query(CUBES, dense=dense, sparse=None, filter=flt, limit=depth)
+                    if dense is not None
+                    else []
+                )
+                by_lex = (
+                    self.driver.query(CUBES, dense=None, sparse=sparse, filter=flt, limit=depth)
+                    if sparse is not None
+                    else []
+                )
+                dr = {p.id: i + 1 for i, p in enumerate(by_dense)}
+                lr = {p.id: i + 1 for i, p in enumerate(by_lex)}
+                ranks = {p.id: (dr.get(p.id), lr.get(p.id)) for _, p in hits}
+                terms = self.lexical.terms(query)
+            out = []
+            for cube, p in hits:
+                matched: tuple[str, ...] = ()
+                if explain and terms:
+                    doc = set(self.lexical.encode_document(cube.text).indices)
+                    matched = tuple(sorted({w for i, w in terms.items() if i in doc}))
+                d, lx = ranks.get(p.id, (None, None))
+                out.append(
+                    ScoredCube(
+                        cube=cube,
+                        score=float(p.score or 0.0),
+                        dense_rank=d,
+                        lexical_rank=lx,
+                        matched_terms=matched,
+                    )
+                )
+            touched.extend(h.cube.id for h in out)
+            return out
+
+    def list(
+        self,
+        principal: Principal,
+        *,
+        namespace: Sequence[str] | None = None,
+        filter: CubeFilter | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        newest_first: bool = True,
+    ) -> list[MemCube]:
+        """Head versions matching the filter, ordered by ``updated_at``."""
+        with self._audited(principal, "list", namespace) as touched:
+            f = _filter(filter, namespace)
+            _check_limit(limit, offset)
+            pts = self.driver.scroll(
+                CUBES,
+                filter=self._base_filter(principal, f),
+                limit=offset + limit,
+                order_by="updated_ts",
+                descending=newest_first,
+            )[offset:]
+            cubes = [c for c, _ in self._visible(principal, pts, f)]
+            touched.extend(c.id for c in cubes)
+            return cubes
+
+    def count(
+        self,
+        principal: Principal,
+        *,
+        namespace: Sequence[str] | None = None,
+        filter: CubeFilter | None = None,
+    ) -> int:
+        """How many head versions match the filter (and the principal may read)."""
+        with self._audited(principal, "count", namespace):
+            return self.driver.count(
+                CUBES, filter=self._base_filter(principal, _filter(filter, namespace))
+            )
+
+    # -- async twins -----------------------------------------------------------------------
+    # The engines are synchronous (Qdrant Edge is in-process); the async API runs each call
+    # in the default executor so an event loop is never blocked.
+
+    aput = _async_twin(put)
+    aadd = _async_twin(add)
+    aupdate = _async_twin(update)
+    adelete = _async_twin(delete)
+    arollback = _async_twin(rollback)
+    apurge = _async_twin(purge)
+    arecord_use = _async_twin(record_use)
+    asweep_expired = _async_twin(sweep_expired)
+    aget = _async_twin(get)
+    ahistory = _async_twin(history)
+    asearch = _async_twin(search)
+    alist = _async_twin(list)
+    acount = _async_twin(count)
+    agrant = _async_twin(grant)
+    arevoke = _async_twin(revoke)
+    aaudit_log = _async_twin(audit_log)
+    aclose = _async_twin(close)
+
+
+def _check_limit(limit: int, offset: int = 0) -> None:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise InvalidInputError("offset must be a non-negative integer")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return True
+    except ValueError:
+        return False
