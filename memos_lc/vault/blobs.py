@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import struct
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     import torch
 
 MAX_BLOB_BYTES = 4 * 1024**3
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def check_safetensors(data: bytes) -> dict[str, Any]:
@@ -71,7 +73,9 @@ class BlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, sha256: str) -> Path:
-        BlobRef(sha256=sha256, size=0)  # validates the digest's shape: no path tricks
+        # Only a well-formed digest becomes a path: no traversal through crafted refs.
+        if not isinstance(sha256, str) or not _SHA256.match(sha256):
+            raise InvalidInputError(f"not a sha256 digest: {sha256!r:.80}")
         return self.root / sha256[:2] / f"{sha256}.safetensors"
 
     def put_bytes(self, data: bytes) -> BlobRef:

@@ -559,9 +559,12 @@ class MemVault:
         write: bool = False,
         include_expired: bool = False,
         with_vectors: bool = False,
+        touched: list[str] | None = None,
     ) -> tuple[MemCube, StoredPoint]:
         if not isinstance(cube_id, str) or not cube_id:
             raise InvalidInputError("cube id must be a non-empty string")
+        if touched is not None:
+            touched.append(cube_id)
         pts = self._heads([cube_id], with_vectors=with_vectors)
         if not pts:
             raise CubeNotFoundError(f"no cube {cube_id}")
@@ -702,8 +705,9 @@ class MemVault:
                     raise InvalidInputError("pass text or payload, not both")
                 changes["payload"] = {"kind": "plaintext", "text": text}
             with self._write_lock:
-                head, point = self._visible_head(principal, cube_id, write=True, with_vectors=True)
-                touched.append(head.id)
+                head, point = self._visible_head(
+                    principal, cube_id, touched=touched, write=True, with_vectors=True
+                )
                 if expected_version is not None and head.version != expected_version:
                     raise ConflictError(
                         f"cube {cube_id} is at version {head.version}, expected {expected_version}"
@@ -712,6 +716,8 @@ class MemVault:
                     principal.is_admin or head.access.owner == principal.id
                 ):
                     raise PermissionDeniedError("only the owner or an admin may change access")
+                if "access" in changes:
+                    changes["access"] = _with_owner(changes["access"], head.access.owner)
                 new = head.next_version(**changes)
                 if new.access.owner != head.access.owner and not principal.is_admin:
                     raise PermissionDeniedError("only an admin may transfer ownership")
@@ -724,13 +730,15 @@ class MemVault:
         working; search and list skip it)."""
         with self._audited(principal, "delete") as touched, self._write_lock:
             head, point = self._visible_head(
-                principal, cube_id, write=True, include_expired=True, with_vectors=True
+                principal,
+                cube_id,
+                touched=touched,
+                write=True,
+                include_expired=True,
+                with_vectors=True,
             )
-            touched.append(head.id)
             prov = (
-                head.provenance.model_copy(update={"note": reason})
-                if reason
-                else head.provenance
+                head.provenance.model_copy(update={"note": reason}) if reason else head.provenance
             )
             new = head.next_version(status=LifecycleStatus.DELETED, provenance=prov)
             self._commit_version(point, new, point.dense or self._embed([new.text])[0])
@@ -740,9 +748,13 @@ class MemVault:
         """Restore the content of ``version`` as a new head version (history stays linear)."""
         with self._audited(principal, "rollback") as touched, self._write_lock:
             head, point = self._visible_head(
-                principal, cube_id, write=True, include_expired=True, with_vectors=True
+                principal,
+                cube_id,
+                touched=touched,
+                write=True,
+                include_expired=True,
+                with_vectors=True,
             )
-            touched.append(head.id)
             if not isinstance(version, int) or version < 1:
                 raise InvalidInputError("version must be a positive integer")
             old = self.driver.retrieve(CUBES, [version_id(cube_id, version)], with_vectors=True)
@@ -772,8 +784,9 @@ class MemVault:
         """Hard-delete every version of a cube (and blobs no other cube uses). Returns the
         number of versions removed. Irreversible; the audit log keeps the fact."""
         with self._audited(principal, "purge") as touched, self._write_lock:
-            head, _ = self._visible_head(principal, cube_id, write=True, include_expired=True)
-            touched.append(head.id)
+            head, _ = self._visible_head(
+                principal, cube_id, touched=touched, write=True, include_expired=True
+            )
             pts = self.driver.scroll(
                 CUBES,
                 filter={"must": [{"key": "cube_id", "match": {"value": cube_id}}]},
@@ -837,8 +850,9 @@ class MemVault:
         """The head version of a cube (or ``version``). Raises :class:`CubeNotFoundError` if it
         does not exist, has expired, or the principal may not read it."""
         with self._audited(principal, "get") as touched:
-            head, _ = self._visible_head(principal, cube_id, include_expired=include_expired)
-            touched.append(head.id)
+            head, _ = self._visible_head(
+                principal, cube_id, touched=touched, include_expired=include_expired
+            )
             if version is None or version == head.version:
                 return head
             pts = (
@@ -853,8 +867,7 @@ class MemVault:
     def history(self, principal: Principal, cube_id: str) -> list[MemCube]:
         """Every version of a cube, oldest first."""
         with self._audited(principal, "history") as touched:
-            head, _ = self._visible_head(principal, cube_id, include_expired=True)
-            touched.append(head.id)
+            head, _ = self._visible_head(principal, cube_id, touched=touched, include_expired=True)
             pts = self.driver.scroll(
                 CUBES,
                 filter={"must": [{"key": "cube_id", "match": {"value": cube_id}}]},
@@ -1000,6 +1013,14 @@ class MemVault:
     arevoke = _async_twin(revoke)
     aaudit_log = _async_twin(audit_log)
     aclose = _async_twin(close)
+
+
+def _with_owner(access: Any, owner: str | None) -> Any:
+    """``access`` (a mapping or AccessControl) with ``owner`` filled in when it names none."""
+    data = access.model_dump() if isinstance(access, BaseModel) else access
+    if isinstance(data, dict) and data.get("owner") is None:
+        return {**data, "owner": owner}
+    return access
 
 
 def _check_limit(limit: int, offset: int = 0) -> None:

@@ -1,0 +1,1 @@
+"""Measured claims: each module is runnable as ``python -m benchmarks.<name>``."""

@@ -1,0 +1,48 @@
+"""Shared fixtures: the bundled models load once per session; every vault suite runs on
+both drivers (embedded Qdrant Edge, and qdrant-client's in-memory mode)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from memos_lc import MemVault, Principal  # noqa: E402
+from memos_lc.embeddings import default_embeddings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def embeddings():
+    """The bundled MiniLM, loaded once."""
+    return default_embeddings()
+
+
+@pytest.fixture(params=["edge", "client"])
+def vault(request: pytest.FixtureRequest, tmp_path: Path, embeddings) -> Iterator[MemVault]:
+    """A fresh vault on each driver."""
+    location = str(tmp_path / "vault") if request.param == "edge" else ":memory:"
+    v = MemVault.open(location, embeddings=embeddings, blobs=tmp_path / "blobs")
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def alice() -> Principal:
+    return Principal(id="alice")
+
+
+@pytest.fixture
+def bob() -> Principal:
+    return Principal(id="bob")
+
+
+@pytest.fixture
+def admin() -> Principal:
+    return Principal(id="root", roles=frozenset({"admin"}))

@@ -1,0 +1,115 @@
+"""MemCube: validation, JSON round trip, versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from memos_lc.cube import (
+    MAX_TEXT_CHARS,
+    LifecycleStatus,
+    MemCube,
+    MemoryKind,
+    validate_namespace,
+    version_id,
+)
+from memos_lc.errors import InvalidCubeError, InvalidNamespaceError
+
+
+def test_plaintext_cube_round_trips_through_json() -> None:
+    cube = MemCube.from_text(
+        "Caroline went to the support group",
+        namespace=("locomo", "conv-1"),
+        memory_type="episodic",
+        tags=("event",),
+        provenance={
+            "origin": "reader",
+            "thread_id": "t1",
+            "message_ids": ("m1",),
+            "source_ids": ("D1:3",),
+        },
+        expires_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    restored = MemCube.from_json(cube.to_json())
+    assert restored == cube
+    assert restored.kind is MemoryKind.PLAINTEXT
+    assert restored.provenance.source_ids == ("D1:3",)
+    assert restored.status is LifecycleStatus.ACTIVE
+
+
+def test_activation_payload_is_discriminated_by_kind() -> None:
+    cube = MemCube.model_validate(
+        {
+            "namespace": ("a",),
+            "payload": {
+                "kind": "activation",
+                "blob": {"sha256": "ab" * 32, "size": 10},
+                "model_fingerprint": "smollm2:abc",
+                "prefix_tokens": 12,
+                "prefix_token_ids_sha256": "cd" * 32,
+                "source_text": "memory block",
+            },
+        }
+    )
+    assert cube.kind is MemoryKind.ACTIVATION
+    assert cube.text == "memory block"
+    assert MemCube.from_json(cube.to_json()) == cube
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    [(), "alice", ("a", ""), ("a", 1), ("a\x1fb",), ("x",) * 17, None, ("a" * 300,)],
+)
+def test_bad_namespaces_raise_typed_error(namespace) -> None:
+    with pytest.raises(InvalidNamespaceError):
+        validate_namespace(namespace)
+    with pytest.raises(InvalidCubeError):
+        MemCube.from_text("text", namespace=namespace)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * (MAX_TEXT_CHARS + 1), "nul\x00byte"])
+def test_bad_text_raises_typed_error(text: str) -> None:
+    with pytest.raises(InvalidCubeError):
+        MemCube.from_text(text, namespace=("a",))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"priority": float("nan")},
+        {"priority": 2.0},
+        {"confidence": -0.1},
+        {"memory_type": "Not An Identifier"},
+        {"created_at": datetime(2024, 1, 1)},  # naive datetimes are ambiguous
+        {"tags": ("",)},
+        {"version": 0},
+        {"unknown_field": 1},
+    ],
+)
+def test_bad_header_fields_raise_typed_error(header) -> None:
+    with pytest.raises(InvalidCubeError):
+        MemCube.from_text("text", namespace=("a",), **header)
+
+
+def test_invalid_cube_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        MemCube.from_json("{not json")
+
+
+def test_custom_memory_types_are_allowed() -> None:
+    assert MemCube.from_text("x", namespace=("a",), memory_type="skill").memory_type == "skill"
+
+
+def test_next_version_links_versions() -> None:
+    v1 = MemCube.from_text("old", namespace=("a",))
+    v2 = v1.next_version(payload={"kind": "plaintext", "text": "new"})
+    assert (v2.id, v2.version, v2.replaces) == (v1.id, 2, v1.version_id)
+    assert v2.version_id == version_id(v1.id, 2) != v1.version_id
+    assert v2.created_at == v1.created_at and v2.updated_at >= v1.updated_at
+
+
+def test_expiry() -> None:
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    assert MemCube.from_text("x", namespace=("a",), expires_at=past).is_expired()
+    assert not MemCube.from_text("x", namespace=("a",)).is_expired()

@@ -1,0 +1,190 @@
+"""Engine-specific guarantees: the embedded vault's lock, corruption checks, persistence and
+crash safety; the server driver's retries."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from memos_lc import MemVault, Principal
+from memos_lc.errors import (
+    BackendUnavailableError,
+    VaultConfigError,
+    VaultCorruptError,
+    VaultLockedError,
+)
+from memos_lc.vault.drivers import ClientDriver
+
+
+def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_reopen_keeps_cubes_versions_and_search(tmp_path: Path, embeddings) -> None:
+    alice = Principal(id="alice")
+    with MemVault.open(tmp_path / "v", embeddings=embeddings) as v:
+        c = v.add(alice, "Alice's sister is called Maren", namespace=("alice",))
+        v.update(alice, c.id, text="Alice's sister Maren lives in Oslo")
+    with MemVault.open(tmp_path / "v", embeddings=embeddings) as v:
+        assert [x.version for x in v.history(alice, c.id)] == [1, 2]
+        assert v.search(alice, "Maren Oslo", limit=1)[0].cube.id == c.id
+        assert {e.action for e in v.audit_log(alice)} >= {"put", "update", "history"}
+
+
+def test_second_process_gets_a_clear_lock_error(tmp_path: Path, embeddings) -> None:
+    path = tmp_path / "v"
+    with MemVault.open(path, embeddings=embeddings):
+        out = run_python(
+            """
+            import sys
+            from memos_lc import MemVault
+            from memos_lc.errors import VaultLockedError
+            try:
+                MemVault.open(sys.argv[1])
+            except VaultLockedError as e:
+                print("locked:", e)
+            """,
+            str(path),
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith("locked:")
+    # released on close: the same process (or another) can open it again
+    MemVault.open(path, embeddings=embeddings).close()
+
+
+def test_locked_in_this_process_too(tmp_path: Path, embeddings) -> None:
+    with MemVault.open(tmp_path / "v", embeddings=embeddings), pytest.raises(VaultLockedError):
+        MemVault.open(tmp_path / "v", embeddings=embeddings)
+
+
+def test_foreign_or_damaged_directories_are_refused(tmp_path: Path, embeddings) -> None:
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(VaultCorruptError):
+        MemVault.open(foreign, embeddings=embeddings)
+    assert sorted(p.name for p in foreign.iterdir()) == ["cat.jpg"]  # nothing written
+
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(VaultCorruptError):
+        MemVault.open(not_a_dir, embeddings=embeddings)
+
+    path = tmp_path / "v"
+    MemVault.open(path, embeddings=embeddings).close()
+    (path / "memos-vault.json").write_text("{garbage")
+    with pytest.raises(VaultCorruptError):
+        MemVault.open(path, embeddings=embeddings)
+
+    path2 = tmp_path / "v2"
+    MemVault.open(path2, embeddings=embeddings).close()
+    (path2 / "cubes" / "edge_config.json").write_text("not json")
+    with pytest.raises(VaultCorruptError):
+        MemVault.open(path2, embeddings=embeddings)
+
+
+def test_embedding_size_mismatch_is_refused(tmp_path: Path, embeddings) -> None:
+    from langchain_core.embeddings import Embeddings
+
+    class Tiny(Embeddings):
+        """A real (if poor) 8-dim embedding: character histogram."""
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [self.embed_query(t) for t in texts]
+
+        def embed_query(self, text: str) -> list[float]:
+            v = [0.0] * 8
+            for ch in text:
+                v[ord(ch) % 8] += 1.0
+            return v
+
+    MemVault.open(tmp_path / "v", embeddings=embeddings).close()
+    with pytest.raises(VaultConfigError, match="384-dim"):
+        MemVault.open(tmp_path / "v", embeddings=Tiny())
+    with MemVault.open(tmp_path / "tiny", embeddings=Tiny()) as v:
+        c = v.add(Principal(id="a"), "works with any LangChain embeddings", namespace=("a",))
+        assert v.search(Principal(id="a"), "embeddings")[0].cube.id == c.id
+
+
+def test_acknowledged_writes_survive_sigkill(tmp_path: Path, embeddings) -> None:
+    """A writer process is killed with SIGKILL mid-stream; every write it acknowledged (printed
+    after put/update returned) is present and readable after reopening."""
+    path = tmp_path / "v"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            import sys, random
+            from memos_lc import MemVault, MemCube, Principal
+            p = Principal(id="w")
+            rng = random.Random(7)
+            v = MemVault.open(sys.argv[1])
+            vec = lambda: [rng.uniform(0.1, 1.0) for _ in range(384)]
+            first = None
+            for i in range(100000):
+                c = v.put(p, MemCube.from_text(f"fact {i}", namespace=("w",)), vectors=[vec()])[0]
+                print("put", c.id, flush=True)
+                if first is None:
+                    first = c
+                elif i % 10 == 0:
+                    u = v.update(p, first.id, priority=round(rng.random(), 3))
+                    print("update", u.id, u.version, flush=True)
+            """
+        ), str(path)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    acked: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        acked.append(line.split())
+        if len(acked) >= 150:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for line in proc.stdout:  # lines acknowledged before the kill landed
+        acked.append(line.split())
+
+    with MemVault.open(path, embeddings=embeddings) as v:
+        admin = Principal(id="root", roles=frozenset({"admin"}))
+        ids = {a[1] for a in acked if a[0] == "put"}
+        for cid in ids:
+            assert v.get(admin, cid).text.startswith("fact ")
+        updates = [int(a[2]) for a in acked if a[0] == "update"]
+        if updates:
+            first_id = acked[0][1]
+            assert v.get(admin, first_id).version >= max(updates)
+            versions = [c.version for c in v.history(admin, first_id)]
+            assert versions == list(range(1, len(versions) + 1))
+        assert v.count(admin) >= len(ids)
+
+
+def test_server_driver_retries_then_raises_typed_error() -> None:
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    driver = ClientDriver(
+        f"http://127.0.0.1:{port}", retries=2, timeout=1, check_compatibility=False
+    )
+    with pytest.raises(BackendUnavailableError, match="2 attempts"):
+        driver.count("cubes", filter=None)
+
+
+def test_server_driver_uses_qdrant_json_filters(embeddings) -> None:
+    # the same JSON filter the edge driver converts must validate as qdrant-client models
+    driver = ClientDriver(":memory:")
+    flt = {"must": [{"key": "owner", "match": {"value": "a"}},
+                    {"should": [{"key": "tags", "match": {"any": ["x"]}},
+                                {"is_empty": {"key": "tags"}}]},
+                    {"key": "ts", "range": {"gte": 1.0}}],
+           "must_not": [{"key": "status", "match": {"except": ["active"]}}]}
+    assert json.loads(driver._filter(flt).model_dump_json(exclude_none=True))["must"][0] == {
+        "key": "owner", "match": {"value": "a"}}

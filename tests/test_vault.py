@@ -1,0 +1,405 @@
+"""MemVault behaviour, run against both drivers (embedded Edge and qdrant-client)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from memos_lc import CubeFilter, LifecycleStatus, MemCube, MemoryKind, MemVault, Principal
+from memos_lc.errors import (
+    BlobIntegrityError,
+    ConflictError,
+    CubeNotFoundError,
+    InvalidCubeError,
+    InvalidInputError,
+    InvalidNamespaceError,
+    InvalidVectorError,
+    PermissionDeniedError,
+    VersionNotFoundError,
+)
+
+FACTS = [
+    (("alice", "health"), "Alice is allergic to peanuts", ("food",)),
+    (("alice", "hobbies"), "Alice goes hiking in the Alps every summer", ("sport",)),
+    (("alice", "pets"), "Alice's dog is a beagle named Biscuit", ()),
+    (("alice", "work"), "Alice prefers async standups over meetings", ("work",)),
+]
+
+
+@pytest.fixture
+def seeded(vault: MemVault, alice: Principal) -> dict[str, MemCube]:
+    return {text: vault.add(alice, text, namespace=ns, tags=tags) for ns, text, tags in FACTS}
+
+
+def texts(items) -> list[str]:
+    """Texts of search hits or cubes, in order."""
+    return [getattr(x, "cube", x).text for x in items]
+
+
+# -- basics and search -------------------------------------------------------------------
+
+
+def test_add_get_round_trip(vault: MemVault, alice: Principal) -> None:
+    cube = vault.add(
+        alice,
+        "Alice lives in Lyon",
+        namespace=("alice",),
+        memory_type="user",
+        provenance={"thread_id": "t1", "source_ids": ("D1:1",)},
+    )
+    got = vault.get(alice, cube.id)
+    assert got == cube
+    assert got.access.owner == "alice"
+    assert got.provenance.source_ids == ("D1:1",)
+
+
+def test_hybrid_search_finds_semantic_and_lexical_matches(vault, alice, seeded) -> None:
+    # semantic: no shared word with the stored text
+    assert texts(vault.search(alice, "what pet does she have?", limit=1)) == [
+        "Alice's dog is a beagle named Biscuit"
+    ]
+    # lexical: a rare proper name the dense model knows nothing about
+    assert texts(vault.search(alice, "Biscuit", limit=1)) == [
+        "Alice's dog is a beagle named Biscuit"
+    ]
+
+
+def test_explain_reports_ranks_and_matched_terms(vault, alice, seeded) -> None:
+    hit = vault.search(alice, "hiking trips", limit=1, explain=True)[0]
+    assert hit.cube.text.startswith("Alice goes hiking")
+    assert hit.dense_rank == 1 and hit.lexical_rank == 1
+    assert hit.matched_terms == ("hiking",)
+
+
+def test_search_modes(vault, alice, seeded) -> None:
+    assert texts(vault.search(alice, "peanuts", mode="lexical")) == ["Alice is allergic to peanuts"]
+    assert len(vault.search(alice, "peanuts", mode="dense", limit=4)) == 4
+    with pytest.raises(InvalidInputError):
+        vault.search(alice, "x", mode="fuzzy")
+
+
+def test_namespace_prefix_filter(vault, alice, seeded) -> None:
+    hits = vault.search(alice, "Alice", namespace=("alice", "pets"), limit=10)
+    assert texts(hits) == ["Alice's dog is a beagle named Biscuit"]
+    assert vault.count(alice, namespace=("alice",)) == 4
+    assert vault.count(alice, namespace=("ali",)) == 0  # labels match whole, not by string prefix
+
+
+def test_filters_on_tags_kinds_types_and_time(vault, alice, seeded) -> None:
+    assert texts(
+        vault.list(alice, filter=CubeFilter(tags=("food", "work")), newest_first=False)
+    ) == ["Alice is allergic to peanuts", "Alice prefers async standups over meetings"]
+    assert vault.count(alice, filter=CubeFilter(kinds=(MemoryKind.PLAINTEXT,))) == 4
+    assert vault.count(alice, filter=CubeFilter(kinds=(MemoryKind.ACTIVATION,))) == 0
+    later = vault.add(
+        alice, "Alice started learning piano", namespace=("alice",), memory_type="episodic"
+    )
+    assert vault.count(alice, filter=CubeFilter(memory_types=("episodic",))) == 1
+    assert [c.id for c in vault.list(alice, filter=CubeFilter(created_after=later.created_at))] == [
+        later.id
+    ]
+
+
+def test_list_orders_and_pages(vault, alice, seeded) -> None:
+    newest = vault.list(alice, limit=2)
+    oldest = vault.list(alice, limit=2, newest_first=False)
+    assert [c.text for c in newest] == [FACTS[3][1], FACTS[2][1]]
+    assert [c.text for c in oldest] == [FACTS[0][1], FACTS[1][1]]
+    assert [c.text for c in vault.list(alice, limit=2, offset=2, newest_first=False)] == [
+        FACTS[2][1],
+        FACTS[3][1],
+    ]
+
+
+# -- versions ----------------------------------------------------------------------------
+
+
+def test_update_writes_a_new_version_and_keeps_history(vault, alice, seeded) -> None:
+    v1 = seeded["Alice is allergic to peanuts"]
+    v2 = vault.update(alice, v1.id, text="Alice is allergic to peanuts and shellfish")
+    assert (v2.version, v2.replaces) == (2, v1.version_id)
+    history = vault.history(alice, v1.id)
+    assert [c.version for c in history] == [1, 2]
+    assert history[0].text == "Alice is allergic to peanuts"
+    assert history[0].superseded_by == v2.version_id
+    assert vault.get(alice, v1.id).text.endswith("shellfish")
+    assert vault.get(alice, v1.id, version=1).text == "Alice is allergic to peanuts"
+    # only the head is searchable: one hit, the new text
+    hits = vault.search(alice, "shellfish peanuts allergy", limit=10)
+    assert [h.cube.version for h in hits if h.cube.id == v1.id] == [2]
+    assert vault.count(alice) == 4
+
+
+def test_update_header_only_keeps_text_and_provenance(vault, alice) -> None:
+    c = vault.add(alice, "fact", namespace=("a",), provenance={"source_ids": ("D1:3",)})
+    v2 = vault.update(alice, c.id, priority=0.9, tags=("important",))
+    assert (v2.text, v2.priority, v2.tags) == ("fact", 0.9, ("important",))
+    assert v2.provenance.source_ids == ("D1:3",)
+
+
+def test_rollback_restores_an_old_version_as_new_head(vault, alice, seeded) -> None:
+    c = seeded["Alice is allergic to peanuts"]
+    vault.update(alice, c.id, text="wrong fact")
+    r = vault.rollback(alice, c.id, 1)
+    assert (r.version, r.text) == (3, "Alice is allergic to peanuts")
+    assert [x.version for x in vault.history(alice, c.id)] == [1, 2, 3]
+    assert texts(vault.search(alice, "peanuts", mode="lexical")) == ["Alice is allergic to peanuts"]
+    with pytest.raises(VersionNotFoundError):
+        vault.rollback(alice, c.id, 42)
+
+
+def test_conditional_update_detects_conflicts(vault, alice, seeded) -> None:
+    c = seeded["Alice is allergic to peanuts"]
+    vault.update(alice, c.id, text="first writer", expected_version=1)
+    with pytest.raises(ConflictError):
+        vault.update(alice, c.id, text="second writer", expected_version=1)
+    assert vault.get(alice, c.id).text == "first writer"
+
+
+def test_soft_delete_tombstones_and_rollback_undeletes(vault, alice, seeded) -> None:
+    c = seeded["Alice is allergic to peanuts"]
+    tomb = vault.delete(alice, c.id, reason="user asked")
+    assert tomb.status is LifecycleStatus.DELETED and tomb.provenance.note == "user asked"
+    assert "Alice is allergic to peanuts" not in texts(vault.search(alice, "peanuts"))
+    assert vault.count(alice) == 3
+    assert vault.count(alice, filter=CubeFilter(statuses=(LifecycleStatus.DELETED,))) == 1
+    assert vault.get(alice, c.id).status is LifecycleStatus.DELETED
+    vault.rollback(alice, c.id, 1)
+    assert vault.get(alice, c.id).status is LifecycleStatus.ACTIVE
+    assert vault.count(alice) == 4
+
+
+def test_purge_removes_every_version(vault, alice, seeded) -> None:
+    c = seeded["Alice is allergic to peanuts"]
+    vault.update(alice, c.id, text="v2")
+    assert vault.purge(alice, c.id) == 2
+    with pytest.raises(CubeNotFoundError):
+        vault.get(alice, c.id)
+    with pytest.raises(CubeNotFoundError):
+        vault.history(alice, c.id)
+
+
+def test_put_refuses_existing_ids_and_versions(vault, alice) -> None:
+    c = vault.add(alice, "x", namespace=("a",))
+    with pytest.raises(ConflictError):
+        vault.put(alice, MemCube.from_text("y", namespace=("a",), id=c.id))
+    with pytest.raises(InvalidCubeError):
+        vault.put(alice, MemCube.from_text("y", namespace=("a",), version=2))
+    assert vault.get(alice, c.id).text == "x"
+
+
+def test_record_use_counts_hits_without_new_versions(vault, alice, seeded) -> None:
+    c = seeded["Alice is allergic to peanuts"]
+    vault.record_use(alice, [c.id])
+    vault.record_use(alice, [c.id])
+    got = vault.get(alice, c.id)
+    assert got.usage.hits == 2 and got.usage.last_used_at is not None
+    assert got.version == 1
+
+
+# -- TTL ---------------------------------------------------------------------------------
+
+
+def test_expired_cubes_are_never_returned_and_sweep_moves_them(vault, alice) -> None:
+    soon = datetime.now(UTC) - timedelta(seconds=1)
+    gone = vault.add(alice, "temporary passcode is 4711", namespace=("a",), expires_at=soon)
+    kept = vault.add(alice, "permanent fact about passcodes", namespace=("a",))
+    assert texts(vault.search(alice, "passcode 4711", limit=5)) == [kept.text]
+    assert [c.id for c in vault.list(alice)] == [kept.id]
+    assert vault.count(alice) == 1
+    with pytest.raises(CubeNotFoundError):
+        vault.get(alice, gone.id)
+    assert vault.get(alice, gone.id, include_expired=True).id == gone.id
+    assert vault.sweep_expired() == [gone.id]
+    assert vault.sweep_expired() == []  # idempotent
+    swept = vault.get(alice, gone.id, include_expired=True)
+    assert (swept.status, swept.version) == (LifecycleStatus.EXPIRED, 2)
+
+
+# -- access control ----------------------------------------------------------------------
+
+
+def test_deny_by_default_across_principals(vault, alice, bob, seeded) -> None:
+    c = seeded["Alice is allergic to peanuts"]
+    assert vault.search(bob, "peanuts allergy") == []
+    assert vault.list(bob) == [] and vault.count(bob) == 0
+    for call in (
+        lambda: vault.get(bob, c.id),
+        lambda: vault.history(bob, c.id),
+        lambda: vault.update(bob, c.id, text="hacked"),
+        lambda: vault.delete(bob, c.id),
+        lambda: vault.purge(bob, c.id),
+        lambda: vault.rollback(bob, c.id, 1),
+    ):
+        with pytest.raises(CubeNotFoundError):  # existence is not revealed either
+            call()
+    assert vault.get(alice, c.id).version == 1
+
+
+def test_readers_and_writers(vault, alice, bob) -> None:
+    team = Principal(id="carol", roles=frozenset({"team"}))
+    c = vault.add(
+        alice, "shared roadmap item", namespace=("proj",), access={"readers": ("bob", "role:team")}
+    )
+    assert vault.get(bob, c.id).id == c.id and vault.get(team, c.id).id == c.id
+    with pytest.raises(PermissionDeniedError):
+        vault.update(bob, c.id, text="edit by reader")
+    vault.update(alice, c.id, access={"readers": ("bob",), "writers": ("role:team",)})
+    assert vault.update(team, c.id, text="edit by writer").version == 3
+    with pytest.raises(PermissionDeniedError):  # writers cannot change the ACL
+        vault.update(team, c.id, access={"readers": ("role:team", "mallory")})
+
+
+def test_cannot_store_cubes_for_someone_else(vault, alice, admin) -> None:
+    with pytest.raises(PermissionDeniedError):
+        vault.add(alice, "x", namespace=("b",), access={"owner": "bob"})
+    assert vault.add(admin, "x", namespace=("b",), access={"owner": "bob"}).access.owner == "bob"
+
+
+def test_namespace_grants_cover_only_the_grantors_cubes(vault, alice, bob, admin) -> None:
+    mine = vault.add(alice, "team wiki: deploys happen on Tuesdays", namespace=("team", "wiki"))
+    other = vault.add(Principal(id="dave"), "dave's note on deploys", namespace=("team", "wiki"))
+    g = vault.grant(alice, ("team",), "bob")
+    assert texts(vault.search(bob, "deploys", limit=5)) == [mine.text]
+    vault.revoke(alice, g.id)
+    assert vault.search(bob, "deploys") == []
+    vault.grant(admin, ("team", "wiki"), "role:staff", "write")
+    staff = Principal(id="erin", roles=frozenset({"staff"}))
+    assert sorted(texts(vault.search(staff, "deploys", limit=5))) == sorted([mine.text, other.text])
+    assert vault.update(staff, other.id, text="edited by staff").version == 2
+    with pytest.raises(PermissionDeniedError):
+        vault.revoke(bob, vault.grants(admin)[0].id)
+
+
+def test_admin_sees_everything(vault, alice, admin, seeded) -> None:
+    assert vault.count(admin) == 4
+
+
+# -- audit -------------------------------------------------------------------------------
+
+
+def test_every_read_and_write_is_audited(vault, alice, bob, admin, seeded) -> None:
+    c = seeded["Alice is allergic to peanuts"]
+    vault.search(alice, "peanuts")
+    vault.update(alice, c.id, text="v2")
+    with pytest.raises(CubeNotFoundError):
+        vault.get(bob, c.id)
+    events = vault.audit_log(admin, limit=50)
+    actions = [(e.principal, e.action, e.outcome) for e in events]
+    assert actions[:3] == [
+        ("bob", "get", "not_found"),
+        ("alice", "update", "ok"),
+        ("alice", "search", "ok"),
+    ]
+    assert c.id in events[2].cube_ids
+    assert [e.action for e in vault.audit_log(admin, cube_id=c.id)][:2] == ["get", "update"]
+    assert {e.principal for e in vault.audit_log(bob)} == {"bob"}
+    with pytest.raises(PermissionDeniedError):
+        vault.audit_log(bob, who="alice")
+    assert sum(1 for e in events if e.action == "put") == len(FACTS)
+
+
+# -- bad input changes nothing -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda v, p: v.add(p, "", namespace=("a",)), InvalidCubeError),
+        (lambda v, p: v.add(p, "x" * 70_000, namespace=("a",)), InvalidCubeError),
+        (lambda v, p: v.add(p, "x", namespace=()), InvalidCubeError),
+        (lambda v, p: v.add(p, "x", namespace="a"), InvalidCubeError),
+        (lambda v, p: v.add(p, 42, namespace=("a",)), InvalidInputError),
+        (
+            lambda v, p: v.put(
+                p, [MemCube.from_text("x", namespace=("a",))], vectors=[[math.nan] * 384]
+            ),
+            InvalidVectorError,
+        ),
+        (
+            lambda v, p: v.put(p, [MemCube.from_text("x", namespace=("a",))], vectors=[[0.1] * 3]),
+            InvalidVectorError,
+        ),
+        (
+            lambda v, p: v.put(p, [MemCube.from_text("x", namespace=("a",))], vectors=[]),
+            InvalidInputError,
+        ),
+        (lambda v, p: v.search(p, ""), InvalidInputError),
+        (lambda v, p: v.search(p, "x", limit=0), InvalidInputError),
+        (lambda v, p: v.search(p, "x", query_vector=[math.inf] * 384), InvalidVectorError),
+        (lambda v, p: v.search(p, "x", namespace=("",)), InvalidNamespaceError),
+        (lambda v, p: v.get(p, "no-such-id"), CubeNotFoundError),
+        (lambda v, p: v.update(p, "no-such-id", text="x"), CubeNotFoundError),
+        (lambda v, p: v.update(p, v.list(p)[0].id, version=9), InvalidInputError),
+        (lambda v, p: v.update(p, v.list(p)[0].id, priority=7), InvalidCubeError),
+        (lambda v, p: v.search("alice", "x"), InvalidInputError),
+    ],
+)
+def test_bad_input_raises_typed_error_and_changes_nothing(vault, alice, seeded, call, error):
+    before = [
+        (c.id, c.version, c.text) for c in vault.list(alice, filter=CubeFilter(statuses=None))
+    ]
+    with pytest.raises(error):
+        call(vault, alice)
+    after = [(c.id, c.version, c.text) for c in vault.list(alice, filter=CubeFilter(statuses=None))]
+    assert after == before
+
+
+# -- blobs -------------------------------------------------------------------------------
+
+
+def test_activation_cube_with_blob(vault, alice) -> None:
+    import torch
+
+    ref = vault.blobs.put_tensors({"k0": torch.arange(6.0).reshape(2, 3)}, {"model": "m"})
+    cube = MemCube.model_validate(
+        {
+            "namespace": ("alice",),
+            "payload": {
+                "kind": "activation",
+                "blob": ref.model_dump(),
+                "model_fingerprint": "m",
+                "prefix_tokens": 2,
+                "prefix_token_ids_sha256": "0" * 64,
+                "source_text": "Alice likes green tea",
+            },
+        }
+    )
+    vault.put(alice, cube)
+    hit = vault.search(alice, "green tea", filter=CubeFilter(kinds=(MemoryKind.ACTIVATION,)))[0]
+    assert hit.cube.kind is MemoryKind.ACTIVATION
+    tensors = vault.blobs.get_tensors(hit.cube.payload.blob)
+    assert torch.equal(tensors["k0"], torch.arange(6.0).reshape(2, 3))
+    assert vault.blobs.metadata(ref) == {"model": "m"}
+    # purge drops the blob once no cube references it
+    vault.purge(alice, cube.id)
+    assert not vault.blobs.exists(ref)
+
+
+def test_blob_store_rejects_corruption_and_non_safetensors(vault) -> None:
+    import torch
+
+    ref = vault.blobs.put_tensors({"x": torch.ones(4)})
+    path = vault.blobs.root / ref.sha256[:2] / f"{ref.sha256}.safetensors"
+    path.write_bytes(path.read_bytes()[:-1] + b"\x01")
+    with pytest.raises(BlobIntegrityError):
+        vault.blobs.get_tensors(ref)
+    with pytest.raises(InvalidInputError):
+        vault.blobs.put_bytes(b"\x80\x04pickle-like bytes")
+    with pytest.raises(InvalidInputError):  # digests are validated: no path traversal
+        vault.blobs.get_bytes("../../etc/passwd")
+
+
+# -- async -------------------------------------------------------------------------------
+
+
+async def test_async_twins(vault, alice) -> None:
+    c = await vault.aadd(alice, "Alice drinks oolong tea", namespace=("a",))
+    assert (await vault.aget(alice, c.id)).text == c.text
+    hits = await vault.asearch(alice, "oolong")
+    assert hits[0].cube.id == c.id
+    await vault.aupdate(alice, c.id, text="Alice drinks jasmine tea")
+    assert [x.version for x in await vault.ahistory(alice, c.id)] == [1, 2]
+    assert await vault.acount(alice) == 1
