@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(VENV)/bin/memos-lc demo
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check memos_lc tests benchmarks cookbook graphs
+	$(VENV)/bin/ruff check memos_lc tests benchmarks cookbook
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
