@@ -262,7 +262,7 @@ class EdgeDriver(Driver):
         if not ids:
             return []
         recs = self._shard(name).retrieve(list(ids), with_payload=True, with_vector=with_vectors)
-        return [_from_edge(r) for r in recs]
+        return [_from_record(r) for r in recs]
 
     def delete(self, name: str, ids: Sequence[str]) -> None:
         if ids:
@@ -309,7 +309,7 @@ class EdgeDriver(Driver):
                 filter=f,
                 with_payload=True,
             )
-        return [_from_edge(r, r.score) for r in self._shard(name).query(req)]
+        return [_from_record(r, r.score) for r in self._shard(name).query(req)]
 
     def scroll(
         self,
@@ -329,7 +329,7 @@ class EdgeDriver(Driver):
             limit=limit, filter=edge_filter(qe, filter), with_payload=True, order_by=order
         )
         recs, _ = self._shard(name).scroll(req)
-        return [_from_edge(r) for r in recs]
+        return [_from_record(r) for r in recs]
 
     def count(self, name: str, *, filter: Filter | None) -> int:
         qe = self._qe
@@ -367,7 +367,8 @@ def _edge_error(e: Exception) -> Exception:
     return VaultError(f"qdrant-edge: {msg}")
 
 
-def _from_edge(rec: Any, score: float | None = None) -> StoredPoint:
+def _from_record(rec: Any, score: float | None = None) -> StoredPoint:
+    """A qdrant-edge or qdrant-client record (same shape) as a StoredPoint."""
     dense = sparse = None
     vec = rec.vector
     if isinstance(vec, dict):
@@ -573,7 +574,7 @@ class ClientDriver(Driver):
             with_payload=True,
             with_vectors=with_vectors,
         )
-        return [_from_client(r) for r in recs]
+        return [_from_record(r) for r in recs]
 
     def delete(self, name: str, ids: Sequence[str]) -> None:
         if ids:
@@ -639,7 +640,7 @@ class ClientDriver(Driver):
                 offset=offset,
                 with_payload=True,
             )
-        return [_from_client(r, r.score) for r in res.points]
+        return [_from_record(r, r.score) for r in res.points]
 
     def scroll(
         self,
@@ -664,7 +665,7 @@ class ClientDriver(Driver):
             with_payload=True,
             order_by=order,
         )
-        return [_from_client(r) for r in recs]
+        return [_from_record(r) for r in recs]
 
     def count(self, name: str, *, filter: Filter | None) -> int:
         return self._call(
@@ -674,20 +675,6 @@ class ClientDriver(Driver):
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
-
-
-def _from_client(rec: Any, score: float | None = None) -> StoredPoint:
-    dense = sparse = None
-    vec = rec.vector
-    if isinstance(vec, dict):
-        d = vec.get(DENSE)
-        dense = list(d) if d is not None else None
-        s = vec.get(LEX)
-        if s is not None:
-            sparse = SparseVec(list(s.indices), list(s.values))
-    return StoredPoint(
-        id=str(rec.id), payload=dict(rec.payload or {}), dense=dense, sparse=sparse, score=score
-    )
 
 
 def _transient(e: BaseException) -> bool:
