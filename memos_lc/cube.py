@@ -166,6 +166,16 @@ class Provenance(_Model):
     actor: str | None = None
     note: str | None = None
 
+    @field_validator("origin", "thread_id", "actor")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        return None if v is None else _check_token(v, "provenance field", 1024)
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, v: str | None) -> str | None:
+        return None if v is None else _check_token(v, "provenance note", 4000)
+
     @field_validator("message_ids", "source_ids", "derived_from")
     @classmethod
     def _ids(cls, v: tuple[str, ...]) -> tuple[str, ...]:

@@ -92,6 +92,14 @@ class Grant(BaseModel):
     """True when an admin issued the grant: it covers cubes of every owner."""
     created_at: AwareDatetime = Field(default_factory=utcnow)
 
+    @field_validator("grantee")
+    @classmethod
+    def _grantee(cls, v: str) -> str:
+        name = v.removeprefix("role:")
+        if not _PRINCIPAL_ID.match(name) or name.startswith("role:"):
+            raise ValueError("grantee must be a principal id or 'role:<name>'")
+        return v
+
     @field_validator("namespace", mode="before")
     @classmethod
     def _ns(cls, v: Any) -> tuple[str, ...]:

@@ -403,3 +403,34 @@ async def test_async_twins(vault, alice) -> None:
     await vault.aupdate(alice, c.id, text="Alice drinks jasmine tea")
     assert [x.version for x in await vault.ahistory(alice, c.id)] == [1, 2]
     assert await vault.acount(alice) == 1
+
+
+# -- hardening found while building the CLI ----------------------------------------------
+
+
+@pytest.mark.parametrize("grantee", ["", "bob\x01", "role:", "role:role:x"])
+def test_bad_grantees_are_refused(vault, alice, grantee) -> None:
+    with pytest.raises(InvalidInputError):
+        vault.grant(alice, ("alice",), grantee)
+    assert vault.grants(alice) == []
+
+
+def test_provenance_strings_are_validated(vault, alice) -> None:
+    with pytest.raises(InvalidCubeError):
+        vault.add(alice, "x", namespace=("a",), provenance={"thread_id": "t\x1b[31m"})
+    with pytest.raises(InvalidCubeError):
+        vault.add(alice, "x", namespace=("a",), provenance={"note": "n" * 5000})
+    assert vault.count(alice) == 0
+
+
+def test_deleting_twice_writes_one_tombstone(vault, alice) -> None:
+    c = vault.add(alice, "x", namespace=("a",))
+    vault.delete(alice, c.id)
+    assert vault.delete(alice, c.id).version == 2
+    assert [v.version for v in vault.history(alice, c.id)] == [1, 2]
+
+
+def test_reading_the_audit_log_and_grants_is_audited(vault, alice, admin) -> None:
+    vault.audit_log(alice)
+    vault.grants(alice)
+    assert [e.action for e in vault.audit_log(admin, who="alice", limit=2)] == ["grants", "audit"]

@@ -388,37 +388,38 @@ class MemVault:
         limit: int = 100,
     ) -> list[AuditEvent]:
         """Audit events, newest first. Admins see everyone's; others only their own."""
-        _check_limit(limit)
-        if not principal.is_admin and who not in (None, principal.id):
-            raise PermissionDeniedError("only admins may read other principals' audit events")
-        must: list[dict[str, Any]] = []
-        subject = who if principal.is_admin else principal.id
-        for key, value in (
-            ("principal", subject),
-            ("action", action),
-            ("cube_ids", cube_id),
-            ("outcome", outcome),
-        ):
-            if value is not None:
-                must.append({"key": key, "match": {"value": value}})
-        rng = {}
-        if since is not None:
-            rng["gte"] = since.timestamp()
-        if until is not None:
-            rng["lt"] = until.timestamp()
-        if rng:
-            must.append({"key": "ts", "range": rng})
-        pts = self.driver.scroll(
-            AUDIT,
-            filter={"must": must} if must else None,
-            limit=limit,
-            order_by="ts",
-            descending=True,
-        )
-        return [
-            AuditEvent.model_validate({k: v for k, v in p.payload.items() if k != "ts"})
-            for p in pts
-        ]
+        with self._audited(principal, "audit"):
+            _check_limit(limit)
+            if not principal.is_admin and who not in (None, principal.id):
+                raise PermissionDeniedError("only admins may read other principals' audit events")
+            must: list[dict[str, Any]] = []
+            subject = who if principal.is_admin else principal.id
+            for key, value in (
+                ("principal", subject),
+                ("action", action),
+                ("cube_ids", cube_id),
+                ("outcome", outcome),
+            ):
+                if value is not None:
+                    must.append({"key": key, "match": {"value": value}})
+            rng = {}
+            if since is not None:
+                rng["gte"] = since.timestamp()
+            if until is not None:
+                rng["lt"] = until.timestamp()
+            if rng:
+                must.append({"key": "ts", "range": rng})
+            pts = self.driver.scroll(
+                AUDIT,
+                filter={"must": must} if must else None,
+                limit=limit,
+                order_by="ts",
+                descending=True,
+            )
+            return [
+                AuditEvent.model_validate({k: v for k, v in p.payload.items() if k != "ts"})
+                for p in pts
+            ]
 
     # -- grants ----------------------------------------------------------------------------
 
@@ -475,19 +476,20 @@ class MemVault:
 
     def grants(self, principal: Principal) -> list[Grant]:
         """Grants issued by or to ``principal`` (all grants, for an admin)."""
-        if principal.is_admin:
-            flt = None
-        else:
-            flt = {
-                "should": [
-                    {"key": "grantee", "match": {"any": principal.identities()}},
-                    {"key": "grantor", "match": {"value": principal.id}},
-                ]
-            }
-        return [
-            Grant.model_validate(p.payload["grant"])
-            for p in self.driver.scroll(GRANTS, filter=flt, limit=MAX_LIMIT)
-        ]
+        with self._audited(principal, "grants"):
+            if principal.is_admin:
+                flt = None
+            else:
+                flt = {
+                    "should": [
+                        {"key": "grantee", "match": {"any": principal.identities()}},
+                        {"key": "grantor", "match": {"value": principal.id}},
+                    ]
+                }
+            return [
+                Grant.model_validate(p.payload["grant"])
+                for p in self.driver.scroll(GRANTS, filter=flt, limit=MAX_LIMIT)
+            ]
 
     # -- storage helpers -------------------------------------------------------------------
 
@@ -737,6 +739,8 @@ class MemVault:
                 include_expired=True,
                 with_vectors=True,
             )
+            if head.status is LifecycleStatus.DELETED:
+                return head  # already a tombstone: deleting again changes nothing
             prov = (
                 head.provenance.model_copy(update={"note": reason}) if reason else head.provenance
             )

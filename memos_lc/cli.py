@@ -1,0 +1,876 @@
+"""``memos-lc``: the vault from a terminal.
+
+Every command opens the vault, does one thing as one principal and closes it again, so the
+embedded vault directory is locked only while a command runs. Commands that need no model
+(``get``, ``history``, ``rollback``, ``forget``, ``list``, ``audit``, ``grant``, ``sweep``)
+never load MiniLM: the vault embeds lazily and this module imports nothing heavy.
+
+Example:
+    .. code-block:: console
+
+        $ memos-lc add "Alice is allergic to peanuts" --namespace users/alice --tag food
+        $ memos-lc search "what can't she eat?" --explain
+        $ memos-lc list --json
+        $ memos-lc demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from memos_lc import __version__
+from memos_lc.cube import LifecycleStatus, MemCube, ScoredCube, utcnow, validate_namespace
+from memos_lc.errors import (
+    CubeNotFoundError,
+    InvalidInputError,
+    InvalidNamespaceError,
+    MemosError,
+    VaultError,
+)
+from memos_lc.governance import AuditEvent, Grant, Permission, Principal
+from memos_lc.vault import CubeFilter, MemVault, default_vault_path
+
+ENV_PRINCIPAL = "MEMOS_LC_PRINCIPAL"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+MAX_TTL = timedelta(days=365 * 100)
+STATUS_CHOICES = [s.value for s in LifecycleStatus] + ["all"]
+AUDIT_OUTCOMES = ["ok", "denied", "not_found", "invalid", "error"]
+
+_TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_TTL = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+_TTL_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+# C0/C1 control characters other than tab and newline: stored text may hold them, and
+# printed raw they could drive the terminal (escape sequences)
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+Out = Callable[..., None]
+
+
+# -- small parsing and formatting helpers ----------------------------------------------------
+
+
+def parse_ttl(text: str) -> timedelta:
+    """``"90s"``, ``"15m"``, ``"12h"``, ``"7d"``, ``"2w"``, ``"1d12h"`` or plain seconds."""
+    s = text.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", s):
+        seconds = float(s)
+    elif _TTL.fullmatch(s):
+        seconds = sum(float(n) * _TTL_UNITS[u] for n, u in _TTL_PART.findall(s))
+    else:
+        raise InvalidInputError(f"bad ttl {text!r}: use e.g. 3600, 90s, 15m, 12h, 7d, 2w, 1d12h")
+    if not 0 < seconds <= MAX_TTL.total_seconds():
+        raise InvalidInputError(f"ttl {text!r} must be more than 0s and at most 100 years")
+    return timedelta(seconds=seconds)
+
+
+def parse_namespace(text: str) -> tuple[str, ...]:
+    """``"users/alice/prefs"`` -> ``("users", "alice", "prefs")``; labels must be non-empty."""
+    labels = tuple(text.split("/"))
+    if not all(labels):
+        raise InvalidNamespaceError(
+            f"bad namespace {text!r}: labels are separated by '/' and must be non-empty"
+        )
+    return validate_namespace(labels)
+
+
+def check_grantee(grantee: str) -> str:
+    """A principal id or ``role:<name>``; the vault stores grantees as given, so check here."""
+    name = grantee.removeprefix("role:")
+    try:
+        Principal(id=name)
+    except ValidationError:
+        raise InvalidInputError(
+            f"bad grantee {grantee!r}: a principal id or role:<name> (1-256 chars, "
+            "no control characters)"
+        ) from None
+    return grantee
+
+
+def format_namespace(namespace: Sequence[str] | None) -> str:
+    return "/".join(namespace) if namespace else "-"
+
+
+def short_id(cube_id: str) -> str:
+    """The 8-character prefix lists show (arguments take full ids)."""
+    return cube_id[:8]
+
+
+def format_time(when: datetime | None, *, seconds: bool = False) -> str:
+    """A timestamp in the local time zone, or ``never``."""
+    if when is None:
+        return "never"
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (except tab and newline) shown as ``?``."""
+    return _UNPRINTABLE.sub("?", text)
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` on one line, printable, cut to ``width`` characters with an ellipsis."""
+    flat = printable(" ".join(text.split()))
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+def _join(items: Sequence[str]) -> str:
+    return ", ".join(items) or "-"
+
+
+def _rank(rank: int | None) -> str:
+    return "-" if rank is None else f"#{rank}"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print aligned columns; the last one (free text) is clipped to the terminal width."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers[:-1])]
+    columns = shutil.get_terminal_size((100, 24)).columns
+    room = max(20, columns - sum(widths) - 2 * len(widths) - 1)
+    for row in [headers, *rows]:
+        cells = [printable(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
+        print("  ".join([*cells, clip(row[-1], room)]).rstrip())
+
+
+def _emit_json(doc: Any) -> None:
+    print(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def _cube_json(cube: MemCube) -> dict[str, Any]:
+    return cube.model_dump(mode="json")
+
+
+def _not_found_hint(e: CubeNotFoundError, cube_id: str) -> CubeNotFoundError:
+    # lists show 8-char prefixes; a prefix passed back is the likeliest cause of "no cube"
+    if len(cube_id) < 32:
+        return CubeNotFoundError(f"{e} (give the full id; `memos-lc list --json` shows it)")
+    return e
+
+
+# -- principal and vault -----------------------------------------------------------------------
+
+
+def default_principal() -> str:
+    """``$MEMOS_LC_PRINCIPAL``, else the OS user name."""
+    if env := os.environ.get(ENV_PRINCIPAL):
+        return env
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no passwd entry, e.g. in some containers
+        return "local"
+
+
+def _principal(args: argparse.Namespace) -> Principal:
+    pid = args.principal or default_principal()
+    try:
+        return Principal(id=pid, roles=frozenset(args.role or ()))
+    except ValidationError:
+        raise InvalidInputError(
+            f"bad principal {pid!r}: 1-256 chars, no control characters, not 'role:*'"
+        ) from None
+
+
+def _location(args: argparse.Namespace) -> str:
+    return args.vault or str(default_vault_path())
+
+
+@contextlib.contextmanager
+def _open_vault(args: argparse.Namespace, *, create: bool = False) -> Iterator[MemVault]:
+    """Open the vault for one command; read-only commands refuse to create a new one."""
+    location = _location(args)
+    is_dir = location != ":memory:" and not location.startswith(("http://", "https://"))
+    if is_dir and not create and not Path(location).expanduser().exists():
+        raise VaultError(f"no vault at {location} (`memos-lc add` creates one; see --vault)")
+    vault = MemVault.open(location)
+    try:
+        yield vault
+    finally:
+        vault.close()
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Store one plaintext memory."""
+    principal = _principal(args)
+    header: dict[str, Any] = {
+        "memory_type": args.type,
+        "tags": tuple(args.tag or ()),
+        "key": args.key,
+        "provenance": {"origin": "cli", "actor": principal.id},
+    }
+    if args.priority is not None:
+        header["priority"] = args.priority
+    if args.ttl is not None:
+        header["expires_at"] = utcnow() + parse_ttl(args.ttl)
+    # validate everything before the vault is opened (or created): bad input changes nothing
+    if not isinstance(args.text, str) or not args.text.strip():
+        raise InvalidInputError("text must not be empty")
+    cube = MemCube.from_text(args.text, namespace=parse_namespace(args.namespace), **header)
+    with _open_vault(args, create=True) as vault:
+        stored = vault.put(principal, cube)[0]
+    if args.json:
+        _emit_json(_cube_json(stored))
+    else:
+        extra = f"  expires {format_time(stored.expires_at)}" if stored.expires_at else ""
+        print(
+            f"added {stored.id}  {format_namespace(stored.namespace)}  "
+            f"{stored.memory_type}  v{stored.version}{extra}"
+        )
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Hybrid search; ``--explain`` shows why each hit was found."""
+    principal = _principal(args)
+    namespace = parse_namespace(args.namespace) if args.namespace else None
+    if not args.query.strip():
+        raise InvalidInputError("query must not be empty")
+    with _open_vault(args) as vault:
+        hits = vault.search(
+            principal, args.query, namespace=namespace, limit=args.k, explain=args.explain
+        )
+    if args.json:
+        _emit_json([h.model_dump(mode="json") for h in hits])
+        return EXIT_OK
+    if not hits:
+        print("no matching memories")
+        return EXIT_OK
+    headers = ["#", "score"]
+    if args.explain:
+        headers += ["dense", "lexical", "terms"]
+    headers += ["id", "namespace", "type", "text"]
+    rows = []
+    for i, h in enumerate(hits, 1):
+        row = [str(i), f"{h.score:.3f}"]
+        if args.explain:
+            row += [_rank(h.dense_rank), _rank(h.lexical_rank), ",".join(h.matched_terms) or "-"]
+        row += [short_id(h.cube.id), format_namespace(h.cube.namespace), h.cube.memory_type]
+        rows.append([*row, h.cube.text])
+    _table(headers, rows)
+    return EXIT_OK
+
+
+def _print_cube(cube: MemCube) -> None:
+    prov = cube.provenance
+    acc = cube.access
+    head = "head" if cube.superseded_by is None else f"superseded by {cube.superseded_by}"
+    expired = " (passed)" if cube.is_expired() else ""
+    fields = [
+        ("id", cube.id),
+        ("version", f"{cube.version} ({head})"),
+        ("status", cube.status.value),
+        ("namespace", format_namespace(cube.namespace)),
+        ("type", f"{cube.memory_type}  kind {cube.kind.value}  key {cube.key or '-'}"),
+        ("tags", ", ".join(cube.tags) or "-"),
+        ("priority", f"{cube.priority:.2f}  confidence {cube.confidence:.2f}"),
+        (
+            "access",
+            f"owner {acc.owner or '-'}  readers {_join(acc.readers)}  writers {_join(acc.writers)}",
+        ),
+        ("created", format_time(cube.created_at, seconds=True)),
+        ("updated", format_time(cube.updated_at, seconds=True)),
+        ("expires", format_time(cube.expires_at, seconds=True) + expired),
+        (
+            "provenance",
+            f"origin {prov.origin}  actor {prov.actor or '-'}  "
+            f"thread {prov.thread_id or '-'}  messages {_join(prov.message_ids)}",
+        ),
+    ]
+    if prov.source_ids or prov.derived_from:
+        fields.append(("sources", ", ".join([*prov.source_ids, *prov.derived_from])))
+    if prov.note:
+        fields.append(("note", prov.note))
+    blob = getattr(cube.payload, "blob", None)
+    if blob is not None:  # activation / parametric: the text above is what search sees
+        fields.append(("blob", f"sha256 {blob.sha256}  {blob.size} bytes"))
+    last_used = format_time(cube.usage.last_used_at)
+    fields.append(("usage", f"{cube.usage.hits} recalls, last {last_used}"))
+    for name, value in fields:
+        print(f"{name:<11} {printable(value)}")
+    print("text")
+    for line in cube.text.splitlines() or [""]:
+        print(f"  {printable(line)}")
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    """One cube in full (the head, or ``--version``)."""
+    principal = _principal(args)
+    with _open_vault(args) as vault:
+        try:
+            cube = vault.get(principal, args.id, version=args.version, include_expired=True)
+        except CubeNotFoundError as e:
+            raise _not_found_hint(e, args.id) from None
+    if args.json:
+        _emit_json(_cube_json(cube))
+    else:
+        _print_cube(cube)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Every version of a cube, oldest first."""
+    principal = _principal(args)
+    with _open_vault(args) as vault:
+        try:
+            versions = vault.history(principal, args.id)
+        except CubeNotFoundError as e:
+            raise _not_found_hint(e, args.id) from None
+    if args.json:
+        _emit_json([_cube_json(c) for c in versions])
+        return EXIT_OK
+    last = versions[-1]
+    print(f"cube {last.id}  {format_namespace(last.namespace)}  {len(versions)} version(s)")
+    rows = [
+        [
+            f"v{c.version}",
+            c.status.value,
+            format_time(c.updated_at, seconds=True),
+            c.provenance.thread_id or c.provenance.origin,
+            c.text + (f"  [note: {c.provenance.note}]" if c.provenance.note else ""),
+        ]
+        for c in versions
+    ]
+    _table(["ver", "status", "updated", "from", "text"], rows)
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Restore an old version's content as a new head version."""
+    principal = _principal(args)
+    with _open_vault(args) as vault:
+        try:
+            cube = vault.rollback(principal, args.id, args.version)
+        except CubeNotFoundError as e:
+            raise _not_found_hint(e, args.id) from None
+    if args.json:
+        _emit_json(_cube_json(cube))
+    else:
+        print(f"rolled back {cube.id}: v{cube.version} restores v{args.version} ({cube.status})")
+    return EXIT_OK
+
+
+def _confirm(prompt: str) -> bool:
+    print(f"{prompt} [y/N] ", end="", file=sys.stderr, flush=True)
+    try:
+        return input().strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Soft-delete (a tombstone version; rollback undoes it) or, with --purge, erase."""
+    principal = _principal(args)
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    if args.purge and not args.yes and not interactive:
+        raise InvalidInputError("refusing to purge without --yes when stdin is not a terminal")
+    with _open_vault(args) as vault:
+        try:
+            if not args.purge:
+                cube = vault.delete(principal, args.id, reason=args.reason)
+            else:
+                if not args.yes:
+                    head = vault.get(principal, args.id, include_expired=True)
+                    prompt = (
+                        f"purge every version of {head.id} ({clip(head.text, 50)!r})? "
+                        "This cannot be undone."
+                    )
+                    if not _confirm(prompt):
+                        print("aborted; nothing was changed", file=sys.stderr)
+                        return EXIT_ERROR
+                removed = vault.purge(principal, args.id)
+        except CubeNotFoundError as e:
+            raise _not_found_hint(e, args.id) from None
+    if args.purge:
+        if args.json:
+            _emit_json({"purged": args.id, "versions_removed": removed})
+        else:
+            print(f"purged {args.id}: {removed} version(s) removed")
+    elif args.json:
+        _emit_json(_cube_json(cube))
+    else:
+        print(
+            f"deleted {cube.id} (tombstone v{cube.version}; "
+            f"`memos-lc rollback {cube.id} {cube.version - 1}` brings v{cube.version - 1} back)"
+        )
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Head versions, newest first."""
+    principal = _principal(args)
+    namespace = parse_namespace(args.namespace) if args.namespace else None
+    if args.status == "all":
+        flt = CubeFilter(statuses=None, include_expired=True)
+    elif args.status == LifecycleStatus.ACTIVE.value:
+        flt = CubeFilter()
+    else:  # expired/deleted/... cubes usually have a past expiry too: do not hide them
+        flt = CubeFilter(statuses=(LifecycleStatus(args.status),), include_expired=True)
+    with _open_vault(args) as vault:
+        cubes = vault.list(principal, namespace=namespace, filter=flt, limit=args.limit)
+    if args.json:
+        _emit_json([_cube_json(c) for c in cubes])
+        return EXIT_OK
+    if not cubes:
+        print("no memories")
+        return EXIT_OK
+    rows = [
+        [
+            short_id(c.id),
+            f"v{c.version}",
+            c.status.value,
+            format_time(c.updated_at),
+            format_namespace(c.namespace),
+            c.memory_type,
+            ",".join(c.tags) or "-",
+            c.text,
+        ]
+        for c in cubes
+    ]
+    _table(["id", "ver", "status", "updated", "namespace", "type", "tags", "text"], rows)
+    if len(cubes) == args.limit:
+        print(f"(first {args.limit}; use --limit for more)")
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Audit events, newest first (admins see everyone's)."""
+    principal = _principal(args)
+    with _open_vault(args) as vault:
+        events = vault.audit_log(
+            principal,
+            who=args.who,
+            action=args.action,
+            cube_id=args.cube,
+            outcome=args.outcome,
+            limit=args.limit,
+        )
+    if args.json:
+        _emit_json([e.model_dump(mode="json") for e in events])
+        return EXIT_OK
+    if not events:
+        print("no audit events")
+        return EXIT_OK
+    _table(
+        ["when", "principal", "action", "outcome", "cubes", "namespace", "detail"],
+        [_audit_row(e) for e in events],
+    )
+    return EXIT_OK
+
+
+def _audit_row(e: AuditEvent) -> list[str]:
+    ids = [short_id(i) for i in e.cube_ids[:3]]
+    if len(e.cube_ids) > 3:
+        ids.append(f"+{len(e.cube_ids) - 3}")
+    return [
+        format_time(e.at, seconds=True),
+        e.principal,
+        e.action,
+        e.outcome,
+        ",".join(ids) or "-",
+        format_namespace(e.namespace),
+        e.detail or "",
+    ]
+
+
+def cmd_grant(args: argparse.Namespace) -> int:
+    """Share a namespace subtree with another principal (or ``role:<name>``)."""
+    principal = _principal(args)
+    namespace = parse_namespace(args.namespace)
+    check_grantee(args.grantee)
+    permission = Permission.WRITE if args.write else Permission.READ
+    with _open_vault(args, create=True) as vault:
+        grant: Grant = vault.grant(principal, namespace, args.grantee, permission)
+    if args.json:
+        _emit_json(grant.model_dump(mode="json"))
+    else:
+        whose = "every owner's cubes" if grant.all_owners else f"{grant.grantor}'s cubes"
+        print(
+            f"granted {grant.permission.value} on {format_namespace(grant.namespace)}/* "
+            f"({whose}) to {grant.grantee}  [grant {grant.id}]"
+        )
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Move every active cube whose TTL has passed to status ``expired``."""
+    with _open_vault(args) as vault:
+        expired = vault.sweep_expired()
+    if args.json:
+        _emit_json({"expired": expired})
+    elif expired:
+        print(f"expired {len(expired)} cube(s): {', '.join(short_id(i) for i in expired)}")
+    else:
+        print("nothing to expire")
+    return EXIT_OK
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+DEMO_USER = "demo-user"
+DEMO_GUEST = "guest"
+DEMO_ROOT = ("users", DEMO_USER)
+# (namespace leaf, memory type, tags, priority, what the user says); a MemReader would infer
+# type and tags, the script states them so the demo stays deterministic and model-free.
+DEMO_SESSION_1 = [
+    (
+        "food",
+        "preference",
+        ("diet",),
+        0.8,
+        "I'm vegetarian, and I've been cutting out dairy as well.",
+    ),
+    ("pets", "user", ("pet", "dog"), 0.7, "My dog is a border collie called Pixel."),
+    (
+        "travel",
+        "episodic",
+        ("trip",),
+        0.6,
+        "In May I'm flying to Lisbon for a week of hiking along the coast.",
+    ),
+    (
+        "work",
+        "preference",
+        ("work",),
+        0.6,
+        "At work I prefer short written updates to long meetings.",
+    ),
+    ("chat", "episodic", ("chit-chat",), 0.1, "Haha, the weather is lovely today."),
+    ("chat", "episodic", ("chit-chat",), 0.1, "Thanks, that's all for now!"),
+]
+DEMO_QUESTIONS = [
+    "What should I cook for dinner?",
+    "Remind me what my dog is called",
+    "Any tips for packing for my trip?",
+]
+DEMO_UPDATE = "Pixel turned three last week and only eats grain-free food now."
+DEMO_UPDATED_TEXT = "My dog Pixel, a border collie, is three and eats grain-free food."
+DEMO_FOLLOW_UP = "What does Pixel eat?"
+
+
+def _why(hit: ScoredCube) -> str:
+    prov = hit.cube.provenance
+    if hit.lexical_rank is None:
+        lexical = "no shared words"
+    else:
+        lexical = f"lexical {_rank(hit.lexical_rank)}: {', '.join(hit.matched_terms) or '-'}"
+    source = f"{prov.thread_id or prov.origin}/{','.join(prov.message_ids) or '-'}"
+    return (
+        f"why: score {hit.score:.3f} (dense {_rank(hit.dense_rank)}, {lexical}) from {source} at "
+        f"{hit.cube.updated_at.astimezone():%H:%M:%S}"
+    )
+
+
+def _demo_recall(
+    vault: MemVault, user: Principal, msg_id: str, question: str, say: Out
+) -> dict[str, Any]:
+    say(f"  {msg_id} > {question}")
+    hits = vault.search(user, question, namespace=DEMO_ROOT, limit=1, explain=True)
+    for h in hits:
+        ver = f" v{h.cube.version}" if h.cube.version > 1 else ""
+        say(f'          recalled {short_id(h.cube.id)}{ver} "{clip(h.cube.text, 66)}"')
+        say(f"          {_why(h)}")
+    return {
+        "message_id": msg_id,
+        "question": question,
+        "hits": [h.model_dump(mode="json") for h in hits],
+    }
+
+
+def run_demo(location: str, say: Out) -> dict[str, Any]:
+    """Two sessions over one vault directory; returns what happened, for ``--json``."""
+    user = Principal(id=DEMO_USER)
+    report: dict[str, Any] = {"vault": location, "session_1": [], "session_2": []}
+
+    say(f"SESSION 1  principal {DEMO_USER}, thread session-1")
+    vault = MemVault.open(location)
+    try:
+        started = time.perf_counter()
+        vault.embeddings.embed_query("warm up")  # load MiniLM now so the wait is explained
+        say(
+            f"  embeddings: bundled all-MiniLM-L6-v2, loaded in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        for n, (leaf, mtype, tags, priority, text) in enumerate(DEMO_SESSION_1, 1):
+            msg_id = f"s1-m{n}"
+            prov = {
+                "origin": "demo",
+                "thread_id": "session-1",
+                "message_ids": (msg_id,),
+                "actor": DEMO_USER,
+            }
+            cube = vault.add(
+                user,
+                text,
+                namespace=(*DEMO_ROOT, leaf),
+                memory_type=mtype,
+                tags=tags,
+                priority=priority,
+                provenance=prov,
+            )
+            say(f"  {msg_id} > {text}")
+            say(
+                f"          stored {short_id(cube.id)}  {format_namespace(cube.namespace):<24}"
+                f"{mtype:<12}[{', '.join(tags)}]"
+            )
+            report["session_1"].append({"message_id": msg_id, "cube": _cube_json(cube)})
+    finally:
+        vault.close()  # session 2 must really come back from disk
+    say(f"  vault closed: {len(DEMO_SESSION_1)} memories written to disk")
+    say("")
+
+    vault = MemVault.open(location)
+    try:
+        count = vault.count(user, namespace=DEMO_ROOT)
+        say(
+            f"SESSION 2  principal {DEMO_USER}, thread session-2, "
+            f"vault reopened from disk ({count} memories)"
+        )
+        say("  (score: reciprocal-rank fusion of MiniLM dense and BM25 lexical search)")
+        n = 0
+        for n, question in enumerate(DEMO_QUESTIONS, 1):
+            report["session_2"].append(_demo_recall(vault, user, f"s2-m{n}", question, say))
+
+        n += 1
+        msg_id = f"s2-m{n}"
+        say(f"  {msg_id} > {DEMO_UPDATE}")
+        target = vault.search(user, DEMO_UPDATE, namespace=DEMO_ROOT, limit=1)[0].cube
+        prov = target.provenance.model_copy(
+            update={"thread_id": "session-2", "message_ids": (msg_id,)}
+        )
+        updated = vault.update(user, target.id, text=DEMO_UPDATED_TEXT, provenance=prov)
+        say(
+            f"          updated {short_id(updated.id)} -> v{updated.version} "
+            f"(v{target.version} is kept in the history)"
+        )
+        history = vault.history(user, updated.id)
+        say(f"  history of {updated.id}:")
+        for c in history:
+            src = ",".join(c.provenance.message_ids)
+            say(
+                f"          v{c.version}  {c.updated_at.astimezone():%H:%M:%S}  {src:<6} "
+                f"{clip(c.text, 66)}"
+            )
+        report["update"] = {
+            "cube": _cube_json(updated),
+            "history": [_cube_json(c) for c in history],
+        }
+        report["session_2"].append(_demo_recall(vault, user, f"s2-m{n + 1}", DEMO_FOLLOW_UP, say))
+
+        guest = Principal(id=DEMO_GUEST)
+        seen = vault.search(guest, "dog", limit=10)
+        try:
+            vault.get(guest, updated.id)
+            got = "visible"
+        except CubeNotFoundError:
+            got = "not found"
+        say(
+            f'  {DEMO_GUEST} (another principal) searches "dog": {len(seen)} hits; '
+            f"get {short_id(updated.id)}: {got} (deny by default)"
+        )
+        vault.grant(user, (*DEMO_ROOT, "pets"), DEMO_GUEST)
+        shared = vault.search(guest, "dog", limit=10)
+        say(
+            f"  after {DEMO_USER} grants {format_namespace((*DEMO_ROOT, 'pets'))} to "
+            f"{DEMO_GUEST}: {DEMO_GUEST} finds {len(shared)} (only the pets namespace)"
+        )
+        events = vault.audit_log(Principal(id="auditor", roles=frozenset({"admin"})), limit=10_000)
+    finally:
+        vault.close()
+
+    recalled = sum(1 for r in report["session_2"] if r["hits"])
+    report.update(
+        reopened=count,
+        guest_hits=len(seen),
+        guest_hits_after_grant=len(shared),
+        audit_events=len(events),
+    )
+    say("")
+    say(
+        f"summary: {count} memories reopened, {recalled}/{len(report['session_2'])} "
+        f"questions recalled, {len(history)} versions kept, {DEMO_GUEST} saw {len(seen)}, "
+        f"{len(events)} audit events"
+    )
+    return report
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """A scripted two-session conversation showing recall, versions and isolation."""
+    say: Out = (lambda *a, **k: None) if args.json else print
+    # only an explicit --vault is used: the demo never writes into the user's own vault
+    scratch = None if args.vault else tempfile.mkdtemp(prefix="memos-demo-")
+    location = args.vault or str(Path(scratch or "") / "vault")
+    say(f"memos-lc demo: memory that outlives the session (vault {location})")
+    say("")
+    try:
+        report = run_demo(location, say)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if args.json:
+        _emit_json(report)
+    elif scratch:
+        print("(temporary vault removed; pass --vault DIR to keep it)")
+    return EXIT_OK
+
+
+# -- argument parsing --------------------------------------------------------------------------
+
+
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    # the same options on the main parser (with defaults) and on every subcommand (suppressed,
+    # so `memos-lc list --json` and `memos-lc --json list` both work without clobbering)
+    d: Callable[[Any], Any] = (lambda v: v) if defaults else (lambda v: argparse.SUPPRESS)
+    g = parser.add_argument_group("global options")
+    g.add_argument(
+        "--vault",
+        metavar="PATH_OR_URL",
+        default=d(None),
+        help="vault directory, ':memory:' or a Qdrant URL "
+        "(default: $MEMOS_LC_VAULT, else memos-lc/vault in the user data directory)",
+    )
+    g.add_argument(
+        "--principal",
+        metavar="ID",
+        default=d(None),
+        help=f"who is acting (default: ${ENV_PRINCIPAL}, else the OS user name)",
+    )
+    g.add_argument(
+        "--role",
+        action="append",
+        metavar="ROLE",
+        default=d(None),
+        help="a role of the principal, e.g. admin (repeatable)",
+    )
+    g.add_argument(
+        "--json", action="store_true", default=d(False), help="print one JSON document on stdout"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``memos-lc`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="memos-lc",
+        description="MemOS memory vault: add, search, version, govern and audit memories.",
+    )
+    parser.add_argument("--version", action="version", version=f"memos-lc {__version__}")
+    _global_options(parser, defaults=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> Any:
+        p = sub.add_parser(name, help=help, description=help)
+        _global_options(p, defaults=False)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("add", cmd_add, "store a plaintext memory")
+    p.add_argument("text", help="the memory, e.g. 'Alice is allergic to peanuts'")
+    p.add_argument(
+        "--namespace",
+        required=True,
+        metavar="A/B/C",
+        help="slash-separated labels, e.g. users/alice/prefs",
+    )
+    p.add_argument("--type", default="long_term", help="memory type (default: long_term)")
+    p.add_argument("--tag", action="append", metavar="TAG", help="a tag (repeatable)")
+    p.add_argument("--ttl", help="expire after e.g. 3600, 90s, 15m, 12h, 7d, 2w")
+    p.add_argument("--priority", type=float, help="0..1 (default 0.5)")
+    p.add_argument("--key", help="an optional key to find the memory by")
+
+    p = command("search", cmd_search, "hybrid (dense + lexical) search")
+    p.add_argument("query", help="what to look for, in plain words")
+    p.add_argument("--namespace", metavar="A/B/C", help="only this namespace and below")
+    p.add_argument("-k", "--limit", dest="k", type=int, default=5, help="hits (default 5)")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="show dense rank, lexical rank and matched terms per hit",
+    )
+
+    p = command("get", cmd_get, "show one memory in full")
+    p.add_argument("id")
+    p.add_argument("--version", type=int, help="an older version")
+
+    p = command("history", cmd_history, "every version of a memory")
+    p.add_argument("id")
+
+    p = command("rollback", cmd_rollback, "restore an old version as the new head")
+    p.add_argument("id")
+    p.add_argument("version", type=int)
+
+    p = command("forget", cmd_forget, "soft-delete a memory (or --purge every version)")
+    p.add_argument("id")
+    p.add_argument("--purge", action="store_true", help="erase every version, irreversibly")
+    p.add_argument("--reason", help="kept with the tombstone version")
+    p.add_argument("-y", "--yes", action="store_true", help="purge without asking")
+
+    p = command("list", cmd_list, "list memories, newest first")
+    p.add_argument("--namespace", metavar="A/B/C", help="only this namespace and below")
+    p.add_argument("--status", choices=STATUS_CHOICES, default="active")
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+
+    p = command("audit", cmd_audit, "the audit log, newest first (admins see all)")
+    p.add_argument("--who", metavar="PRINCIPAL")
+    p.add_argument("--action", help="e.g. put, search, update, delete, purge, grant")
+    p.add_argument("--cube", metavar="ID", help="events touching this cube id")
+    p.add_argument("--outcome", choices=AUDIT_OUTCOMES)
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+
+    p = command("grant", cmd_grant, "share a namespace subtree with another principal")
+    p.add_argument("namespace", metavar="NAMESPACE")
+    p.add_argument("grantee", metavar="GRANTEE", help="a principal id or role:<name>")
+    p.add_argument("--write", action="store_true", help="allow changes, not only reads")
+
+    command("sweep", cmd_sweep, "expire memories whose TTL has passed")
+    command(
+        "demo",
+        cmd_demo,
+        "two-session walkthrough in a temporary vault (only an explicit --vault is reused)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``memos-lc``; returns the exit code (0 ok, 1 error, 2 bad input)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download at run time
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, usage errors: keep main() returning
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    try:
+        return args.func(args)
+    except InvalidInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemosError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `memos-lc list | head`: not an error of ours
+        with contextlib.suppress(OSError, ValueError):  # silence the flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,425 @@
+"""The ``memos-lc`` command: in-process through ``main()``, plus real console-script runs for
+exit codes, stderr and the directory lock."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memos_lc import MemVault, cli
+from memos_lc.cli import clip, main, parse_namespace, parse_ttl
+from memos_lc.cube import utcnow
+from memos_lc.errors import InvalidInputError, InvalidNamespaceError
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "memos-lc"
+
+
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    # tables clip free text to the terminal width; keep assertions independent of it
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("MEMOS_LC_VAULT", raising=False)
+    monkeypatch.delenv("MEMOS_LC_PRINCIPAL", raising=False)
+
+
+@pytest.fixture
+def vault_dir(tmp_path: Path) -> Path:
+    return tmp_path / "vault"
+
+
+def run(capsys: pytest.CaptureFixture[str], vault: Path, *args: str, who: str = "alice"):
+    """``memos-lc --vault V --principal WHO ARGS``: (exit code, stdout, stderr)."""
+    code = main(["--vault", str(vault), "--principal", who, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], vault: Path, *args: str, who: str = "alice"):
+    """Like :func:`run` with ``--json``; asserts success and parses stdout."""
+    code, out, err = run(capsys, vault, *args, "--json", who=who)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def add(capsys, vault: Path, text: str, ns: str = "users/alice", *extra: str, who="alice"):
+    return run_json(capsys, vault, "add", text, "--namespace", ns, *extra, who=who)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("3600", 3600), ("90s", 90), ("15m", 900), ("12h", 43200), ("7d", 604800),
+     ("2w", 1209600), ("1d12h", 129600), ("1.5h", 5400), (" 7D ", 604800)],
+)
+def test_parse_ttl(text: str, seconds: int) -> None:
+    assert parse_ttl(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "0", "0s", "-5m", "7 days", "5x", "d", "1d-2h", "99999w"])
+def test_parse_ttl_rejects(text: str) -> None:
+    with pytest.raises(InvalidInputError):
+        parse_ttl(text)
+
+
+def test_parse_namespace() -> None:
+    assert parse_namespace("users/alice/prefs") == ("users", "alice", "prefs")
+    assert parse_namespace("solo") == ("solo",)
+    for bad in ["", "/users", "users/", "users//alice", "a\x01b"]:
+        with pytest.raises(InvalidNamespaceError):
+            parse_namespace(bad)
+
+
+def test_clip_keeps_one_printable_line() -> None:
+    assert clip("a  b\n c", 10) == "a b c"
+    assert clip("abcdefghij", 5) == "abcd…"
+    assert clip("red \x1b[31m alert\x9b", 40) == "red ?[31m alert?"  # no escape sequences
+
+
+def test_help_and_usage_errors_return_codes(capsys) -> None:
+    assert main(["--help"]) == 0
+    assert "demo" in capsys.readouterr().out
+    assert main([]) == 2
+    assert main(["list", "--status", "bogus"]) == 2
+    assert main(["search"]) == 2
+
+
+# -- round trip ------------------------------------------------------------------------------
+
+
+def test_round_trip_add_search_get_history_rollback_forget_list(capsys, vault_dir) -> None:
+    cube = add(capsys, vault_dir, "Alice is allergic to peanuts", "users/alice",
+               "--type", "preference", "--tag", "food", "--tag", "health",
+               "--priority", "0.8", "--key", "allergy", "--ttl", "7d")
+    cid = cube["id"]
+    assert cube["namespace"] == ["users", "alice"]
+    assert (cube["memory_type"], cube["tags"], cube["priority"]) == (
+        "preference", ["food", "health"], 0.8
+    )
+    assert cube["key"] == "allergy" and cube["expires_at"] is not None
+    assert cube["provenance"]["origin"] == "cli" and cube["access"]["owner"] == "alice"
+    other = add(capsys, vault_dir, "Alice hikes in the Alps every summer", "users/alice/hobbies")
+
+    hits = run_json(capsys, vault_dir, "search", "peanuts", "--explain", "-k", "2")
+    assert hits[0]["cube"]["id"] == cid
+    assert hits[0]["lexical_rank"] == 1 and hits[0]["matched_terms"] == ["peanuts"]
+    assert hits[0]["dense_rank"] is not None
+    scoped = run_json(capsys, vault_dir, "search", "peanuts", "--namespace", "users/alice/hobbies")
+    assert [h["cube"]["id"] for h in scoped] == [other["id"]]
+
+    assert run_json(capsys, vault_dir, "get", cid)["payload"]["text"] == (
+        "Alice is allergic to peanuts"
+    )
+
+    tomb = run_json(capsys, vault_dir, "forget", cid, "--reason", "user asked")
+    assert (tomb["version"], tomb["status"]) == (2, "deleted")
+    assert tomb["provenance"]["note"] == "user asked"
+    assert [c["id"] for c in run_json(capsys, vault_dir, "list")] == [other["id"]]
+    assert [c["id"] for c in run_json(capsys, vault_dir, "list", "--status", "deleted")] == [cid]
+    assert run_json(capsys, vault_dir, "search", "peanuts", "--namespace", "users/alice") == [
+        h for h in run_json(capsys, vault_dir, "search", "peanuts") if h["cube"]["id"] != cid
+    ]
+
+    back = run_json(capsys, vault_dir, "rollback", cid, "1")
+    assert (back["version"], back["status"]) == (3, "active")
+    history = run_json(capsys, vault_dir, "history", cid)
+    assert [(c["version"], c["status"]) for c in history] == [
+        (1, "active"), (2, "deleted"), (3, "active")
+    ]
+    assert run_json(capsys, vault_dir, "get", cid, "--version", "2")["status"] == "deleted"
+    listed = run_json(capsys, vault_dir, "list", "--status", "all")
+    assert {c["id"] for c in listed} == {cid, other["id"]}
+    assert run_json(capsys, vault_dir, "list", "--limit", "1") == [back]  # newest first
+
+    gone = run_json(capsys, vault_dir, "forget", cid, "--purge", "--yes")
+    assert gone == {"purged": cid, "versions_removed": 3}
+    assert [c["id"] for c in run_json(capsys, vault_dir, "list", "--status", "all")] == [
+        other["id"]
+    ]
+    code, out, err = run(capsys, vault_dir, "history", cid)
+    assert (code, out) == (1, "") and err.startswith(f"error: no cube {cid}")
+
+
+def test_human_output_shows_prefixes_in_lists_and_full_ids_in_details(capsys, vault_dir) -> None:
+    cid = add(capsys, vault_dir, "Alice's dog is a beagle named Biscuit", "users/alice/pets",
+              "--tag", "pet")["id"]
+    code, out, _ = run(capsys, vault_dir, "list")
+    assert code == 0
+    assert cid[:8] in out and cid not in out
+    assert re.search(r"^id\s+ver\s+status\s+updated\s+namespace\s+type\s+tags\s+text$", out, re.M)
+    assert "users/alice/pets" in out and "Biscuit" in out
+
+    code, out, _ = run(capsys, vault_dir, "search", "what pet does she have", "--explain")
+    assert code == 0
+    assert out.splitlines()[0].split()[:5] == ["#", "score", "dense", "lexical", "terms"]
+    assert cid[:8] in out and "#1" in out
+
+    for command in (["get", cid], ["history", cid]):
+        code, out, _ = run(capsys, vault_dir, *command)
+        assert code == 0 and cid in out and "Alice's dog is a beagle named Biscuit" in out
+
+    code, out, err = run(capsys, vault_dir, "get", cid[:8])
+    assert code == 1 and out == ""
+    assert "give the full id" in err and len(err.strip().splitlines()) == 1
+
+
+def test_global_options_work_after_the_command(capsys, vault_dir, monkeypatch) -> None:
+    monkeypatch.setenv("MEMOS_LC_PRINCIPAL", "carol")
+    assert main(["add", "x marks the spot", "--namespace", "c", "--vault", str(vault_dir)]) == 0
+    capsys.readouterr()
+    assert main(["list", "--json", "--vault", str(vault_dir)]) == 0
+    (cube,) = json.loads(capsys.readouterr().out)
+    assert cube["access"]["owner"] == "carol"  # principal from the environment
+
+
+# -- governance ------------------------------------------------------------------------------
+
+
+def test_audit_shows_the_actions(capsys, vault_dir) -> None:
+    cid = add(capsys, vault_dir, "Alice prefers tea", "users/alice")["id"]
+    run(capsys, vault_dir, "search", "tea")
+    run(capsys, vault_dir, "get", cid)
+    run(capsys, vault_dir, "forget", cid)
+    run(capsys, vault_dir, "list", who="bob")
+
+    events = run_json(capsys, vault_dir, "audit")
+    mine = [(e["action"], e["outcome"]) for e in events]
+    assert mine[:4] == [("delete", "ok"), ("get", "ok"), ("search", "ok"), ("put", "ok")]
+    assert {e["principal"] for e in events} == {"alice"}  # only your own events
+    assert [e["action"] for e in run_json(capsys, vault_dir, "audit", "--cube", cid)] == [
+        "delete", "get", "search", "put"
+    ]
+    assert [e["cube_ids"] for e in run_json(capsys, vault_dir, "audit", "--action", "put")] == [
+        [cid]
+    ]
+
+    code, _, err = run(capsys, vault_dir, "audit", "--who", "bob")
+    assert code == 1 and err.startswith("error: only admins")
+    everyone = run_json(capsys, vault_dir, "--role", "admin", "audit", "--limit", "100", who="ops")
+    assert {"alice", "bob"} <= {e["principal"] for e in everyone}
+
+    code, out, _ = run(capsys, vault_dir, "audit", "--action", "delete")
+    assert code == 0 and re.search(rf"alice\s+delete\s+ok\s+{cid[:8]}", out)
+
+
+def test_grant_lets_a_second_principal_search(capsys, vault_dir) -> None:
+    cid = add(capsys, vault_dir, "Alice's team ships on Thursdays", "users/alice/work")["id"]
+    add(capsys, vault_dir, "Alice's diary entry", "users/alice/private")
+    assert run_json(capsys, vault_dir, "search", "when does the team ship", who="bob") == []
+    code, _, err = run(capsys, vault_dir, "get", cid, who="bob")
+    assert code == 1 and "no cube" in err  # existence is not revealed
+
+    grant = run_json(capsys, vault_dir, "grant", "users/alice/work", "bob")
+    assert (grant["grantee"], grant["namespace"], grant["permission"]) == (
+        "bob", ["users", "alice", "work"], "read"
+    )
+    hits = run_json(capsys, vault_dir, "search", "when does the team ship", who="bob")
+    assert [h["cube"]["id"] for h in hits] == [cid]  # the private namespace stays private
+    assert run_json(capsys, vault_dir, "get", cid, who="bob")["id"] == cid
+
+    code, _, err = run(capsys, vault_dir, "forget", cid, who="bob")  # read, not write
+    assert code == 1 and "may read but not change" in err
+    run_json(capsys, vault_dir, "grant", "users/alice/work", "bob", "--write")
+    assert run_json(capsys, vault_dir, "forget", cid, who="bob")["status"] == "deleted"
+
+
+def test_sweep_expires_cubes_past_their_ttl(capsys, vault_dir, monkeypatch) -> None:
+    keep = add(capsys, vault_dir, "lasting fact", "users/alice")["id"]
+    # the ttl is counted from the CLI's clock: set it an hour back so 1m has already passed
+    with monkeypatch.context() as m:
+        m.setattr(cli, "utcnow", lambda: utcnow() - timedelta(hours=1))
+        old = add(capsys, vault_dir, "short-lived fact", "users/alice", "--ttl", "1m")["id"]
+    assert [c["id"] for c in run_json(capsys, vault_dir, "list")] == [keep]
+    assert run_json(capsys, vault_dir, "sweep") == {"expired": [old]}
+    expired = run_json(capsys, vault_dir, "list", "--status", "expired")
+    assert [(c["id"], c["version"]) for c in expired] == [(old, 2)]
+    code, out, _ = run(capsys, vault_dir, "sweep")
+    assert (code, out) == (0, "nothing to expire\n")
+
+
+# -- bad input and errors --------------------------------------------------------------------
+
+
+BAD_ADDS = [
+    (["add", "", "--namespace", "users/alice"], "text must not be empty"),
+    (["add", "   ", "--namespace", "users/alice"], "text must not be empty"),
+    (["add", "x", "--namespace", "users//alice"], "bad namespace"),
+    (["add", "x", "--namespace", ""], "bad namespace"),
+    (["add", "x", "--namespace", "a", "--ttl", "soon"], "bad ttl"),
+    (["add", "x", "--namespace", "a", "--priority", "2"], "priority"),
+    (["add", "x", "--namespace", "a", "--type", "Not A Type"], "memory_type"),
+    (["add", "x", "--namespace", "a", "--priority", "nan"], "priority"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_ADDS)
+def test_bad_input_exits_2_before_touching_the_vault(capsys, vault_dir, argv, message) -> None:
+    code, out, err = run(capsys, vault_dir, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+    assert not vault_dir.exists()  # validated before the vault is opened or created
+
+
+def test_bad_input_changes_nothing_in_an_existing_vault(capsys, vault_dir) -> None:
+    add(capsys, vault_dir, "existing fact", "users/alice")
+    before = run_json(capsys, vault_dir, "list", "--status", "all")
+    puts = run_json(capsys, vault_dir, "audit", "--action", "put")
+    for argv, _ in BAD_ADDS:
+        assert run(capsys, vault_dir, *argv)[0] == 2, argv
+    assert run_json(capsys, vault_dir, "list", "--status", "all") == before
+    assert run_json(capsys, vault_dir, "audit", "--action", "put") == puts  # no write attempted
+
+
+def test_bad_input_on_other_commands_exits_2(capsys, vault_dir) -> None:
+    cid = add(capsys, vault_dir, "fact", "users/alice")["id"]
+    for argv in (
+        ["search", "   "],
+        ["search", "x", "--namespace", "a//b"],
+        ["search", "x", "-k", "0"],
+        ["list", "--limit", "0"],
+        ["grant", "users//alice", "bob"],
+        ["grant", "users/alice", "bob\x01"],
+    ):
+        code, _, err = run(capsys, vault_dir, *argv)
+        assert code == 2, argv
+        assert err.startswith("error: ") and len(err.splitlines()) == 1
+    code, _, err = run(capsys, vault_dir, "--principal", "role:admin", "list")
+    assert code == 2 and "bad principal" in err
+    assert [c["id"] for c in run_json(capsys, vault_dir, "list")] == [cid]
+
+
+def test_read_commands_do_not_create_a_vault(capsys, tmp_path) -> None:
+    missing = tmp_path / "nowhere"
+    code, out, err = run(capsys, missing, "list")
+    assert (code, out) == (1, "") and err.startswith(f"error: no vault at {missing}")
+    assert not missing.exists()
+
+
+def test_not_found_errors_exit_1(capsys, vault_dir) -> None:
+    cid = add(capsys, vault_dir, "fact", "users/alice")["id"]
+    for argv, message in (
+        (["get", "00000000-0000-4000-8000-000000000000"], "no cube"),
+        (["get", cid, "--version", "7"], "has no version 7"),
+        (["rollback", cid, "9"], "has no version 9"),
+    ):
+        code, out, err = run(capsys, vault_dir, *argv)
+        assert (code, out) == (1, "") and message in err
+
+
+def test_purge_needs_yes_without_a_terminal(capsys, vault_dir, monkeypatch) -> None:
+    cid = add(capsys, vault_dir, "fact", "users/alice")["id"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # not a tty: never prompt
+    code, _, err = run(capsys, vault_dir, "forget", cid, "--purge")
+    assert code == 2 and "--yes" in err
+    assert run_json(capsys, vault_dir, "get", cid)["status"] == "active"
+
+
+def test_purge_asks_on_a_terminal(capsys, vault_dir, monkeypatch) -> None:
+    cid = add(capsys, vault_dir, "fact", "users/alice")["id"]
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Tty("n\n"))
+    code, _, err = run(capsys, vault_dir, "forget", cid, "--purge")
+    assert code == 1 and "cannot be undone" in err and "aborted" in err
+    assert run_json(capsys, vault_dir, "get", cid)["status"] == "active"
+    monkeypatch.setattr(sys, "stdin", Tty("y\n"))
+    code, out, _ = run(capsys, vault_dir, "forget", cid, "--purge")
+    assert code == 0 and out == f"purged {cid}: 1 version(s) removed\n"
+
+
+# -- the real console script -----------------------------------------------------------------
+
+
+def console(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MEMOS_LC_PRINCIPAL": "alice"}
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def test_console_script_bad_input(vault_dir) -> None:
+    done = console("--vault", str(vault_dir), "add", "x", "--namespace", "users//alice")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: bad namespace") and "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert not vault_dir.exists()
+
+
+def test_console_script_reports_a_locked_vault(vault_dir) -> None:
+    with MemVault.open(vault_dir):  # this process holds the directory lock
+        done = console("--vault", str(vault_dir), "list")
+    assert done.returncode == 1 and done.stdout == ""
+    assert re.fullmatch(r"error: vault .* is open in another process.*\n", done.stderr)
+    assert console("--vault", str(vault_dir), "list").stdout == "no memories\n"
+
+
+def test_model_free_commands_do_not_import_torch(vault_dir) -> None:
+    MemVault.open(vault_dir).close()
+    code = (
+        "import sys; from memos_lc.cli import main; "
+        f"rc = main(['--vault', {str(vault_dir)!r}, 'list']); "
+        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', "
+        "'langchain_huggingface') if m in sys.modules]; "
+        "print(rc, heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "MEMOS_LC_PRINCIPAL": "alice"})
+    assert done.stdout.splitlines()[-1] == "0 []", done.stderr
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_run() -> tuple[int, str]:
+    """One run of ``memos-lc demo`` shared by the demo tests (it loads MiniLM)."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["demo"])
+    return code, buf.getvalue()
+
+
+def test_demo_recalls_across_sessions(demo_run: tuple[int, str]) -> None:
+    code, out = demo_run
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) < 60 and max(map(len, lines)) <= 110
+    assert "SESSION 1" in out and "SESSION 2" in out and "reopened from disk" in out
+    after = out.split("What should I cook for dinner?", 1)[1].splitlines()
+    assert "vegetarian" in after[1] and "why: score" in after[2] and "dense #1" in after[2]
+    assert "from session-1/s1-m1" in after[2]
+    dog = out.split("Remind me what my dog is called", 1)[1].splitlines()
+    assert "Pixel" in dog[1] and "lexical #1: called, dog" in dog[2]
+    assert "-> v2" in out and re.search(r"v1 .* s1-m2 .*\n\s+v2 .* s2-m4 ", out)
+    assert 'searches "dog": 0 hits' in out and "not found" in out
+    assert lines[-2].startswith("summary: 6 memories reopened, 4/4 questions recalled")
+    # the temporary vault is gone
+    vault = re.search(r"\(vault (.+)\)", lines[0]).group(1)  # type: ignore[union-attr]
+    assert not Path(vault).exists()
+
+
+def test_demo_json_keeps_an_explicit_vault(capsys, tmp_path: Path) -> None:
+    vault = tmp_path / "demo-vault"
+    assert main(["--json", "demo", "--vault", str(vault)]) == 0
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert report["vault"] == str(vault) and report["guest_hits"] == 0
+    assert report["guest_hits_after_grant"] == 1
+    assert [c["version"] for c in report["update"]["history"]] == [1, 2]
+    first = report["session_2"][0]["hits"][0]
+    assert first["dense_rank"] == 1 and "vegetarian" in first["cube"]["payload"]["text"]
+    listed = run_json(capsys, vault, "list", who="demo-user")
+    assert len(listed) == 6
