@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid
@@ -45,6 +46,9 @@ from memos_lc.errors import InvalidCubeError, InvalidNamespaceError
 
 MAX_TEXT_CHARS = 64_000
 """Largest plaintext payload accepted, in characters (about 16k tokens)."""
+
+MAX_DATA_BYTES = 4 * 1024 * 1024
+"""Largest structured ``data`` value accepted, as JSON bytes."""
 
 MAX_NAMESPACE_DEPTH = 16
 MAX_LABEL_CHARS = 256
@@ -207,10 +211,25 @@ class BlobRef(_Model):
 
 
 class PlaintextPayload(_Model):
-    """Text memory."""
+    """Text memory; ``data`` optionally carries a structured JSON value with it (a LangGraph
+    store item's value, a checkpoint), while ``text`` is what search sees."""
 
     kind: Literal["plaintext"] = "plaintext"
     text: str
+    data: dict[str, Any] | None = None
+
+    @field_validator("data")
+    @classmethod
+    def _data(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is None:
+            return v
+        try:
+            encoded = json.dumps(v, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"data must be JSON-serializable (no NaN): {e}") from None
+        if len(encoded) > MAX_DATA_BYTES:
+            raise ValueError(f"data is {len(encoded)} bytes of JSON; at most {MAX_DATA_BYTES}")
+        return v
 
     @field_validator("text")
     @classmethod

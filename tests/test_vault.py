@@ -434,3 +434,39 @@ def test_reading_the_audit_log_and_grants_is_audited(vault, alice, admin) -> Non
     vault.audit_log(alice)
     vault.grants(alice)
     assert [e.action for e in vault.audit_log(admin, who="alice", limit=2)] == ["grants", "audit"]
+
+
+# -- building blocks for the store and the checkpointer ----------------------------------
+
+
+def test_unindexed_cubes_are_found_by_key_not_by_similarity(vault, alice) -> None:
+    c = MemCube.from_text("checkpoint of thread 7", namespace=("threads", "7"),
+                          key="ckpt-1", memory_type="checkpoint",
+                          payload={"kind": "plaintext", "text": "checkpoint of thread 7",
+                                   "data": {"step": 3, "values": {"messages": ["hi"]}}})
+    vault.put(alice, c, index=False)
+    assert vault.search(alice, "checkpoint of thread 7") == []
+    found = vault.list(alice, filter=CubeFilter(namespace=("threads", "7"), key="ckpt-1"))
+    assert [x.payload.data for x in found] == [{"step": 3, "values": {"messages": ["hi"]}}]
+    v2 = vault.update(alice, c.id, text="checkpoint of thread 7, step 4")
+    assert vault.search(alice, "checkpoint step 4") == []  # versions stay unindexed
+    assert vault.rollback(alice, c.id, 1).payload.data["step"] == 3
+    assert v2.version == 2
+    with pytest.raises(InvalidInputError):
+        vault.put(alice, MemCube.from_text("x", namespace=("a",)), vectors=[[0.1] * 384],
+                  index=False)
+
+
+def test_structured_data_must_be_json(vault, alice) -> None:
+    for bad in ({"x": {1, 2}}, {"x": float("nan")}, {"x": object()}):
+        with pytest.raises(InvalidCubeError):
+            MemCube.from_text("x", namespace=("a",),
+                              payload={"kind": "plaintext", "text": "x", "data": bad})
+
+
+def test_exact_namespace_filter(vault, alice) -> None:
+    vault.add(alice, "top", namespace=("a",))
+    vault.add(alice, "below", namespace=("a", "b"))
+    assert texts(vault.list(alice, filter=CubeFilter(namespace=("a",), namespace_exact=True))) \
+        == ["top"]
+    assert vault.count(alice, namespace=("a",)) == 2

@@ -169,6 +169,8 @@ class CubeFilter(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     namespace: tuple[str, ...] | None = None
+    namespace_exact: bool = False
+    """Match ``namespace`` itself only, not the namespaces below it."""
     kinds: tuple[MemoryKind, ...] | None = None
     memory_types: tuple[str, ...] | None = None
     statuses: tuple[LifecycleStatus, ...] | None = (LifecycleStatus.ACTIVE,)
@@ -187,7 +189,8 @@ class CubeFilter(BaseModel):
         must: list[dict[str, Any]] = []
         if self.namespace is not None:
             ns = validate_namespace(self.namespace)
-            must.append({"key": "ns_prefixes", "match": {"value": namespace_key(ns)}})
+            field_name = "ns" if self.namespace_exact else "ns_prefixes"
+            must.append({"key": field_name, "match": {"value": namespace_key(ns)}})
         for field_name, values in (
             ("kind", self.kinds),
             ("memory_type", self.memory_types),
@@ -493,7 +496,9 @@ class MemVault:
 
     # -- storage helpers -------------------------------------------------------------------
 
-    def _point(self, cube: MemCube, dense: list[float], head: bool) -> StoredPoint:
+    def _point(self, cube: MemCube, dense: list[float] | None, head: bool) -> StoredPoint:
+        """The stored form of one version; ``dense=None`` stores it unindexed (no vectors:
+        found by id, key and filters, never by similarity)."""
         acc = cube.access
         payload: dict[str, Any] = {
             "cube": cube.model_dump(mode="json"),
@@ -512,6 +517,7 @@ class MemVault:
             "updated_ts": cube.updated_at.timestamp(),
             "expires_ts": cube.expires_at.timestamp() if cube.expires_at else NO_EXPIRY_TS,
             "priority": cube.priority,
+            "indexed": "n" if dense is None else "y",
         }
         if cube.key is not None:
             payload["key"] = cube.key
@@ -521,8 +527,18 @@ class MemVault:
             id=cube.version_id,
             payload=payload,
             dense=dense,
-            sparse=self.lexical.encode_document(cube.text),
+            sparse=None if dense is None else self.lexical.encode_document(cube.text),
         )
+
+    def _successor_dense(self, base: StoredPoint, new: MemCube) -> list[float] | None:
+        """The dense vector of ``new``, a successor of the version stored as ``base``: reused
+        when the text is unchanged, re-embedded when it changed, none if ``base`` is
+        unindexed. ``base`` must have been retrieved with its vectors."""
+        if base.payload.get("indexed") == "n":
+            return None
+        if base.dense is not None and MemCube.model_validate(base.payload["cube"]).text == new.text:
+            return base.dense
+        return self._embed([new.text])[0]
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
@@ -606,10 +622,10 @@ class MemVault:
                 out.append((cube, p))
         return out
 
-    def _commit_version(self, old: StoredPoint, new: MemCube, dense: list[float]) -> None:
+    def _commit_version(self, old: StoredPoint, new: MemCube, dense: list[float] | None) -> None:
         """Write ``new`` as head and mark ``old`` superseded, in one atomic upsert."""
         old_cube = MemCube.model_validate(old.payload["cube"]).replace(superseded_by=new.version_id)
-        old_point = self._point(old_cube, old.dense or dense, head=False)
+        old_point = self._point(old_cube, old.dense, head=False)
         self.driver.upsert(CUBES, [old_point, self._point(new, dense, head=True)])
 
     # -- writes ----------------------------------------------------------------------------
@@ -620,10 +636,13 @@ class MemVault:
         cubes: MemCube | Sequence[MemCube],
         *,
         vectors: Sequence[Sequence[float]] | None = None,
+        index: bool = True,
     ) -> list[MemCube]:
         """Store new cubes (version 1). The principal becomes the owner unless the cube names
         one (only admins may store cubes for others). ``vectors`` supplies precomputed dense
-        vectors instead of embedding the texts. Returns the stored cubes."""
+        vectors instead of embedding the texts; ``index=False`` stores the cubes without
+        vectors (found by id, key and filters only; their versions stay unindexed).
+        Returns the stored cubes."""
         batch = [cubes] if isinstance(cubes, MemCube) else list(cubes)
         with self._audited(principal, "put", batch[0].namespace if batch else None) as touched:
             if not batch:
@@ -649,12 +668,17 @@ class MemVault:
                         updated_at=min(c.updated_at, now),
                     )
                 )
-            if vectors is not None:
+            dense: list[list[float] | None]
+            if not index:
+                if vectors is not None:
+                    raise InvalidInputError("vectors given for cubes stored with index=False")
+                dense = [None] * len(stored)
+            elif vectors is not None:
                 if len(vectors) != len(stored):
                     raise InvalidInputError(f"{len(vectors)} vectors for {len(stored)} cubes")
                 dense = [check_vector(v, self.dims) for v in vectors]
             else:
-                dense = self._embed([c.text for c in stored])
+                dense = list(self._embed([c.text for c in stored]))
             with self._write_lock:
                 existing = self.driver.retrieve(CUBES, [c.version_id for c in stored])
                 if existing:
@@ -723,8 +747,7 @@ class MemVault:
                 new = head.next_version(**changes)
                 if new.access.owner != head.access.owner and not principal.is_admin:
                     raise PermissionDeniedError("only an admin may transfer ownership")
-                dense = self._embed([new.text])[0] if new.text != head.text else point.dense
-                self._commit_version(point, new, dense or self._embed([new.text])[0])
+                self._commit_version(point, new, self._successor_dense(point, new))
                 return new
 
     def delete(self, principal: Principal, cube_id: str, *, reason: str | None = None) -> MemCube:
@@ -745,7 +768,7 @@ class MemVault:
                 head.provenance.model_copy(update={"note": reason}) if reason else head.provenance
             )
             new = head.next_version(status=LifecycleStatus.DELETED, provenance=prov)
-            self._commit_version(point, new, point.dense or self._embed([new.text])[0])
+            self._commit_version(point, new, self._successor_dense(point, new))
             return new
 
     def rollback(self, principal: Principal, cube_id: str, version: int) -> MemCube:
@@ -781,7 +804,7 @@ class MemVault:
                 )
             }
             new = head.next_version(**restored)
-            self._commit_version(point, new, old[0].dense or self._embed([new.text])[0])
+            self._commit_version(point, new, self._successor_dense(old[0], new))
             return new
 
     def purge(self, principal: Principal, cube_id: str) -> int:
@@ -837,7 +860,7 @@ class MemVault:
                         new = cube.next_version(
                             max(when, cube.updated_at), status=LifecycleStatus.EXPIRED
                         )
-                        self._commit_version(p, new, p.dense or [])
+                        self._commit_version(p, new, self._successor_dense(p, new))
                         touched.append(cube.id)
             return list(touched)
 
