@@ -350,6 +350,34 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_update(args: argparse.Namespace) -> int:
+    """Write a new version: new text and/or header fields; the old version stays in history."""
+    principal = _principal(args)
+    changes: dict[str, Any] = {}
+    if args.tag is not None:
+        changes["tags"] = tuple(args.tag)
+    if args.type is not None:
+        changes["memory_type"] = args.type
+    if args.priority is not None:
+        changes["priority"] = args.priority
+    if args.ttl is not None:
+        changes["expires_at"] = utcnow() + parse_ttl(args.ttl)
+    if args.text is not None and not args.text.strip():
+        raise InvalidInputError("text must not be empty")
+    if args.text is None and not changes:
+        raise InvalidInputError("nothing to update: give new text or --tag/--type/--priority/--ttl")
+    with _open_vault(args) as vault:
+        try:
+            cube = vault.update(principal, args.id, text=args.text, **changes)
+        except CubeNotFoundError as e:
+            raise _not_found_hint(e, args.id) from None
+    if args.json:
+        _emit_json(_cube_json(cube))
+    else:
+        print(f"updated {cube.id}: v{cube.version} (v{cube.version - 1} kept in history)")
+    return EXIT_OK
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Restore an old version's content as a new head version."""
     principal = _principal(args)
@@ -808,6 +836,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("history", cmd_history, "every version of a memory")
     p.add_argument("id")
+
+    p = command("update", cmd_update, "write a new version of a memory (old one kept)")
+    p.add_argument("id")
+    p.add_argument("text", nargs="?", help="the new text (omit to change only header fields)")
+    p.add_argument("--tag", action="append", metavar="TAG", help="replace the tags (repeatable)")
+    p.add_argument("--type", help="new memory type")
+    p.add_argument("--priority", type=float, help="0..1")
+    p.add_argument("--ttl", help="expire after e.g. 3600, 90s, 15m, 12h, 7d, 2w from now")
 
     p = command("rollback", cmd_rollback, "restore an old version as the new head")
     p.add_argument("id")

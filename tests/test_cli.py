@@ -423,3 +423,23 @@ def test_demo_json_keeps_an_explicit_vault(capsys, tmp_path: Path) -> None:
     assert first["dense_rank"] == 1 and "vegetarian" in first["cube"]["payload"]["text"]
     listed = run_json(capsys, vault, "list", who="demo-user")
     assert len(listed) == 6
+
+
+def test_update_writes_a_new_version(capsys, vault_dir) -> None:
+    cid = add(capsys, vault_dir, "Alice drinks coffee", "users/alice", "--tag", "drinks")["id"]
+    v2 = run_json(capsys, vault_dir, "update", cid, "Alice switched to green tea")
+    assert (v2["version"], v2["payload"]["text"], v2["tags"]) == (
+        2, "Alice switched to green tea", ["drinks"]
+    )
+    v3 = run_json(capsys, vault_dir, "update", cid, "--tag", "tea", "--priority", "0.9")
+    assert (v3["version"], v3["payload"]["text"], v3["tags"], v3["priority"]) == (
+        3, "Alice switched to green tea", ["tea"], 0.9
+    )
+    hits = run_json(capsys, vault_dir, "search", "green tea", "-k", "1")
+    assert hits[0]["cube"]["version"] == 3
+    assert [c["version"] for c in run_json(capsys, vault_dir, "history", cid)] == [1, 2, 3]
+    code, _, err = run(capsys, vault_dir, "update", cid)
+    assert code == 2 and "nothing to update" in err
+    code, _, err = run(capsys, vault_dir, "update", cid, "hijack", who="mallory")
+    assert code == 1 and "no cube" in err
+    assert [c["version"] for c in run_json(capsys, vault_dir, "history", cid)] == [1, 2, 3]
