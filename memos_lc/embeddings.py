@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from memos_lc.errors import InvalidVectorError, MemosError
 from memos_lc.vault.drivers import SparseVec
@@ -58,14 +59,17 @@ def default_embeddings() -> Embeddings:
 def check_vector(vector: Sequence[float], dims: int) -> list[float]:
     """``vector`` as a list of floats, or :class:`InvalidVectorError` if its dimension is not
     ``dims`` or it holds NaN/inf or is all zeros (cosine is undefined there)."""
-    if len(vector) != dims:
-        raise InvalidVectorError(f"vector has {len(vector)} dimensions, expected {dims}")
-    out = [float(x) for x in vector]
-    if not all(math.isfinite(x) for x in out):
-        raise InvalidVectorError("vector contains NaN or infinity")
-    if not any(out):
+    try:
+        arr = np.asarray(vector, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InvalidVectorError("vector must be a sequence of numbers") from None
+    if arr.ndim != 1 or arr.shape[0] != dims:
+        raise InvalidVectorError(f"vector has shape {arr.shape}, expected ({dims},)")
+    if not np.isfinite(arr).all():
+        raise InvalidVectorError("vector contains NaN or infinity (or overflows float32)")
+    if not arr.any():
         raise InvalidVectorError("vector is all zeros")
-    return out
+    return arr.tolist()
 
 
 class LexicalEncoder:
