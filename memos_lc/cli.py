@@ -548,6 +548,127 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- bundles (MemStore) -----------------------------------------------------------------------
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 date or time (``2025-01-31``, ``2025-01-31T09:30``); no zone = local time."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"bad time {text!r}: use ISO 8601, e.g. 2025-01-31 or 2025-01-31T09:30"
+        ) from None
+    return when if when.tzinfo else when.astimezone()
+
+
+def parse_remap(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``"FROM=TO"`` namespace prefixes (``kb/wine=agents/bob/wine``); an empty FROM prefixes
+    every namespace, an empty TO strips FROM."""
+    if "=" not in text:
+        raise InvalidInputError(f"bad remap {text!r}: use FROM=TO, e.g. kb/wine=agents/bob/wine")
+    src, dst = text.split("=", 1)
+    if not src and not dst:
+        raise InvalidInputError("bad remap '=': give FROM, TO or both")
+    return (parse_namespace(src) if src else (), parse_namespace(dst) if dst else ())
+
+
+def _bundle_key(args: argparse.Namespace, *, sign: bool) -> Any:
+    """The key of --hmac-key / --ed25519-key: a signing key on export, a trusted key on import."""
+    from memos_lc import bundles
+
+    if args.hmac_key and args.ed25519_key:
+        raise InvalidInputError("give --hmac-key or --ed25519-key, not both")
+    if args.hmac_key:
+        return bundles.load_hmac_key(args.hmac_key)
+    if args.ed25519_key:
+        return bundles.load_ed25519_key(args.ed25519_key, private=sign)
+    return None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the memories you may read (filtered) to a portable, optionally signed bundle."""
+    from memos_lc.bundles import export_bundle, key_id
+    from memos_lc.cube import MemoryKind
+
+    principal = _principal(args)
+    namespace = parse_namespace(args.namespace) if args.namespace else None
+    try:
+        flt = CubeFilter(
+            statuses=None if args.status == "all" else (LifecycleStatus(args.status),),
+            include_expired=args.status != LifecycleStatus.ACTIVE.value,
+            kinds=tuple(MemoryKind(k) for k in args.kind) if args.kind else None,
+            tags=tuple(args.tag) if args.tag else None,
+            owner=args.owner,
+            created_after=parse_time(args.since) if args.since else None,
+            created_before=parse_time(args.until) if args.until else None,
+        )
+    except ValidationError as e:
+        raise InvalidInputError(f"bad filter: {e.errors()[0]['msg']}") from None
+    key = _bundle_key(args, sign=True)
+    out = Path(args.file).expanduser()
+    if out.exists() and not args.force:
+        raise InvalidInputError(f"{out} exists; pass --force to replace it")
+    with _open_vault(args) as vault:
+        manifest = export_bundle(
+            vault,
+            principal,
+            out,
+            namespace=namespace,
+            filter=flt,
+            history=args.history,
+            sign_with=key,
+            title=args.title,
+            source=args.source,
+            overwrite=args.force,
+        )
+    if args.json:
+        _emit_json(manifest.model_dump(mode="json"))
+    else:
+        kinds = ", ".join(f"{n} {k.value}" for k, n in manifest.kinds.items()) or "nothing"
+        signed = f"signed {key_id(key)}" if key is not None else "unsigned"
+        print(
+            f"exported {manifest.cube_count} memories ({kinds}; {manifest.version_count} "
+            f"versions) to {out}  [bundle {manifest.bundle_id}, {signed}]"
+        )
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Verify a bundle completely, then add its memories to the vault as this principal."""
+    from memos_lc.bundles import import_bundle, read_bundle
+
+    principal = _principal(args)
+    remap = [parse_remap(r) for r in args.remap or ()]
+    key = _bundle_key(args, sign=False)
+    # the whole bundle is verified before the vault is opened (or created)
+    bundle = read_bundle(args.file, verify_with=key, require_signature=args.require_signature)
+    with _open_vault(args, create=not args.dry_run) as vault:
+        report = import_bundle(
+            vault,
+            principal,
+            bundle,
+            remap=remap,
+            on_conflict=args.on_conflict,
+            model_fingerprint=args.model_fingerprint,
+            dry_run=args.dry_run,
+        )
+    if args.json:
+        _emit_json(report.model_dump(mode="json"))
+        return EXIT_OK
+    for warning in report.warnings:
+        print(f"warning: {printable(warning)}", file=sys.stderr)
+    title = f" ({printable(report.title)})" if report.title else ""
+    signer = f" by {report.signer}" if report.signer else ""
+    print(
+        f"{'would import' if report.dry_run else 'imported'} {len(report.imported)} memories "
+        f"from bundle {report.bundle_id}{title}: {len(report.replaced)} replaced, "
+        f"{len(report.skipped)} skipped, {len(report.dormant)} dormant; "
+        f"signature {report.signature}{signer}"
+    )
+    return EXIT_OK
+
+
 # -- demo --------------------------------------------------------------------------------------
 
 DEMO_USER = "demo-user"
@@ -873,6 +994,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", action="store_true", help="allow changes, not only reads")
 
     command("sweep", cmd_sweep, "expire memories whose TTL has passed")
+
+    p = command("export", cmd_export, "write memories to a portable bundle file (MemStore)")
+    p.add_argument("file", help="the bundle to write, e.g. expert.memos.zip")
+    p.add_argument("--namespace", metavar="A/B/C", help="only this namespace and below")
+    p.add_argument("--kind", action="append", choices=["plaintext", "activation", "parametric"])
+    p.add_argument("--tag", action="append", metavar="TAG", help="cubes with any of these tags")
+    p.add_argument("--owner", metavar="PRINCIPAL", help="only cubes this principal owns")
+    p.add_argument("--since", metavar="TIME", help="created at or after (ISO 8601)")
+    p.add_argument("--until", metavar="TIME", help="created before (ISO 8601)")
+    p.add_argument("--status", choices=STATUS_CHOICES, default="active")
+    p.add_argument("--history", action="store_true", help="every version, not only the head")
+    p.add_argument("--title", help="a title recorded in the manifest")
+    p.add_argument("--source", metavar="LABEL", help="a name for this vault, kept as provenance")
+    p.add_argument("--hmac-key", metavar="FILE", help="sign with this shared secret (16+ bytes)")
+    p.add_argument("--ed25519-key", metavar="PEM", help="sign with this Ed25519 private key")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    p = command("import", cmd_import, "verify a bundle file and add its memories (MemStore)")
+    p.add_argument("file", help="the bundle to read")
+    p.add_argument(
+        "--remap",
+        action="append",
+        metavar="FROM=TO",
+        help="move a namespace prefix, e.g. kb/wine=agents/bob/wine (repeatable)",
+    )
+    p.add_argument(
+        "--on-conflict",
+        choices=["skip", "replace"],
+        default="skip",
+        help="an id already in the vault: keep it (default) or add the bundle's as a new version",
+    )
+    p.add_argument(
+        "--model-fingerprint",
+        metavar="FP",
+        help="the model this vault serves; activation/parametric cubes for others go dormant",
+    )
+    p.add_argument("--hmac-key", metavar="FILE", help="verify with this shared secret")
+    p.add_argument("--ed25519-key", metavar="PEM", help="verify with the publisher's public key")
+    p.add_argument("--require-signature", action="store_true", help="refuse unverified bundles")
+    p.add_argument("--dry-run", action="store_true", help="verify and report; write nothing")
     command(
         "demo",
         cmd_demo,

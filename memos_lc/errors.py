@@ -78,3 +78,28 @@ class BlobIntegrityError(VaultError):
 
 class BackendUnavailableError(VaultError):
     """The Qdrant server did not answer after retries."""
+
+
+class BundleError(InvalidInputError):
+    """A MemCube bundle is malformed, unsafe or fails verification; nothing was imported."""
+
+
+class BundleFormatError(BundleError):
+    """Not a bundle, an unsupported format version, or a malformed manifest or cube line."""
+
+
+class BundleUnsafeError(BundleError):
+    """A member path is absolute, climbs out (``..``), is a link, a directory, encrypted,
+    duplicated, overlapping or not one the format defines."""
+
+
+class BundleTooLargeError(BundleError):
+    """The bundle exceeds a size, member-count or compression-ratio limit (zip bomb)."""
+
+
+class BundleIntegrityError(BundleError):
+    """A member is missing, corrupt or does not match the sha256 the manifest records."""
+
+
+class BundleSignatureError(BundleError):
+    """The signature is missing, of the wrong kind, or does not verify with the given key."""

@@ -17,6 +17,17 @@ EXPECTED = {
         "bob before sharing: []",
         "bob after sharing:  [\"Alice's team ships on Thursdays\"]",
     ],
+    "domain_expert_bundle.py": [
+        "published 30 wine facts",
+        "verified signature ed25519:",
+        "installed 30 memories into agents/rookie/kb/wine (0 skipped)",
+        "installing again: 0 new, 30 skipped",
+        "recalled: 'Barolo is made from Nebbiolo grapes in Piedmont'",
+        "recalled: 'Blue cheese such as Roquefort pairs well with Sauternes'",
+        "owner rookie-agent, origin import, from bundle:",
+        "tampered bundle rejected: BundleSignatureError",
+        "memories after the rejected import: 30 (was 30)",
+    ],
 }
 
 

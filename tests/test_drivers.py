@@ -188,3 +188,26 @@ def test_server_driver_uses_qdrant_json_filters(embeddings) -> None:
            "must_not": [{"key": "status", "match": {"except": ["active"]}}]}
     assert json.loads(driver._filter(flt).model_dump_json(exclude_none=True))["must"][0] == {
         "key": "owner", "match": {"value": "a"}}
+
+
+def test_index_builds_explicitly_and_in_the_background(tmp_path: Path, embeddings) -> None:
+    import random
+    import time
+
+    from memos_lc import MemCube
+
+    rng = random.Random(3)
+    p = Principal(id="p")
+    with MemVault.open(tmp_path / "v", embeddings=embeddings, auto_optimize=300) as v:
+        v.driver.idle_seconds = 0.2  # keep the test quick
+        cubes = [MemCube.from_text(f"note {i}", namespace=("p",)) for i in range(400)]
+        v.put(p, cubes, vectors=[[rng.uniform(0.1, 1) for _ in range(384)] for _ in cubes])
+        deadline = time.monotonic() + 60
+        while v.driver._pending.get("cubes", 0) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert v.driver._pending.get("cubes", 0) == 0  # the idle build ran
+        assert v.driver._shards["cubes"].info().indexed_vectors_count >= 400
+        assert v.search(p, "note 7", limit=3, mode="lexical")[0].cube.text == "note 7"
+        v.add(p, "one more note after the build", namespace=("p",))
+        v.optimize()  # explicit build; cheap when little is pending
+        assert v.search(p, "one more note after the build", limit=1)[0].cube.text.startswith("one")

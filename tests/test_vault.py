@@ -470,3 +470,143 @@ def test_exact_namespace_filter(vault, alice) -> None:
     assert texts(vault.list(alice, filter=CubeFilter(namespace=("a",), namespace_exact=True))) \
         == ["top"]
     assert vault.count(alice, namespace=("a",)) == 2
+
+
+# -- whole version chains (bundle imports) -----------------------------------------------
+
+
+def test_put_history_writes_a_linked_version_chain(vault, alice, bob, admin) -> None:
+    v1 = MemCube.from_text("Alice drinks coffee", namespace=("a",), tags=("drinks",))
+    v2 = v1.next_version(payload={"kind": "plaintext", "text": "Alice drinks green tea"})
+    v3 = v2.next_version(priority=0.9)
+    other = MemCube.from_text("Alice runs on Sundays", namespace=("a",))
+    stored = vault.put_history(alice, [v3, other, v1, v2])  # any order
+    assert [(c.id, c.version) for c in stored] == [(v1.id, 1), (v1.id, 2), (v1.id, 3),
+                                                   (other.id, 1)]
+    history = vault.history(alice, v1.id)
+    assert [(c.version, c.text, c.priority) for c in history] == [
+        (1, "Alice drinks coffee", 0.5), (2, "Alice drinks green tea", 0.5),
+        (3, "Alice drinks green tea", 0.9)]
+    assert [c.superseded_by for c in history] == [history[1].version_id, history[2].version_id,
+                                                  None]
+    assert [c.replaces for c in history] == [None, history[0].version_id, history[1].version_id]
+    assert {c.access.owner for c in history} == {"alice"}
+    assert vault.get(alice, v1.id).version == 3  # the head
+    assert [h.cube.version for h in vault.search(alice, "green tea")][:1] == [3]
+    assert vault.count(alice) == 2  # one head per cube: superseded versions are not listed
+    assert vault.update(alice, v1.id, text="Alice drinks oolong").version == 4  # chain goes on
+    assert vault.rollback(alice, v1.id, 1).text == "Alice drinks coffee"
+
+    with pytest.raises(ConflictError):  # ids that exist are refused, whatever the version
+        vault.put_history(alice, [v1])
+    gap = MemCube.from_text("x", namespace=("a",))
+    with pytest.raises(InvalidCubeError, match="1..n"):
+        vault.put_history(alice, [gap, gap.next_version().next_version()])
+    with pytest.raises(PermissionDeniedError):
+        vault.put_history(alice, [MemCube.from_text("y", namespace=("a",),
+                                                   access={"owner": "bob"})])
+    assert vault.put_history(admin, [MemCube.from_text("z", namespace=("b",),
+                                                      access={"owner": "bob"})])
+    assert vault.count(bob) == 1 and vault.count(alice) == 2
+    assert [e.action for e in vault.audit_log(admin, who="alice", action="put_history")]
+
+
+# -- building blocks for the LangGraph store (MemCubeStore) --------------------------------
+
+
+def _item(key: str, data: dict, ns: tuple[str, ...] = ("s",)) -> MemCube:
+    return MemCube.model_validate({"namespace": ns, "key": key,
+                                   "payload": {"kind": "plaintext", "text": key, "data": data}})
+
+
+def test_filter_by_many_keys_and_by_data_strings(vault, alice) -> None:
+    vault.put(alice, [_item("a", {"type": "note", "meta": {"lang": "en"}}),
+                      _item("b", {"type": "todo", "meta": {"lang": "en"}}),
+                      _item("c", {"type": ["note", "x"]}),
+                      _item("d", {"type": "note"}, ns=("t",))], index=False)
+    keys = lambda f: sorted(c.key for c in vault.list(alice, filter=f))  # noqa: E731
+    assert keys(CubeFilter(keys=("a", "c", "zz"))) == ["a", "c"]
+    assert keys(CubeFilter(namespace=("s",), keys=("a", "d"))) == ["a"]
+    assert keys(CubeFilter(data=(("type", "note"),))) == ["a", "c", "d"]  # arrays match too
+    assert keys(CubeFilter(data=(("type", "note"), ("meta.lang", "en")))) == ["a"]
+    with pytest.raises(InvalidInputError):
+        vault.list(alice, filter=CubeFilter(data=(("meta[0]", "x"),)))
+
+
+def test_update_with_a_vector_or_a_new_index_choice(vault, alice, embeddings) -> None:
+    c = vault.put(alice, _item("k", {"v": 1}), index=False)[0]
+    assert vault.search(alice, "beagle puppy") == []
+    vec = embeddings.embed_query("a beagle puppy")
+    v2 = vault.update(alice, c.id, text="a beagle puppy", vector=vec)  # now indexed
+    assert texts(vault.search(alice, "beagle puppy")) == ["a beagle puppy"]
+    vault.update(alice, c.id, text="a beagle", index=False)  # unindexed again
+    assert vault.search(alice, "beagle") == []
+    v4 = vault.update(alice, c.id, text="a beagle called Biscuit", index=True)  # embeds itself
+    assert texts(vault.search(alice, "Biscuit")) == ["a beagle called Biscuit"]
+    assert (v2.version, v4.version) == (2, 4)
+    with pytest.raises(InvalidVectorError):
+        vault.update(alice, c.id, text="x", vector=[0.1] * 3)
+    with pytest.raises(InvalidInputError):
+        vault.update(alice, c.id, text="x", vector=vec, index=False)
+    assert vault.get(alice, c.id).version == 4
+
+
+def test_refresh_expiry_in_place(vault, alice, bob) -> None:
+    soon = datetime.now(UTC) + timedelta(minutes=1)
+    c = vault.add(alice, "short lived", namespace=("a",), expires_at=soon)
+    later = soon + timedelta(hours=1)
+    assert vault.refresh_expiry(alice, {c.id: later}) == [c.id]
+    head = vault.get(alice, c.id)
+    assert head.expires_at == later and head.version == 1  # no new version
+    assert texts(vault.search(alice, "short lived")) == ["short lived"]  # vectors kept
+    assert vault.count(alice, filter=CubeFilter(created_after=soon - timedelta(hours=1))) == 1
+    assert vault.refresh_expiry(bob, {c.id: later + timedelta(hours=1)}) == []  # not bob's
+    past = vault.add(alice, "gone", namespace=("a",),
+                     expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert vault.refresh_expiry(alice, {past.id: later}) == []  # expired stays expired
+    with pytest.raises(InvalidInputError):
+        vault.refresh_expiry(alice, {c.id: datetime(2030, 1, 1)})  # naive
+    assert vault.get(alice, c.id).expires_at == later
+
+
+# -- batch helpers: find and purge_many (used by the LangGraph checkpointer) ------------------
+
+
+def test_find_is_a_batch_get_and_orders_by_creation(vault, alice, bob) -> None:
+    old = datetime.now(UTC) - timedelta(hours=2)
+    a = vault.put(alice, MemCube.from_text("first", ("f",), created_at=old, updated_at=old),
+                  index=False)[0]
+    b = vault.add(alice, "second", namespace=("f",))
+    vault.update(alice, a.id, text="first, edited")  # updated last, created first
+    c = vault.add(bob, "bob's", namespace=("f",))
+    got = vault.find(alice, cube_ids=[a.id, b.id, c.id, "no-such-id"])
+    assert sorted(x.id for x in got) == sorted([a.id, b.id])  # unknown and bob's skipped
+    assert sorted(vault.audit_log(alice, action="find")[0].cube_ids) == sorted([a.id, b.id])
+    assert [x.text for x in vault.find(alice, namespace=("f",), order_by="created")] == [
+        "second", "first, edited"]
+    assert [x.text for x in vault.find(alice, namespace=("f",), order_by="updated")] == [
+        "first, edited", "second"]
+    oldest = vault.find(alice, namespace=("f",), order_by="created", newest_first=False, limit=1)
+    assert [x.id for x in oldest] == [a.id]
+    assert vault.find(alice, cube_ids=[]) == []
+    with pytest.raises(InvalidInputError):
+        vault.find(alice, order_by="size")
+
+
+def test_purge_many_deletes_every_version_or_nothing(vault, alice, bob) -> None:
+    a = vault.add(alice, "one", namespace=("p",))
+    vault.update(alice, a.id, text="one, v2")
+    b = vault.add(alice, "two", namespace=("p",))
+    theirs = vault.add(bob, "bob's", namespace=("p",))
+    assert vault.purge_many(bob, [a.id]) == 0  # invisible to bob: skipped, nothing deleted
+    assert vault.get(alice, a.id).version == 2
+    vault.grant(alice, ("p",), "bob")  # bob may now read, not change: denied, all or nothing
+    with pytest.raises(PermissionDeniedError):
+        vault.purge_many(bob, [theirs.id, a.id])
+    assert vault.get(bob, theirs.id) and vault.get(alice, a.id)
+    assert vault.purge_many(alice, [a.id, b.id, a.id, "no-such-id"]) == 3  # 2 + 1 versions
+    for cid in (a.id, b.id):
+        with pytest.raises(CubeNotFoundError):
+            vault.history(alice, cid)
+    assert vault.count(bob, namespace=("p",)) == 1
+    assert vault.audit_log(alice, action="purge")[0].cube_ids == (a.id, b.id)

@@ -178,6 +178,12 @@ class CubeFilter(BaseModel):
     """Cubes carrying any of these tags."""
     owner: str | None = None
     key: str | None = None
+    keys: tuple[str, ...] | None = None
+    """Cubes whose key is any of these (a batch lookup by key)."""
+    data: tuple[tuple[str, str], ...] | None = None
+    """Plaintext cubes whose structured ``payload.data`` holds each string value at its dotted
+    path of identifiers, e.g. ``(("type", "note"), ("meta.lang", "en"))``. Qdrant also matches
+    an array holding the value."""
     created_after: AwareDatetime | None = None
     created_before: AwareDatetime | None = None
     updated_after: AwareDatetime | None = None
@@ -203,6 +209,12 @@ class CubeFilter(BaseModel):
             must.append({"key": "owner", "match": {"value": self.owner}})
         if self.key is not None:
             must.append({"key": "key", "match": {"value": self.key}})
+        if self.keys is not None:
+            must.append({"key": "key", "match": {"any": list(self.keys)}})
+        for path, value in self.data or ():
+            if not all(part.isidentifier() for part in path.split(".")):
+                raise InvalidInputError(f"data path {path!r} is not a dotted path of identifiers")
+            must.append({"key": f"cube.payload.data.{path}", "match": {"value": value}})
         for field_name, lo, hi in (
             ("created_ts", self.created_after, self.created_before),
             ("updated_ts", self.updated_after, self.updated_before),
@@ -286,6 +298,7 @@ class MemVault:
         api_key: str | None = None,
         blobs: str | os.PathLike[str] | None = None,
         fsync: bool = False,
+        auto_optimize: int | None = 10_000,
         collection_prefix: str = "memos",
     ) -> MemVault:
         """Open (creating if needed) a vault.
@@ -294,20 +307,30 @@ class MemVault:
         or the user data dir), ``":memory:"`` (qdrant-client in memory), or a Qdrant URL
         (``http://host:6333``, a server or cluster; ``api_key`` for Qdrant Cloud). Blobs live
         in ``<dir>/blobs`` for the embedded engine; with a server, pass ``blobs`` (a shared
-        directory) or a temporary one is used.
+        directory) or a temporary one is used. ``fsync`` and ``auto_optimize`` (new points
+        that trigger a background index build once writes pause; ``None``: only
+        :meth:`optimize`) apply to the embedded engine.
         """
         loc = str(location) if location is not None else str(default_vault_path())
         if loc == ":memory:" or loc.startswith(("http://", "https://")):
             driver: Driver = ClientDriver(loc, api_key=api_key, collection_prefix=collection_prefix)
             blob_store = BlobStore(blobs) if blobs else None
         else:
-            driver = EdgeDriver(loc, fsync=fsync)
+            driver = EdgeDriver(loc, fsync=fsync, auto_optimize=auto_optimize)
             blob_store = BlobStore(blobs or Path(loc) / "blobs")
         try:
             return cls(driver, embeddings=embeddings, blobs=blob_store)
         except BaseException:
             driver.close()
             raise
+
+    def optimize(self) -> None:
+        """Build the search indexes for everything written so far (blocking).
+
+        The embedded engine indexes only when asked: call this after a bulk load. It also
+        runs by itself once ``auto_optimize`` new points were written and writes paused (see
+        :class:`~memos_lc.vault.drivers.EdgeDriver`). A Qdrant server indexes on its own."""
+        self.driver.optimize()
 
     def close(self) -> None:
         """Flush and release the storage (the directory lock, for the embedded engine)."""
@@ -705,6 +728,67 @@ class MemVault:
         cube = MemCube.from_text(text, namespace=namespace, **header)
         return self.put(principal, cube)[0]
 
+    def put_history(
+        self, principal: Principal, versions: Sequence[MemCube], *, index: bool = True
+    ) -> list[MemCube]:
+        """Store new cubes together with their version history (e.g. imported from a bundle).
+
+        ``versions`` holds, for each cube id, versions ``1..n`` (in any order). The vault links
+        them (``replaces`` / ``superseded_by``), makes version ``n`` the head and writes every
+        version in one upsert. Owner, timestamp and ``index`` rules are those of :meth:`put`;
+        an id that already exists raises :class:`ConflictError`. Returns the stored versions,
+        oldest first per cube."""
+        batch = list(versions)
+        first = batch[0].namespace if batch and isinstance(batch[0], MemCube) else None
+        with self._audited(principal, "put_history", first) as touched:
+            if not all(isinstance(c, MemCube) for c in batch):
+                raise InvalidCubeError("put_history() takes MemCube objects")
+            chains: dict[str, list[MemCube]] = {}
+            for c in batch:
+                chains.setdefault(c.id, []).append(c)
+            now = utcnow()
+            stored: list[MemCube] = []
+            for cid, chain in chains.items():
+                chain.sort(key=lambda c: c.version)
+                if [c.version for c in chain] != list(range(1, len(chain) + 1)):
+                    raise InvalidCubeError(
+                        f"cube {cid}: versions must be 1..n without gaps or repeats"
+                    )
+                for c in chain:
+                    owner = c.access.owner or principal.id
+                    if owner != principal.id and not principal.is_admin:
+                        raise PermissionDeniedError(
+                            f"{principal.id} may not store cubes owned by {owner}"
+                        )
+                    last = c.version == len(chain)
+                    stored.append(
+                        c.replace(
+                            access=c.access.model_copy(update={"owner": owner}),
+                            created_at=min(c.created_at, now),
+                            updated_at=min(c.updated_at, now),
+                            replaces=version_id(cid, c.version - 1) if c.version > 1 else None,
+                            superseded_by=None if last else version_id(cid, c.version + 1),
+                        )
+                    )
+            vectors: dict[str, list[float]] = {}
+            if index:
+                texts = sorted({c.text for c in stored})
+                vectors = dict(zip(texts, self._embed(texts), strict=True))
+            with self._write_lock:
+                existing = self.driver.retrieve(CUBES, [c.version_id for c in stored])
+                existing = existing or self._heads(list(chains))
+                if existing:
+                    raise ConflictError(
+                        f"cube {existing[0].payload['cube_id']} already exists; use update()"
+                    )
+                points = [
+                    self._point(c, vectors.get(c.text), c.superseded_by is None) for c in stored
+                ]
+                if points:
+                    self.driver.upsert(CUBES, points)
+            touched.extend(chains)
+            return stored
+
     def update(
         self,
         principal: Principal,
@@ -712,15 +796,23 @@ class MemVault:
         *,
         text: str | None = None,
         expected_version: int | None = None,
+        vector: Sequence[float] | None = None,
+        index: bool | None = None,
         **changes: Any,
     ) -> MemCube:
         """Write a new version of a cube with ``changes`` (and/or new ``text``).
 
         The previous version is kept, marked superseded. ``expected_version`` makes the update
         conditional: :class:`ConflictError` if the head moved on. Only the owner or an admin
-        may change ``access``.
+        may change ``access``. ``vector`` supplies the new version's dense vector (no
+        embedding); ``index=False`` stores the new version unindexed, ``index=True`` indexes it
+        even when the previous one was not; ``None`` keeps the previous version's choice.
         """
         with self._audited(principal, "update") as touched:
+            if vector is not None:
+                if index is False:
+                    raise InvalidInputError("vector given for a version stored with index=False")
+                vector = check_vector(vector, self.dims)
             bad = set(changes) - _UPDATABLE
             if bad:
                 raise InvalidInputError(
@@ -747,7 +839,16 @@ class MemVault:
                 new = head.next_version(**changes)
                 if new.access.owner != head.access.owner and not principal.is_admin:
                     raise PermissionDeniedError("only an admin may transfer ownership")
-                self._commit_version(point, new, self._successor_dense(point, new))
+                dense: list[float] | None
+                if index is False:
+                    dense = None
+                elif vector is not None:
+                    dense = list(vector)
+                elif index and point.payload.get("indexed") == "n":
+                    dense = self._embed([new.text])[0]
+                else:
+                    dense = self._successor_dense(point, new)
+                self._commit_version(point, new, dense)
                 return new
 
     def delete(self, principal: Principal, cube_id: str, *, reason: str | None = None) -> MemCube:
@@ -838,6 +939,33 @@ class MemVault:
                 doc = dict(point.payload["cube"], usage=usage)
                 self.driver.set_payload(CUBES, [point.id], {"cube": doc})
                 touched.append(cube.id)
+
+    def refresh_expiry(self, principal: Principal, expiries: dict[str, datetime]) -> list[str]:
+        """Set ``expires_at`` of each cube's head version in place, without a new version (a
+        TTL refresh on read, like :meth:`record_use`). Cubes that are not active, have already
+        expired or that the principal may not change are skipped. Returns the ids changed."""
+        with self._audited(principal, "refresh_expiry") as touched:
+            for when in expiries.values():
+                if not isinstance(when, datetime) or when.tzinfo is None:
+                    raise InvalidInputError("expiry times must be timezone-aware datetimes")
+            with self._write_lock:
+                now = utcnow()
+                grants = self._grants_for(principal)
+                points = []
+                for p in self._heads(list(expiries), with_vectors=True):
+                    cube = MemCube.model_validate(p.payload["cube"])
+                    if (
+                        cube.status is not LifecycleStatus.ACTIVE
+                        or cube.is_expired(now)
+                        or not can_write(principal, cube, grants)
+                    ):
+                        continue
+                    new = cube.replace(expires_at=expiries[cube.id])
+                    dense = None if p.payload.get("indexed") == "n" else p.dense
+                    points.append(self._point(new, dense, head=True))
+                    touched.append(cube.id)
+                self.driver.upsert(CUBES, points)
+            return list(touched)
 
     def sweep_expired(self, now: datetime | None = None) -> list[str]:
         """Move every active cube whose ``expires_at`` has passed to status ``expired`` (as a
@@ -1019,17 +1147,98 @@ class MemVault:
                 CUBES, filter=self._base_filter(principal, _filter(filter, namespace))
             )
 
+    # -- batch helpers (one engine round trip, one audit event) ----------------------------
+
+    def find(
+        self,
+        principal: Principal,
+        *,
+        cube_ids: Sequence[str] | None = None,
+        namespace: Sequence[str] | None = None,
+        filter: CubeFilter | None = None,
+        limit: int = 100,
+        order_by: str = "updated",
+        newest_first: bool = True,
+    ) -> list[MemCube]:
+        """Head versions matching the filter in one engine query, ordered by ``"created"`` or
+        ``"updated"`` time. With ``cube_ids`` it is a batch :meth:`get`: ids that do not exist,
+        do not match or that the principal may not read are skipped, never an error."""
+        with self._audited(principal, "find", namespace) as touched:
+            f = _filter(filter, namespace)
+            _check_limit(limit)
+            if order_by not in ("created", "updated"):
+                raise InvalidInputError("order_by must be 'created' or 'updated'")
+            flt = self._base_filter(principal, f)
+            if cube_ids is not None:
+                ids = list(cube_ids)
+                if not all(isinstance(i, str) and i for i in ids):
+                    raise InvalidInputError("cube ids must be non-empty strings")
+                if not ids:
+                    return []
+                flt["must"].append({"key": "cube_id", "match": {"any": ids}})
+            pts = self.driver.scroll(
+                CUBES,
+                filter=flt,
+                limit=limit,
+                order_by=f"{order_by}_ts",
+                descending=newest_first,
+            )
+            cubes = [c for c, _ in self._visible(principal, pts, f)]
+            touched.extend(c.id for c in cubes)
+            return cubes
+
+    def purge_many(self, principal: Principal, cube_ids: Sequence[str]) -> int:
+        """Hard-delete every version of several cubes (and blobs no other cube uses) in one
+        call. Ids that do not exist or that the principal may not read are skipped; if it may
+        read but not change one of them, :class:`PermissionDeniedError` is raised and nothing
+        is deleted. Returns the number of versions removed."""
+        with self._audited(principal, "purge") as touched, self._write_lock:
+            ids = list(dict.fromkeys(cube_ids))
+            if not all(isinstance(i, str) and i for i in ids):
+                raise InvalidInputError("cube ids must be non-empty strings")
+            grants = self._grants_for(principal)
+            found: set[str] = set()
+            for start in range(0, len(ids), 256):
+                for p in self._heads(ids[start : start + 256]):
+                    cube = MemCube.model_validate(p.payload["cube"])
+                    if not can_read(principal, cube, grants):
+                        continue
+                    if not can_write(principal, cube, grants):
+                        raise PermissionDeniedError(
+                            f"{principal.id} may read but not purge cube {cube.id}"
+                        )
+                    found.add(cube.id)
+            doomed = [i for i in ids if i in found]
+            removed = 0
+            blobs: set[str] = set()
+            for start in range(0, len(doomed), 256):
+                ids_batch = doomed[start : start + 256]
+                batch = {"must": [{"key": "cube_id", "match": {"any": ids_batch}}]}
+                while pts := self.driver.scroll(CUBES, filter=batch, limit=MAX_LIMIT):
+                    blobs |= {p.payload["blob"] for p in pts if "blob" in p.payload}
+                    self.driver.delete(CUBES, [p.id for p in pts])
+                    removed += len(pts)
+            for digest in blobs:
+                if not self.driver.count(
+                    CUBES, filter={"must": [{"key": "blob", "match": {"value": digest}}]}
+                ):
+                    self.blobs.delete(digest)
+            touched.extend(doomed)
+            return removed
+
     # -- async twins -----------------------------------------------------------------------
     # The engines are synchronous (Qdrant Edge is in-process); the async API runs each call
     # in the default executor so an event loop is never blocked.
 
     aput = _async_twin(put)
+    aput_history = _async_twin(put_history)
     aadd = _async_twin(add)
     aupdate = _async_twin(update)
     adelete = _async_twin(delete)
     arollback = _async_twin(rollback)
     apurge = _async_twin(purge)
     arecord_use = _async_twin(record_use)
+    arefresh_expiry = _async_twin(refresh_expiry)
     asweep_expired = _async_twin(sweep_expired)
     aget = _async_twin(get)
     ahistory = _async_twin(history)
@@ -1040,6 +1249,9 @@ class MemVault:
     arevoke = _async_twin(revoke)
     aaudit_log = _async_twin(audit_log)
     aclose = _async_twin(close)
+    aoptimize = _async_twin(optimize)
+    afind = _async_twin(find)
+    apurge_many = _async_twin(purge_many)
 
 
 def _with_owner(access: Any, owner: str | None) -> Any:
