@@ -1,0 +1,1365 @@
+"""MemCubeSaver: a LangGraph checkpointer that keeps threads as governed MemCubes.
+
+Every checkpoint, and every batch of pending writes, is one unindexed MemCube (memory type
+``"checkpoint"``) in a :class:`~memos_lc.vault.qdrant.MemVault`, so threads get what every
+memory gets: an owner (principal isolation, deny by default), an expiry (TTL), versions and an
+audit trail of every read and write.
+
+Layout (cubes under the namespace ``("langgraph", "checkpoints", <thread>, <checkpoint ns>)``):
+
+* a **checkpoint cube** per checkpoint: the checkpoint without its channel values, its
+  metadata, its parent id, the values of the channel versions *this* checkpoint introduced
+  (``new_versions``; one blob per channel version, as in the Postgres saver's blobs table)
+  and, for every channel it holds, a reference ``channel -> (version, checkpoint that stored
+  it)``. Unchanged channels are never stored twice; reading a checkpoint fetches it and the
+  few checkpoints its references point at.
+* a **writes cube** per ``put_writes(task_id)``: the task's pending writes keyed by
+  ``(task_id, idx)`` (``WRITES_IDX_MAP`` for special channels), with each write's task path.
+* **chunk cubes** when a cube's serialized bytes exceed what one cube holds (4 MB of JSON).
+
+Values are serialized with LangGraph's serde (``self.serde.dumps_typed``, msgpack by
+default; pickle is refused), wrapped in one msgpack envelope and kept base64 in the cube's
+``PlaintextPayload.data`` - one payload key, written in the same atomic upsert as the header.
+
+One ``put`` or ``put_writes`` is one vault call; ``get_tuple`` is two (the checkpoint, then its
+writes and referenced checkpoints).
+
+Example:
+    .. code-block:: python
+
+        from memos_lc.checkpoint import MemCubeSaver
+
+        with MemCubeSaver.from_path("/tmp/vault") as saver:
+            graph = builder.compile(checkpointer=saver)
+            graph.invoke(inputs, {"configurable": {"thread_id": "t-1", "user_id": "alice"}})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import copy
+import functools
+import getpass
+import hashlib
+import json
+import os
+import random
+import re
+import threading
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import ormsgpack
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+    SerializerProtocol,
+    get_checkpoint_id,
+    get_checkpoint_metadata,
+    writes_sort_key,
+)
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from memos_lc.cube import MemCube, MemoryType, utcnow
+from memos_lc.errors import (
+    ConflictError,
+    InvalidInputError,
+    VaultCorruptError,
+)
+from memos_lc.governance import Principal
+from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
+
+__all__ = ["CheckpointConfigError", "MemCubeSaver"]
+
+ROOT = ("langgraph", "checkpoints")
+"""Namespace prefix of every cube the saver writes."""
+
+ENV_PRINCIPAL = "MEMOS_LC_PRINCIPAL"
+PRINCIPAL_KEYS = ("principal", "user_id", "langgraph_user_id", "langgraph_auth_user_id")
+"""``config["configurable"]`` keys naming the acting principal, first match wins (as the
+store reads them, plus LangGraph Platform's authenticated user)."""
+
+CHECKPOINT, WRITES, CHUNK = "checkpoint", "writes", "chunk"
+FORMAT = 1
+CHUNK_CHARS = 3_000_000
+"""Base64 characters per cube; the vault accepts at most 4 MB of JSON ``data``."""
+
+_ID_NS = uuid.UUID("9f6f8e2a-3c1b-4e0f-8a51-7c2d5b1e0a44")
+_CLEAN = re.compile(r"[^\x00-\x1f\x7f]+")
+_UUID_EPOCH = 0x01B21DD213814000  # 1582-10-15 -> 1970-01-01 in 100 ns ticks
+_PAGE = 64
+_REFS_CACHE = 4096
+T = TypeVar("T")
+
+
+class CheckpointConfigError(InvalidInputError, KeyError):
+    """The config lacks a key the call needs (``thread_id``, ``checkpoint_id``) or names an
+    invalid principal. A ``KeyError`` like LangGraph's own savers raise, and a ``ValueError``."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+
+def _label(value: str, prefix: str = "") -> str:
+    """A namespace label for ``value``: itself when short and clean, else a digest."""
+    text = prefix + value
+    if len(text) <= 200 and _CLEAN.fullmatch(text) and not text.startswith("#"):
+        return text
+    return "#" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _tag(kind: str, value: str) -> str:
+    text = f"{kind}:{value}"
+    if len(text) <= 128 and _CLEAN.fullmatch(text):
+        return text
+    return f"{kind}#" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _key(value: str) -> str | None:
+    return value if len(value) <= 1024 and _CLEAN.fullmatch(value) else None
+
+
+def _id_time(checkpoint_id: str) -> datetime | None:
+    """Creation time encoded in a LangGraph checkpoint id (a UUID v6), if it is one."""
+    try:
+        u = uuid.UUID(checkpoint_id)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if u.version != 6:
+        return None
+    ticks = ((u.int >> 80) << 12 | ((u.int >> 64) & 0x0FFF)) - _UUID_EPOCH
+    if ticks <= 0:
+        return None
+    when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10)
+    return when if when.year >= 2000 else None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _ttl(value: timedelta | float | int | None) -> timedelta | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
+        raise InvalidInputError(f"ttl must be a timedelta or seconds, got {value!r}")
+    ttl = value if isinstance(value, timedelta) else timedelta(seconds=value)
+    if ttl <= timedelta(0):
+        raise InvalidInputError("ttl must be positive")
+    return ttl
+
+
+def default_principal() -> Principal:
+    """``$MEMOS_LC_PRINCIPAL``, else the OS user name (as the CLI and the store do)."""
+    pid = os.environ.get(ENV_PRINCIPAL)
+    if not pid:
+        try:
+            pid = getpass.getuser()
+        except Exception:  # pragma: no cover - no user database (containers)
+            pid = "default"
+    return Principal(id=pid)
+
+
+def _principal_of(value: Principal | str | None) -> Principal:
+    if isinstance(value, Principal):
+        return value
+    if value is None:
+        return default_principal()
+    try:
+        return Principal(id=value)
+    except ValueError as e:
+        raise InvalidInputError(f"invalid principal {value!r}: {e}") from None
+
+
+class _Stored:
+    """A decoded cube: the cube and its envelope."""
+
+    __slots__ = ("cube", "env")
+
+    def __init__(self, cube: MemCube, env: dict[str, Any]) -> None:
+        self.cube = cube
+        self.env = env
+
+    @property
+    def id(self) -> str:
+        return self.env["id"]
+
+
+_VAULT_LOCKS: weakref.WeakKeyDictionary[MemVault, threading.RLock] = weakref.WeakKeyDictionary()
+_VAULT_LOCKS_GUARD = threading.Lock()
+
+
+class _Serialized:
+    """A vault whose engine is not thread-safe (qdrant-client's local mode, ``":memory:"``:
+    a read during a write corrupts its arrays), used one call at a time. LangGraph calls a
+    checkpointer from several threads at once."""
+
+    def __init__(self, vault: MemVault) -> None:
+        self._vault = vault
+        with _VAULT_LOCKS_GUARD:
+            self._lock = _VAULT_LOCKS.setdefault(vault, threading.RLock())
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._vault, name)
+        if not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attr(*args, **kwargs)
+
+        return call
+
+
+def _engine_is_thread_safe(vault: MemVault) -> bool:
+    client = getattr(vault.driver, "client", None)
+    local = getattr(client, "_client", None)
+    return type(local).__module__.split(".")[:2] != ["qdrant_client", "local"]
+
+
+def _kind(cube: MemCube) -> str:
+    return cube.tags[0] if cube.tags else ""
+
+
+def _text(env: dict[str, Any]) -> str:
+    """What a cube says about itself (shown by ``memos-lc list``; never embedded)."""
+    thread = repr(env["t"][:200])
+    if "task" in env:
+        return f"LangGraph pending writes of task {env['task'][:100]!r} at checkpoint {env['id']}"
+    return f"LangGraph checkpoint {env['id']} of thread {thread}"
+
+
+# -- the saver --------------------------------------------------------------------------------
+
+
+class MemCubeSaver(BaseCheckpointSaver[str]):
+    """LangGraph checkpointer over a :class:`~memos_lc.vault.qdrant.MemVault`.
+
+    Sync and async methods live on this one class (like ``InMemorySaver``): use it with
+    ``graph.invoke`` and ``graph.ainvoke`` alike.
+
+    Args:
+        vault: The vault to keep checkpoints in (embedded, ``":memory:"`` or a cluster).
+        serde: LangGraph serializer; ``JsonPlusSerializer`` without pickle by default. A
+            serializer that pickles is refused.
+        principal: Who acts when a config names nobody (``config["configurable"]`` keys
+            ``principal``, ``user_id`` or ``langgraph_auth_user_id`` name the principal of a
+            call), and for ``delete_thread``, ``delete_for_runs``, ``copy_thread``, ``prune``
+            and :meth:`purge_expired`. Default: ``$MEMOS_LC_PRINCIPAL``, else the OS user.
+        ttl: Default time to live of a thread (a ``timedelta`` or seconds): a thread expires
+            ``ttl`` after its last checkpoint. ``None`` keeps threads until deleted.
+
+    Every thread belongs to the principal that wrote it: another principal sees no such
+    thread (``get_tuple`` answers ``None``, ``list`` nothing) and writing under the same
+    ``thread_id`` starts its own, separate thread. Every vault call is audited.
+    """
+
+    def __init__(
+        self,
+        vault: MemVault,
+        *,
+        serde: SerializerProtocol | None = None,
+        principal: Principal | str | None = None,
+        ttl: timedelta | float | int | None = None,
+    ) -> None:
+        if serde is None:
+            serde = JsonPlusSerializer(pickle_fallback=False)
+        if getattr(serde, "pickle_fallback", False):
+            raise InvalidInputError("MemCubeSaver never pickles: pass pickle_fallback=False")
+        super().__init__(serde=serde)
+        if not isinstance(vault, MemVault):
+            raise InvalidInputError(f"vault must be a MemVault, got {type(vault).__name__}")
+        self.vault = vault
+        self._vault: Any = vault if _engine_is_thread_safe(vault) else _Serialized(vault)
+        self.principal = _principal_of(principal)
+        self.ttl = _ttl(ttl)
+        self._refs: OrderedDict[tuple[str, ...], dict[str, list[Any]]] = OrderedDict()
+        self._refs_lock = threading.Lock()
+        self._owns_vault = False
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    @contextlib.contextmanager
+    def from_path(
+        cls,
+        path: str,
+        *,
+        serde: SerializerProtocol | None = None,
+        principal: Principal | str | None = None,
+        ttl: timedelta | float | int | None = None,
+        **vault_options: Any,
+    ) -> Iterator[MemCubeSaver]:
+        """Open the vault at ``path`` (a directory, ``":memory:"`` or a Qdrant URL; options as
+        :meth:`MemVault.open`) and yield a saver over it; the vault closes on exit."""
+        vault = MemVault.open(path, **vault_options)
+        try:
+            saver = cls(vault, serde=serde, principal=principal, ttl=ttl)
+            saver._owns_vault = True
+            yield saver
+        finally:
+            vault.close()
+
+    from_conn_string = from_path
+
+    def with_principal(self, principal: Principal | str) -> MemCubeSaver:
+        """A saver over the same vault acting as ``principal`` by default."""
+        clone = copy.copy(self)
+        clone.principal = _principal_of(principal)
+        clone._owns_vault = False
+        return clone
+
+    def __enter__(self) -> MemCubeSaver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._owns_vault:
+            self.vault.close()
+
+    async def __aenter__(self) -> MemCubeSaver:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__(*exc)
+
+    # -- config ------------------------------------------------------------------------------
+
+    def _acting(self, config: RunnableConfig | None) -> tuple[Principal, dict[str, Any]]:
+        """The principal of a call and the configurable entry naming it (echoed in configs)."""
+        conf = (config or {}).get("configurable") or {}
+        for key in PRINCIPAL_KEYS:
+            value = conf.get(key)
+            if value is None or value == "":
+                continue
+            if isinstance(value, Principal):
+                return value, {key: value}
+            if isinstance(value, str):
+                try:
+                    return Principal(id=value), {key: value}
+                except ValueError as e:
+                    raise CheckpointConfigError(f"invalid {key} {value!r}: {e}") from None
+            raise CheckpointConfigError(
+                f"configurable[{key!r}] must be a string or a Principal, got {type(value).__name__}"
+            )
+        return self.principal, {}
+
+    @staticmethod
+    def _thread(config: RunnableConfig) -> tuple[str, str]:
+        try:
+            conf = config["configurable"]
+            thread_id = conf["thread_id"]
+        except (KeyError, TypeError):
+            raise CheckpointConfigError("thread_id") from None
+        if thread_id is None:
+            raise CheckpointConfigError("thread_id")
+        return str(thread_id), conf.get("checkpoint_ns") or ""
+
+    @staticmethod
+    def _ns(thread_id: str, checkpoint_ns: str | None = None) -> tuple[str, ...]:
+        base = (*ROOT, _label(thread_id))
+        return base if checkpoint_ns is None else (*base, _label(checkpoint_ns, "ns="))
+
+    @staticmethod
+    def _cube_id(owner: str, thread_id: str, ns: str, kind: str, *parts: str) -> str:
+        name = json.dumps([owner, thread_id, ns, kind, *parts])  # unambiguous for any ids
+        return str(uuid.uuid5(_ID_NS, name))
+
+    def _config(
+        self, thread_id: str, ns: str, checkpoint_id: str, echo: dict[str, Any]
+    ) -> RunnableConfig:
+        return {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint_id,
+                **echo,
+            }
+        }
+
+    # -- serialization -----------------------------------------------------------------------
+
+    def _dumps(self, value: Any) -> list[Any]:
+        type_, data = self.serde.dumps_typed(value)
+        if type_.split("+")[0] == "pickle":  # also an encrypted pickle ("pickle+aes")
+            raise TypeError("MemCubeSaver never pickles; the serializer returned pickle")
+        return [type_, data]
+
+    def _loads(self, type_: str, data: bytes) -> Any:
+        if type_.split("+")[0] == "pickle":
+            raise VaultCorruptError("refusing to unpickle a checkpoint value")
+        return self.serde.loads_typed((type_, data))
+
+    def _cubes(
+        self,
+        principal: Principal,
+        *,
+        cube_id: str,
+        namespace: tuple[str, ...],
+        kind: str,
+        tags: tuple[str, ...],
+        key: str | None,
+        text: str,
+        env: dict[str, Any],
+        created: datetime,
+        expires: datetime | None,
+    ) -> list[MemCube]:
+        """The cube (and chunk cubes) holding ``env``; ``tags[0]`` is the lookup tag."""
+        raw = ormsgpack.packb(env)
+        b64 = _b64(raw)
+        header: dict[str, Any] = {
+            "namespace": namespace,
+            "memory_type": MemoryType.CHECKPOINT.value,
+            "created_at": created,
+            "updated_at": created,
+            "expires_at": expires,
+            "access": {"owner": principal.id},
+            "provenance": {"origin": "langgraph", "thread_id": _key(env["t"])},
+        }
+        chunks = [b64[i : i + CHUNK_CHARS] for i in range(0, len(b64), CHUNK_CHARS)] or [""]
+        data: dict[str, Any] = {"b": chunks[0]}
+        digest = ""
+        if len(chunks) > 1:
+            digest = hashlib.sha256(raw).hexdigest()
+            data.update(n=len(chunks), d=digest)
+        main = MemCube.model_validate(
+            {
+                **header,
+                "id": cube_id,
+                "key": key,
+                "tags": (kind, *tags),
+                "payload": {"kind": "plaintext", "text": text, "data": data},
+            }
+        )
+        out = [main]
+        for i, part in enumerate(chunks[1:], start=1):
+            out.append(
+                MemCube.model_validate(
+                    {
+                        **header,
+                        "id": self._chunk_id(cube_id, digest, i),
+                        "tags": (CHUNK, tags[0]),
+                        "payload": {
+                            "kind": "plaintext",
+                            "text": f"chunk {i} of {text}",
+                            "data": {"b": part},
+                        },
+                    }
+                )
+            )
+        return out
+
+    @staticmethod
+    def _chunk_id(cube_id: str, digest: str, i: int) -> str:
+        return str(uuid.uuid5(_ID_NS, f"{cube_id}\x1f{digest}\x1f{i}"))
+
+    def _chunk_ids(self, cube: MemCube) -> list[str]:
+        data = cube.payload.data or {}
+        n = int(data.get("n", 1))
+        return [self._chunk_id(cube.id, data.get("d", ""), i) for i in range(1, n)]
+
+    def _decode(
+        self, principal: Principal, cubes: Iterable[MemCube], pool: dict[str, MemCube]
+    ) -> list[_Stored]:
+        """Decode main cubes, fetching any chunk cubes missing from ``pool`` in one call."""
+        mains = [c for c in cubes if _kind(c) in (CHECKPOINT, WRITES)]
+        missing = [i for c in mains for i in self._chunk_ids(c) if i not in pool]
+        if missing:
+            for c in self._vault.find(
+                principal,
+                cube_ids=missing,
+                filter=self._filter(principal, ROOT),
+                limit=min(MAX_LIMIT, len(missing)),
+            ):
+                pool[c.id] = c
+        out = []
+        for c in mains:
+            data = c.payload.data or {}
+            try:
+                parts = [data["b"]] + [pool[i].payload.data["b"] for i in self._chunk_ids(c)]
+                raw = base64.b64decode("".join(parts), validate=True)
+                if "d" in data and hashlib.sha256(raw).hexdigest() != data["d"]:
+                    raise VaultCorruptError(f"checkpoint cube {c.id}: chunks do not match")
+                env = ormsgpack.unpackb(raw)
+            except (KeyError, TypeError, binascii.Error, ormsgpack.MsgpackDecodeError) as e:
+                raise VaultCorruptError(f"checkpoint cube {c.id} is unreadable: {e!r}") from None
+            if not isinstance(env, dict) or env.get("f") != FORMAT:
+                raise VaultCorruptError(f"checkpoint cube {c.id} has an unknown format")
+            out.append(_Stored(c, env))
+        return out
+
+    # -- vault access ------------------------------------------------------------------------
+
+    @staticmethod
+    def _filter(
+        principal: Principal,
+        namespace: tuple[str, ...],
+        *,
+        exact: bool = False,
+        tags: Iterable[str] | None = None,
+        created_before: datetime | None = None,
+    ) -> CubeFilter:
+        return CubeFilter(
+            namespace=namespace,
+            namespace_exact=exact,
+            memory_types=(MemoryType.CHECKPOINT.value,),
+            owner=principal.id,
+            tags=tuple(tags) if tags is not None else None,
+            statuses=None,
+            include_expired=True,
+            created_before=created_before,
+        )
+
+    def _find(
+        self,
+        principal: Principal,
+        namespace: tuple[str, ...],
+        *,
+        exact: bool = False,
+        tags: Iterable[str] | None = None,
+        limit: int = MAX_LIMIT,
+        created_before: datetime | None = None,
+    ) -> list[MemCube]:
+        tags = list(dict.fromkeys(tags)) if tags is not None else None
+        if tags is not None and not tags:
+            return []
+        return self._vault.find(
+            principal,
+            filter=self._filter(
+                principal, namespace, exact=exact, tags=tags, created_before=created_before
+            ),
+            limit=limit,
+            order_by="created",
+        )
+
+    def _store(self, principal: Principal, cubes: list[MemCube]) -> None:
+        """Write a cube and its chunks in one vault call; when the cube exists already (a
+        checkpoint put again), write it as a new version instead."""
+        try:
+            self._vault.put(principal, cubes, index=False)
+            return
+        except ConflictError:
+            pass
+        ids = [c.id for c in cubes]
+        have = {
+            c.id: c
+            for c in self._vault.find(
+                principal, cube_ids=ids, filter=self._filter(principal, ROOT), limit=len(ids)
+            )
+        }
+        if cubes[0].id in have:
+            self._store_version(principal, have[cubes[0].id], cubes)
+        else:  # only chunks were there (an interrupted write): add what is missing
+            self._vault.put(principal, [c for c in cubes if c.id not in have], index=False)
+
+    def _refs_get(self, key: tuple[str, ...]) -> dict[str, list[Any]] | None:
+        with self._refs_lock:
+            refs = self._refs.get(key)
+            if refs is not None:
+                self._refs.move_to_end(key)
+            return refs
+
+    def _refs_put(self, key: tuple[str, ...], refs: dict[str, list[Any]]) -> None:
+        with self._refs_lock:
+            self._refs[key] = refs
+            self._refs.move_to_end(key)
+            while len(self._refs) > _REFS_CACHE:
+                self._refs.popitem(last=False)
+
+    def _refs_forget(self, owner: str, thread_id: str | None = None) -> None:
+        with self._refs_lock:
+            for key in [k for k in self._refs if k[0] == owner and thread_id in (None, k[1])]:
+                del self._refs[key]
+
+    # -- TTL -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _alive(cube: MemCube, now: datetime) -> bool:
+        return cube.expires_at is None or cube.expires_at > now
+
+    def _thread_alive(self, principal: Principal, thread_id: str) -> bool | None:
+        """Whether the thread is live (its newest checkpoint has not expired); ``None`` when
+        the principal has no such thread."""
+        newest = self._find(principal, self._ns(thread_id), tags=(CHECKPOINT,), limit=1)
+        if not newest:
+            return None
+        return self._alive(newest[0], utcnow())
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _values(
+        self,
+        principal: Principal,
+        main: _Stored,
+        sources: dict[str, _Stored],
+    ) -> dict[str, Any]:
+        """Channel values of a checkpoint from its own blobs and the checkpoints it refers to;
+        a blob found nowhere (its checkpoint was deleted elsewhere) is searched for in the
+        whole thread."""
+        env = main.env
+        found: dict[str, list[Any]] = {}
+        missing: dict[str, Any] = {}
+        for ch, (ver, origin) in env["r"].items():
+            src = main if origin == main.id else sources.get(origin)
+            entry = src.env["s"].get(ch) if src is not None else None
+            if entry is not None and entry[0] == ver:
+                found[ch] = entry
+            else:
+                missing[ch] = ver
+        if missing:
+            thread = self._find(
+                principal, self._ns(env["t"], env["ns"]), exact=True, tags=(CHECKPOINT,)
+            )
+            for other in self._decode(principal, thread, {}):
+                for ch, ver in list(missing.items()):
+                    entry = other.env["s"].get(ch)
+                    if entry is not None and entry[0] == ver:
+                        found[ch] = entry
+                        del missing[ch]
+        return {
+            ch: self._loads(entry[1], entry[2])
+            for ch, entry in found.items()
+            if entry[1] is not None
+        }
+
+    def _tuple(
+        self,
+        principal: Principal,
+        echo: dict[str, Any],
+        main: _Stored,
+        sources: dict[str, _Stored],
+        writes: Iterable[_Stored],
+    ) -> CheckpointTuple:
+        env = main.env
+        thread_id, ns, cid = env["t"], env["ns"], env["id"]
+        checkpoint: Checkpoint = self._loads(*env["c"])
+        pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
+        for w in writes:
+            task_id = w.env["task"]
+            for idx, channel, type_, data, path in w.env["w"]:
+                pending.append(
+                    (
+                        writes_sort_key(path, task_id, idx),
+                        (task_id, channel, self._loads(type_, data)),
+                    )
+                )
+        pending.sort(key=lambda p: p[0])
+        parent = env.get("p")
+        return CheckpointTuple(
+            config=self._config(thread_id, ns, cid, echo),
+            checkpoint={**checkpoint, "channel_values": self._values(principal, main, sources)},
+            metadata=self._loads(*env["m"]),
+            parent_config=self._config(thread_id, ns, parent, echo) if parent else None,
+            pending_writes=[p for _, p in pending],
+        )
+
+    def _related(
+        self,
+        principal: Principal,
+        mains: Sequence[_Stored],
+        pool: dict[str, MemCube],
+        scope: tuple[str, ...],
+        *,
+        have_writes: bool,
+    ) -> tuple[dict[tuple[tuple[str, ...], str], _Stored], dict[tuple[str, ...], list[_Stored]]]:
+        """Fetch, in one call, what the ``mains`` need beyond ``pool``: the checkpoints their
+        references point at and (unless ``have_writes``) their pending writes. Returns the
+        checkpoints by (namespace, id) and the writes by (namespace + checkpoint id)."""
+        known = {(m.cube.namespace, m.id) for m in mains}
+        tags: list[str] = []
+        for m in mains:
+            if not have_writes:
+                tags.append(_tag("w", m.id))
+            for _, origin in m.env["r"].values():
+                if (m.cube.namespace, origin) not in known:
+                    tags.append(_tag("c", origin))
+        if tags:
+            for c in self._find(principal, scope, exact=len(scope) > len(ROOT) + 1, tags=tags):
+                pool.setdefault(c.id, c)
+        decoded = self._decode(
+            principal, [c for c in pool.values() if c.id not in {m.cube.id for m in mains}], pool
+        )
+        checkpoints = {(m.cube.namespace, m.id): m for m in mains}
+        writes: dict[tuple[str, ...], list[_Stored]] = {}
+        for d in decoded:
+            if _kind(d.cube) == CHECKPOINT:
+                checkpoints.setdefault((d.cube.namespace, d.id), d)
+            else:
+                writes.setdefault((*d.cube.namespace, d.id), []).append(d)
+        return checkpoints, writes
+
+    def _assemble(
+        self,
+        principal: Principal,
+        echo: dict[str, Any],
+        mains: Sequence[_Stored],
+        checkpoints: dict[tuple[tuple[str, ...], str], _Stored],
+        writes: dict[tuple[str, ...], list[_Stored]],
+    ) -> list[CheckpointTuple]:
+        out = []
+        for m in mains:
+            sources = {
+                origin: checkpoints[(m.cube.namespace, origin)]
+                for _, origin in m.env["r"].values()
+                if (m.cube.namespace, origin) in checkpoints
+            }
+            out.append(
+                self._tuple(principal, echo, m, sources, writes.get((*m.cube.namespace, m.id), []))
+            )
+        return out
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint named by ``config`` (its ``checkpoint_id``, else the thread's latest
+        in ``checkpoint_ns``), with its pending writes in ``writes_sort_key`` order; ``None``
+        when the principal has no such checkpoint or the thread has expired."""
+        thread_id, ns = self._thread(config)
+        principal, echo = self._acting(config)
+        checkpoint_id = get_checkpoint_id(config)
+        scope = self._ns(thread_id, ns)
+        pool: dict[str, MemCube] = {}
+        if checkpoint_id:
+            cubes = self._find(
+                principal,
+                scope,
+                exact=True,
+                tags=(_tag("c", checkpoint_id), _tag("w", checkpoint_id)),
+            )
+            pool = {c.id: c for c in cubes}
+            mains = [
+                m
+                for m in self._decode(principal, [c for c in cubes if _kind(c) == CHECKPOINT], pool)
+                if m.id == checkpoint_id
+            ]
+            have_writes = True
+        else:
+            mains = self._latest(principal, scope, pool)
+            have_writes = False
+        if not mains:
+            return None
+        main = mains[0]
+        if not self._alive(main.cube, utcnow()) and not self._thread_alive(principal, thread_id):
+            return None
+        checkpoints, writes = self._related(principal, [main], pool, scope, have_writes=have_writes)
+        return self._assemble(principal, echo, [main], checkpoints, writes)[0]
+
+    def _latest(
+        self, principal: Principal, scope: tuple[str, ...], pool: dict[str, MemCube]
+    ) -> list[_Stored]:
+        """The checkpoint with the greatest id in ``scope``: ids are UUID v6, so the newest by
+        creation time (ties, within a microsecond, are broken by id)."""
+        limit = 2  # ids are unique to 100 ns and sorted by time: a tie needs the same microsecond
+        while True:
+            cands = self._find(principal, scope, exact=True, tags=(CHECKPOINT,), limit=limit)
+            if not cands:
+                return []
+            top = [c for c in cands if c.created_at == cands[0].created_at]
+            if len(top) < len(cands) or len(cands) < limit or limit >= MAX_LIMIT:
+                break
+            limit = MAX_LIMIT
+        if len(top) == 1:
+            best = top[0]
+        else:
+            keyed = [c for c in top if c.key is not None]
+            if len(keyed) == len(top):
+                best = max(top, key=lambda c: c.key or "")
+            else:
+                best = max(self._decode(principal, top, pool), key=lambda s: s.id).cube
+        pool[best.id] = best
+        return self._decode(principal, [best], pool)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints, newest first: of the config's thread (and ``checkpoint_ns`` when the
+        config has one; only its ``checkpoint_id`` when it names one), or of every thread of
+        the principal when ``config`` is ``None``. ``filter`` matches metadata values,
+        ``before`` keeps ids below that checkpoint's, ``limit`` caps the count."""
+        principal, echo = self._acting(config)
+        only_id = None
+        if config is not None:
+            thread_id, _ = self._thread(config)
+            ns = config["configurable"].get("checkpoint_ns")
+            scope = self._ns(thread_id, ns)
+            exact = ns is not None
+            only_id = get_checkpoint_id(config)
+        else:
+            scope, exact = ROOT, False
+        before_id = get_checkpoint_id(before) if before else None
+        if limit is not None and limit <= 0:
+            return
+        remaining = limit
+        cursor = None
+        if before_id and (t := _id_time(before_id)) is not None:
+            cursor = t + timedelta(microseconds=1)
+        seen: set[str] = set()
+        alive: dict[str, bool] = {}
+        now = utcnow()
+        while True:
+            page = self._find(
+                principal,
+                scope,
+                exact=exact,
+                tags=(CHECKPOINT,) if only_id is None else (_tag("c", only_id),),
+                limit=_PAGE,
+                created_before=cursor,
+            )
+            fresh = [c for c in page if c.id not in seen and _kind(c) == CHECKPOINT]
+            if not fresh:
+                return
+            seen.update(c.id for c in fresh)
+            pool = {c.id: c for c in fresh}
+            mains = []
+            for m in self._decode(principal, fresh, pool):
+                if only_id is not None and m.id != only_id:
+                    continue
+                if before_id is not None and m.id >= before_id:
+                    continue
+                if filter:
+                    md = self._loads(*m.env["m"])
+                    if not all(md.get(k) == v for k, v in filter.items()):
+                        continue
+                if not self._list_alive(principal, m, now, alive):
+                    continue
+                mains.append(m)
+            mains.sort(key=lambda m: m.id, reverse=True)
+            if remaining is not None:
+                mains = mains[:remaining]
+            if mains:
+                checkpoints, writes = self._related(
+                    principal, mains, pool, scope, have_writes=False
+                )
+                yield from self._assemble(principal, echo, mains, checkpoints, writes)
+                if remaining is not None:
+                    remaining -= len(mains)
+                    if remaining <= 0:
+                        return
+            if len(page) < _PAGE:
+                return
+            cursor = page[-1].created_at + timedelta(microseconds=1)
+
+    def _list_alive(
+        self, principal: Principal, m: _Stored, now: datetime, alive: dict[str, bool]
+    ) -> bool:
+        thread_id = m.env["t"]
+        if thread_id not in alive:
+            if self._alive(m.cube, now):
+                alive[thread_id] = True
+            else:
+                alive[thread_id] = bool(self._thread_alive(principal, thread_id))
+        return alive[thread_id]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint with the values of its ``new_versions`` (one vault call).
+        Everything is serialized before anything is written: a value the serializer rejects
+        raises its ``TypeError`` and stores nothing."""
+        thread_id, ns = self._thread(config)
+        principal, echo = self._acting(config)
+        parent_id = config["configurable"].get("checkpoint_id")
+        c = dict(checkpoint)
+        values: dict[str, Any] = c.pop("channel_values", None) or {}
+        cid = str(c["id"])
+        stored = {
+            ch: [ver, *self._dumps(values[ch])] if ch in values else [ver, None, None]
+            for ch, ver in new_versions.items()
+        }
+        md = get_checkpoint_metadata(config, metadata)
+        env: dict[str, Any] = {
+            "f": FORMAT,
+            "t": thread_id,
+            "ns": ns,
+            "id": cid,
+            "p": parent_id,
+            "c": self._dumps(c),
+            "m": self._dumps(md),
+            "s": stored,
+        }
+        if parent_id is None and ns == "" and self._thread_alive(principal, thread_id) is False:
+            self._purge_threads(principal, [thread_id])  # an expired thread starts afresh
+        env["r"] = self._resolve_refs(principal, thread_id, ns, parent_id, cid, c, stored)
+        now = utcnow()
+        tags = [_tag("c", cid)]
+        if isinstance(run_id := md.get("run_id"), str) and run_id:
+            tags.append(_tag("r", run_id))
+        cubes = self._cubes(
+            principal,
+            cube_id=self._cube_id(principal.id, thread_id, ns, CHECKPOINT, cid),
+            namespace=self._ns(thread_id, ns),
+            kind=CHECKPOINT,
+            tags=tuple(tags),
+            key=_key(cid),
+            text=_text(env),
+            env=env,
+            created=min(_id_time(cid) or now, now),
+            expires=now + self.ttl if self.ttl else None,
+        )
+        self._store(principal, cubes)
+        self._refs_put((principal.id, thread_id, ns, cid), env["r"])
+        return self._config(thread_id, ns, cid, echo)
+
+    def _resolve_refs(
+        self,
+        principal: Principal,
+        thread_id: str,
+        ns: str,
+        parent_id: str | None,
+        cid: str,
+        checkpoint: dict[str, Any],
+        stored: dict[str, list[Any]],
+    ) -> dict[str, list[Any]]:
+        """``channel -> [version, checkpoint id that stored it]`` for every channel."""
+        refs: dict[str, list[Any]] = {}
+        rest: dict[str, Any] = {}
+        for ch, ver in (checkpoint.get("channel_versions") or {}).items():
+            if ch in stored and stored[ch][0] == ver:
+                refs[ch] = [ver, cid]
+            else:
+                rest[ch] = ver
+        if not rest:
+            return refs
+        inherited: dict[str, list[Any]] = {}
+        if parent_id:
+            cached = self._refs_get((principal.id, thread_id, ns, parent_id))
+            if cached is None:
+                scope = self._ns(thread_id, ns)
+                found = self._find(principal, scope, exact=True, tags=(_tag("c", parent_id),))
+                for p in self._decode(principal, [c for c in found if _kind(c) == CHECKPOINT], {}):
+                    if p.id == parent_id:
+                        cached = p.env["r"]
+            inherited = cached or {}
+        for ch, ver in list(rest.items()):
+            ref = inherited.get(ch)
+            if ref is not None and ref[0] == ver:
+                refs[ch] = [ver, ref[1]]
+                del rest[ch]
+        if rest:  # not from the parent: look for the blob anywhere in the thread
+            thread = self._find(principal, self._ns(thread_id, ns), exact=True, tags=(CHECKPOINT,))
+            for other in self._decode(principal, thread, {}):
+                for ch, ver in list(rest.items()):
+                    entry = other.env["s"].get(ch)
+                    if entry is not None and entry[0] == ver:
+                        refs[ch] = [ver, other.id]
+                        del rest[ch]
+        return refs
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's pending writes for the config's checkpoint (one vault call).
+        Idempotent: a write already stored under ``(task_id, idx)`` is kept; special channels
+        (``WRITES_IDX_MAP``: errors, interrupts, resumes) are replaced."""
+        thread_id, ns = self._thread(config)
+        principal, _ = self._acting(config)
+        cid = config["configurable"].get("checkpoint_id")
+        if not cid:
+            raise CheckpointConfigError("checkpoint_id")
+        cid = str(cid)
+        entries: dict[int, list[Any]] = {}
+        for idx, (channel, value) in enumerate(writes):
+            i = WRITES_IDX_MAP.get(channel, idx)
+            entries[i] = [i, channel, *self._dumps(value), task_path]
+        if not entries:
+            return
+        cube_id = self._cube_id(principal.id, thread_id, ns, WRITES, cid, str(task_id))
+        now = utcnow()
+
+        def build(merged: dict[int, list[Any]]) -> list[MemCube]:
+            env = {
+                "f": FORMAT,
+                "t": thread_id,
+                "ns": ns,
+                "id": cid,
+                "task": str(task_id),
+                "w": sorted(merged.values(), key=lambda w: w[0]),
+            }
+            return self._cubes(
+                principal,
+                cube_id=cube_id,
+                namespace=self._ns(thread_id, ns),
+                kind=WRITES,
+                tags=(_tag("w", cid),),
+                key=_key(f"{cid}/{task_id}"),
+                text=_text(env),
+                env=env,
+                created=now,
+                expires=now + self.ttl if self.ttl else None,
+            )
+
+        try:
+            self._vault.put(principal, build(entries), index=False)
+            return
+        except ConflictError:
+            pass
+        for _ in range(8):  # the task wrote before: merge, as a new version of its cube
+            old = self._vault.find(
+                principal,
+                cube_ids=[cube_id],
+                filter=self._filter(principal, ROOT),
+                limit=1,
+            )
+            if not old:
+                with contextlib.suppress(ConflictError):
+                    self._store(principal, build(entries))
+                    return
+                continue
+            merged = {w[0]: w for w in self._decode(principal, old, {})[0].env["w"]}
+            changed = False
+            for i, w in entries.items():
+                if (i >= 0 and i in merged) or merged.get(i) == w:
+                    continue
+                merged[i] = w
+                changed = True
+            if not changed:
+                return
+            with contextlib.suppress(ConflictError):
+                self._store_version(principal, old[0], build(merged))
+                return
+        raise ConflictError(f"pending writes of task {task_id} keep changing; try again")
+
+    def _store_version(self, principal: Principal, old: MemCube, cubes: list[MemCube]) -> None:
+        """Replace ``old`` by a new version holding ``cubes[0]``: new chunks first, then the
+        cube (one atomic upsert), then the chunks only the old version used - a crash at any
+        point leaves a readable cube."""
+        main, chunks = cubes[0], cubes[1:]
+        if chunks:
+            have = {
+                c.id
+                for c in self._vault.find(
+                    principal,
+                    cube_ids=[c.id for c in chunks],
+                    filter=self._filter(principal, ROOT),
+                    limit=len(chunks),
+                )
+            }
+            if missing := [c for c in chunks if c.id not in have]:
+                self._vault.put(principal, missing, index=False)
+        self._vault.update(
+            principal,
+            main.id,
+            payload=main.payload,
+            tags=main.tags,
+            key=main.key,
+            expires_at=main.expires_at,
+            expected_version=old.version,
+        )
+        stale = set(self._chunk_ids(old)) - {c.id for c in chunks}
+        if stale:
+            self._vault.purge_many(principal, sorted(stale))
+
+    # -- thread lifecycle --------------------------------------------------------------------
+
+    def _all(
+        self, principal: Principal, scope: tuple[str, ...], tags: Iterable[str] | None = None
+    ) -> list[MemCube]:
+        """Every cube under ``scope`` (of any kind, or with any of ``tags``), paging past the
+        vault's query limit."""
+        out: list[MemCube] = []
+        seen: set[str] = set()
+        cursor = None
+        while True:
+            page = self._find(principal, scope, tags=tags, limit=MAX_LIMIT, created_before=cursor)
+            fresh = [c for c in page if c.id not in seen]
+            if not fresh:
+                return out
+            seen.update(c.id for c in fresh)
+            out.extend(fresh)
+            if len(page) < MAX_LIMIT:
+                return out
+            cursor = page[-1].created_at + timedelta(microseconds=1)
+
+    def _purge_threads(self, principal: Principal, thread_ids: Iterable[str]) -> None:
+        for thread_id in thread_ids:
+            cubes = self._all(principal, self._ns(thread_id))
+            if cubes:
+                self._vault.purge_many(principal, [c.id for c in cubes])
+            self._refs_forget(principal.id, thread_id)
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Hard-delete every checkpoint and write of the saver principal's thread (every
+        version; the audit log keeps the fact). Unknown threads are a no-op."""
+        self._purge_threads(self.principal, [str(thread_id)])
+
+    def _thread_state(
+        self, principal: Principal, thread_id: str
+    ) -> tuple[dict[str, MemCube], list[_Stored], list[_Stored]]:
+        """All cubes of a thread: (pool by id, checkpoints, writes)."""
+        cubes = self._all(principal, self._ns(thread_id))
+        pool = {c.id: c for c in cubes}
+        decoded = self._decode(principal, cubes, pool)
+        checkpoints = [d for d in decoded if _kind(d.cube) == CHECKPOINT]
+        writes = [d for d in decoded if _kind(d.cube) == WRITES]
+        return pool, checkpoints, writes
+
+    def _drop(
+        self,
+        principal: Principal,
+        thread_id: str,
+        doomed: set[tuple[tuple[str, ...], str]],
+        pool: dict[str, MemCube],
+        checkpoints: list[_Stored],
+        writes: list[_Stored],
+    ) -> None:
+        """Delete the checkpoints ``doomed`` (by namespace and id) with their writes and
+        chunks, after copying into each surviving checkpoint the blobs it took from them."""
+        if not doomed:
+            return
+        by_key = {(c.cube.namespace, c.id): c for c in checkpoints}
+        for keep in checkpoints:
+            key = (keep.cube.namespace, keep.id)
+            if key in doomed:
+                continue
+            env = keep.env
+            moved = {
+                ch: origin
+                for ch, (_, origin) in env["r"].items()
+                if (keep.cube.namespace, origin) in doomed
+            }
+            if not moved:
+                continue
+            stored = dict(env["s"])
+            refs = {ch: list(r) for ch, r in env["r"].items()}
+            for ch, origin in moved.items():
+                entry = by_key[(keep.cube.namespace, origin)].env["s"].get(ch)
+                if entry is not None and entry[0] == refs[ch][0]:
+                    stored[ch] = entry
+                    refs[ch] = [refs[ch][0], keep.id]
+            new_env = {**env, "s": stored, "r": refs}
+            cubes = self._cubes(
+                principal,
+                cube_id=keep.cube.id,
+                namespace=keep.cube.namespace,
+                kind=CHECKPOINT,
+                tags=keep.cube.tags[1:],
+                key=keep.cube.key,
+                text=keep.cube.text,
+                env=new_env,
+                created=keep.cube.created_at,
+                expires=keep.cube.expires_at,
+            )
+            self._store_version(principal, keep.cube, cubes)
+        ids: list[str] = []
+        for d in (*checkpoints, *writes):
+            if (d.cube.namespace, d.id) in doomed:
+                ids.append(d.cube.id)
+                ids.extend(self._chunk_ids(d.cube))
+        self._vault.purge_many(principal, ids)
+        self._refs_forget(principal.id, thread_id)
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes) that the given runs created, in every
+        thread of the saver principal. Checkpoints that remain keep their values."""
+        principal = self.principal
+        wanted = {str(r) for r in run_ids}
+        if not wanted:
+            return
+        hits = self._find(principal, ROOT, tags=[_tag("r", r) for r in wanted])
+        threads = {
+            m.env["t"]
+            for m in self._decode(principal, [c for c in hits if _kind(c) == CHECKPOINT], {})
+        }
+        for thread_id in sorted(threads):
+            pool, checkpoints, writes = self._thread_state(principal, thread_id)
+            doomed = set()
+            for c in checkpoints:
+                if self._loads(*c.env["m"]).get("run_id") in wanted:
+                    doomed.add((c.cube.namespace, c.id))
+            self._drop(principal, thread_id, doomed, pool, checkpoints, writes)
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint and write of a thread to another thread of the saver
+        principal (checkpoint ids, order and metadata preserved; the copy gets a fresh TTL).
+        Checkpoints the target already has are kept. An unknown source copies nothing."""
+        principal = self.principal
+        source, target = str(source_thread_id), str(target_thread_id)
+        if source == target or self._thread_alive(principal, source) is not True:
+            return
+        _, checkpoints, writes = self._thread_state(principal, source)
+        now = utcnow()
+        expires = now + self.ttl if self.ttl else None
+        batches: list[list[MemCube]] = []
+        for d in (*checkpoints, *writes):
+            env = {**d.env, "t": target}
+            kind = _kind(d.cube)
+            parts = (env["id"],) if kind == CHECKPOINT else (env["id"], env["task"])
+            batches.append(
+                self._cubes(
+                    principal,
+                    cube_id=self._cube_id(principal.id, target, env["ns"], kind, *parts),
+                    namespace=self._ns(target, env["ns"]),
+                    kind=kind,
+                    tags=d.cube.tags[1:],
+                    key=d.cube.key,
+                    text=_text(env),
+                    env=env,
+                    created=d.cube.created_at,
+                    expires=expires,
+                )
+            )
+        have = {c.id for c in self._all(principal, self._ns(target))}
+        todo = [b for b in batches if b[0].id not in have]
+        batch: list[MemCube] = []
+        for cubes in todo:
+            batch.extend(c for c in cubes if c.id not in have)
+            if len(batch) >= 256:
+                self._vault.put(principal, batch, index=False)
+                batch = []
+        if batch:
+            self._vault.put(principal, batch, index=False)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """``"keep_latest"``: keep only the latest checkpoint of each namespace of each thread
+        (with its pending writes; its values are copied into it first). A thread using a
+        ``DeltaChannel`` also keeps the ancestors back to the snapshot its delta channels
+        rebuild from. ``"delete"``: delete the threads."""
+        principal = self.principal
+        if strategy == "delete":
+            self._purge_threads(principal, [str(t) for t in thread_ids])
+            return
+        if strategy != "keep_latest":
+            raise InvalidInputError(f"unknown prune strategy {strategy!r}")
+        for thread_id in dict.fromkeys(str(t) for t in thread_ids):
+            pool, checkpoints, writes = self._thread_state(principal, thread_id)
+            by_ns: dict[tuple[str, ...], dict[str, _Stored]] = {}
+            for c in checkpoints:
+                by_ns.setdefault(c.cube.namespace, {})[c.id] = c
+            keep: set[tuple[tuple[str, ...], str]] = set()
+            for ns, members in by_ns.items():
+                latest = members[max(members)]
+                keep.add((ns, latest.id))
+                for anc in self._delta_ancestors(latest, members):
+                    keep.add((ns, anc))
+            doomed = {(c.cube.namespace, c.id) for c in checkpoints} - keep
+            self._drop(principal, thread_id, doomed, pool, checkpoints, writes)
+
+    def _delta_ancestors(self, latest: _Stored, members: dict[str, _Stored]) -> list[str]:
+        """Ancestors a DeltaChannel of ``latest`` rebuilds from: back to the nearest one that
+        holds a stored value for every delta channel (see ``get_delta_channel_history``)."""
+        md = self._loads(*latest.env["m"])
+        need = set((md or {}).get("counters_since_delta_snapshot") or ())
+        out: list[str] = []
+        cur = latest
+        while need and (parent := cur.env.get("p")) in members:
+            cur = members[parent]
+            out.append(cur.id)
+            for ch in list(need):
+                ref = cur.env["r"].get(ch)
+                src = members.get(ref[1]) if ref else None
+                entry = src.env["s"].get(ch) if src is not None else None
+                if entry is not None and entry[1] is not None:
+                    need.discard(ch)
+        return out
+
+    def purge_expired(self) -> list[str]:
+        """Hard-delete the saver principal's expired threads (a thread expires ``ttl`` after
+        its last checkpoint). Returns their thread ids."""
+        principal = self.principal
+        now = utcnow()
+        newest: dict[tuple[str, ...], MemCube] = {}
+        for c in self._all(principal, ROOT, tags=(CHECKPOINT,)):
+            thread = c.namespace[: len(ROOT) + 1]
+            if thread not in newest or c.created_at > newest[thread].created_at:
+                newest[thread] = c
+        dead = [c for c in newest.values() if not self._alive(c, now)]
+        names = [s.env["t"] for s in self._decode(principal, dead, {})]
+        self._purge_threads(principal, names)
+        return names
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        """Monotonic string versions with a random suffix (as the Postgres/SQLite savers), so
+        forks of a thread never reuse a channel version."""
+        if current is None:
+            current_v = 0
+        elif isinstance(current, int):
+            current_v = current
+        else:
+            current_v = int(current.split(".")[0])
+        return f"{current_v + 1:032}.{random.random():016}"
+
+    # -- async twins ---------------------------------------------------------------------------
+    # The vault is synchronous; each async method runs its twin in the default executor.
+
+    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return await self._run(self.get_tuple, config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        items = await self._run(
+            lambda: list(self.list(config, filter=filter, before=before, limit=limit))
+        )
+        for item in items:
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return await self._run(self.put, config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        await self._run(self.put_writes, config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await self._run(self.delete_thread, thread_id)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        await self._run(self.delete_for_runs, run_ids)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        await self._run(self.copy_thread, source_thread_id, target_thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        await self._run(self.prune, thread_ids, strategy=strategy)
+
+    async def apurge_expired(self) -> list[str]:
+        return await self._run(self.purge_expired)

@@ -1,0 +1,457 @@
+"""MemCubeSaver (LangGraph checkpointer) on both drivers: the conformance suite, real graphs,
+principal isolation, TTL, bad input and the lifecycle methods."""
+
+from __future__ import annotations
+
+import operator
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langgraph.channels.delta import DeltaChannel  # beta in langgraph 1.x
+from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
+from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES
+from langgraph.checkpoint.conformance.report import ProgressCallbacks
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.serde.types import ERROR, INTERRUPT
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+from memos_lc import CubeFilter, MemVault, Principal
+from memos_lc.checkpoint import ROOT, CheckpointConfigError, MemCubeSaver
+from memos_lc.errors import CubeNotFoundError, InvalidInputError
+
+STEPS = 20
+
+
+@pytest.fixture(scope="module", params=["edge", "client"])
+def ckpt_vault(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[MemVault]:
+    """One vault per driver for the module (opening an embedded vault builds its indexes);
+    every test acts as its own principal, so tests never see each other's threads."""
+    root = tmp_path_factory.mktemp(f"ckpt-{request.param}")
+    location = str(root / "vault") if request.param == "edge" else ":memory:"
+    vault = MemVault.open(location, blobs=root / "blobs")
+    yield vault
+    vault.close()
+
+
+@pytest.fixture
+def user() -> str:
+    return f"user-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def saver(ckpt_vault: MemVault, user: str) -> MemCubeSaver:
+    return MemCubeSaver(ckpt_vault, principal=user)
+
+
+def cfg(thread_id: str, **extra: Any) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id, **extra}}
+
+
+# -- graphs ------------------------------------------------------------------------------------
+
+
+class Loop(TypedDict):
+    messages: Annotated[list, operator.add]
+    step: int
+    topic: str  # set by the input only: later checkpoints refer to the blob that holds it
+
+
+def loop_graph(saver: BaseCheckpointSaver, *, approve_at: int | None = None):
+    """A real StateGraph looping STEPS times; optionally asks a human at one step."""
+
+    def work(state: Loop) -> dict[str, Any]:
+        note = f"step {state['step']}"
+        if approve_at is not None and state["step"] == approve_at:
+            answer = interrupt({"question": f"continue after {note}?"})
+            note += f" approved={answer}"
+        return {"messages": [note], "step": state["step"] + 1}
+
+    def route(state: Loop) -> str:
+        return "work" if state["step"] < STEPS else END
+
+    builder = StateGraph(Loop)
+    builder.add_node("work", work)
+    builder.add_edge(START, "work")
+    builder.add_conditional_edges("work", route)
+    return builder.compile(checkpointer=saver)
+
+
+# -- conformance -------------------------------------------------------------------------------
+
+
+async def test_conformance_report_is_full(ckpt_vault: MemVault, capsys) -> None:
+    @checkpointer_test(name="MemCubeSaver")
+    async def factory():
+        # a fresh principal per capability suite: a fresh, isolated set of threads
+        yield MemCubeSaver(ckpt_vault, principal=f"conformance-{uuid.uuid4().hex[:8]}")
+
+    report = await validate(factory, progress=ProgressCallbacks.default())
+    report.print_report()
+    printed = capsys.readouterr().out
+    results = report.results
+    assert {c.value for c in ALL_CAPABILITIES} == set(results)
+    for name, result in results.items():
+        assert result.detected, f"{name} not implemented"
+        assert result.passed is True, f"{name}: {result.failures}"
+        assert result.tests_failed == 0 and result.tests_passed > 0
+    assert report.conformance_level() == "FULL"
+    assert "Result: FULL (8/8)" in printed
+
+
+# -- real graphs ---------------------------------------------------------------------------------
+
+
+def summary(history: list) -> list[tuple]:
+    """What a state history says, without ids and timestamps."""
+    return [
+        (s.metadata["source"], s.metadata["step"], s.values, s.next, len(s.tasks)) for s in history
+    ]
+
+
+def test_graph_interrupt_resume_and_time_travel(saver: MemCubeSaver) -> None:
+    graph = loop_graph(saver, approve_at=5)
+    reference = loop_graph(InMemorySaver(), approve_at=5)
+    config = cfg("trip")
+    reference.invoke({"messages": [], "step": 0, "topic": "t"}, config)
+    reference.invoke(Command(resume="yes"), config)
+
+    first = graph.invoke({"messages": [], "step": 0, "topic": "t"}, config)
+    assert "__interrupt__" in first
+    paused = graph.get_state(config)
+    assert paused.next == ("work",) and paused.values["step"] == 5
+    assert paused.tasks[0].interrupts[0].value == {"question": "continue after step 5?"}
+
+    done = graph.invoke(Command(resume="yes"), config)
+    assert done["step"] == STEPS
+    assert done["messages"][5] == "step 5 approved=yes"
+    assert len(done["messages"]) == STEPS
+
+    history = list(graph.get_state_history(config))
+    steps = [s.metadata["step"] for s in history]
+    assert steps == sorted(steps, reverse=True)  # newest first
+    assert history[0].values == done and history[-1].metadata["source"] == "input"
+    assert summary(history) == summary(list(reference.get_state_history(config)))
+
+    # time travel: replay from the checkpoint before step 3 with a new value (a fork)
+    past = next(s for s in history if s.values.get("step") == 3)
+    forked = graph.update_state(past.config, {"messages": ["edited"], "step": 18})
+    again = graph.invoke(None, forked)
+    assert again["step"] == STEPS
+    assert again["messages"][:4] == ["step 0", "step 1", "step 2", "edited"]
+    assert again["messages"][4:] == ["step 18", "step 19"]
+    # the original branch is still there
+    assert graph.get_state(history[0].config).values == done
+
+
+def test_state_survives_reopening_the_vault(tmp_path: Path) -> None:
+    path = tmp_path / "vault"
+    with MemCubeSaver.from_path(str(path), principal="alice") as saver:
+        out = loop_graph(saver).invoke({"messages": [], "step": 0, "topic": "t"}, cfg("t-1"))
+    with MemCubeSaver.from_path(str(path), principal="alice") as saver:
+        state = loop_graph(saver).get_state(cfg("t-1"))
+        assert state.values == out and state.next == ()
+        assert len(list(saver.list(cfg("t-1")))) == STEPS + 2
+
+
+async def test_async_graph(saver: MemCubeSaver) -> None:
+    graph = loop_graph(saver, approve_at=2)
+    config = cfg("async")
+    await graph.ainvoke({"messages": [], "step": 0, "topic": "t"}, config)
+    out = await graph.ainvoke(Command(resume="ok"), config)
+    assert out["step"] == STEPS and out["messages"][2] == "step 2 approved=ok"
+    assert (await graph.aget_state(config)).values == out
+    reference = loop_graph(InMemorySaver(), approve_at=2)
+    await reference.ainvoke({"messages": [], "step": 0, "topic": "t"}, config)
+    await reference.ainvoke(Command(resume="ok"), config)
+    ours = [s async for s in graph.aget_state_history(config)]
+    assert summary(ours) == summary([s async for s in reference.aget_state_history(config)])
+
+
+# -- storage layout ------------------------------------------------------------------------------
+
+
+def test_checkpoints_are_unindexed_checkpoint_cubes(saver: MemCubeSaver, user: str) -> None:
+    loop_graph(saver).invoke({"messages": [], "step": 0, "topic": "t"}, cfg("layout"))
+    cubes = saver.vault.list(
+        Principal(id=user),
+        filter=CubeFilter(namespace=(*ROOT, "layout"), statuses=None),
+        limit=1000,
+    )
+    kinds = sorted({c.tags[0] for c in cubes})
+    assert kinds == ["checkpoint", "writes"]
+    assert {c.memory_type for c in cubes} == {"checkpoint"}
+    assert {c.access.owner for c in cubes} == {user}
+    assert sum(c.tags[0] == "checkpoint" for c in cubes) == STEPS + 2
+    # unindexed: never embedded, so search does not find them
+    point = saver.vault.driver.retrieve("cubes", [cubes[0].version_id], with_vectors=True)[0]
+    assert point.payload["indexed"] == "n" and point.dense is None
+    # one blob per channel version: a value is stored by the checkpoint that introduced its
+    # version and referred to by the later ones, never copied
+    mains = [c for c in cubes if c.tags[0] == "checkpoint"]
+    envs = [s.env for s in saver._decode(Principal(id=user), mains, {c.id: c for c in cubes})]
+    used: dict[str, set] = {}
+    for t in saver.list(cfg("layout")):
+        for ch, ver in t.checkpoint["channel_versions"].items():
+            used.setdefault(ch, set()).add(ver)
+    for ch, versions in used.items():
+        stored = [e["s"][ch][0] for e in envs if ch in e["s"]]
+        assert sorted(stored) == sorted(versions), ch  # each version exactly once
+    holders = sum("__start__" in e["r"] for e in envs)
+    assert holders == STEPS + 2 and len(used["__start__"]) == 2  # referenced 22x, stored 2x
+
+
+def test_pending_writes_sorted_idempotent_and_special_channels_replaced(
+    saver: MemCubeSaver,
+) -> None:
+    config = saver.put(cfg("writes", checkpoint_ns=""), empty_checkpoint(), {"step": -1}, {})
+    saver.put_writes(config, [("b", 1), ("c", 2)], "task-b", task_path="~__pregel_pull, b")
+    saver.put_writes(config, [("a", 0)], "task-a", task_path="~__pregel_pull, a")
+    saver.put_writes(config, [(ERROR, "boom")], "task-a", task_path="~__pregel_pull, a")
+    # a retry of the same task: regular writes are kept, special channels replaced
+    saver.put_writes(config, [("a", 99), (ERROR, "boom again")], "task-a", "~__pregel_pull, a")
+    saver.put_writes(config, [(INTERRUPT, {"ask": 1})], "task-c")
+    pending = saver.get_tuple(config).pending_writes
+    assert pending == [
+        ("task-c", INTERRUPT, {"ask": 1}),  # no task path sorts first
+        ("task-a", ERROR, "boom again"),
+        ("task-a", "a", 0),
+        ("task-b", "b", 1),
+        ("task-b", "c", 2),
+    ]
+
+
+def test_large_values_are_split_across_cubes(saver: MemCubeSaver) -> None:
+    big = os.urandom(5_000_000)
+    ckpt = empty_checkpoint()
+    ckpt["channel_values"] = {"blob": big, "small": "x"}
+    ckpt["channel_versions"] = {"blob": 1, "small": 1}
+    config = saver.put(cfg("big", checkpoint_ns=""), ckpt, {"step": 0}, {"blob": 1, "small": 1})
+    saver.put_writes(config, [("blob", big[::-1])], "t1")
+    got = saver.get_tuple(cfg("big"))
+    assert got.checkpoint["channel_values"] == {"blob": big, "small": "x"}
+    assert got.pending_writes == [("t1", "blob", big[::-1])]
+    # a re-put of the same checkpoint id replaces it (a new version) and drops its old chunks
+    ckpt["channel_values"] = {"blob": big[:4_500_000], "small": "y"}
+    saver.put(cfg("big", checkpoint_ns=""), ckpt, {"step": 0}, {"blob": 1, "small": 1})
+    assert saver.get_tuple(config).checkpoint["channel_values"]["small"] == "y"
+    assert saver.get_tuple(config).checkpoint["channel_values"]["blob"] == big[:4_500_000]
+    saver.delete_thread("big")
+    assert saver.vault.count(saver.principal, filter=CubeFilter(namespace=ROOT, statuses=None)) == 0
+
+
+# -- principals ---------------------------------------------------------------------------------
+
+
+def test_principals_are_isolated(ckpt_vault: MemVault) -> None:
+    saver = MemCubeSaver(ckpt_vault)  # the principal comes from each call's config
+    alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
+    graph = loop_graph(saver)
+    mine = graph.invoke({"messages": [], "step": 0, "topic": "t"}, cfg("shared", user_id=alice))
+    assert graph.get_state(cfg("shared", user_id=alice)).values == mine
+
+    # bob sees no such thread, even by checkpoint id
+    assert graph.get_state(cfg("shared", user_id=bob)).values == {}
+    alice_ids = [t.checkpoint["id"] for t in saver.list(cfg("shared", user_id=alice))]
+    assert len(alice_ids) == STEPS + 2
+    assert list(saver.list(cfg("shared", user_id=bob))) == []
+    assert list(saver.with_principal(bob).list(None)) == []
+    assert saver.get_tuple(cfg("shared", user_id=bob, checkpoint_id=alice_ids[0])) is None
+    # nor through the vault
+    cube = ckpt_vault.list(Principal(id=alice), filter=CubeFilter(namespace=ROOT, statuses=None))[0]
+    with pytest.raises(CubeNotFoundError):
+        ckpt_vault.get(Principal(id=bob), cube.id)
+
+    # bob's writes under the same thread id make his own thread; alice's is untouched
+    theirs = graph.invoke({"messages": ["bob was here"], "step": 15}, cfg("shared", user_id=bob))
+    assert theirs["messages"][0] == "bob was here" and len(theirs["messages"]) == 6
+    assert graph.get_state(cfg("shared", user_id=alice)).values == mine
+    saver.with_principal(bob).delete_thread("shared")
+    assert graph.get_state(cfg("shared", user_id=bob)).values == {}
+    assert graph.get_state(cfg("shared", user_id=alice)).values == mine
+
+    # a Principal in the config works too, and tuples echo it so time travel stays private
+    p_alice = Principal(id=alice)
+    tup = saver.get_tuple(cfg("shared", principal=p_alice))
+    assert tup.config["configurable"]["principal"] == p_alice
+    assert tup.parent_config["configurable"]["principal"] == p_alice
+    # every call was audited under the acting principal
+    events = ckpt_vault.audit_log(p_alice, limit=500)
+    assert {e.action for e in events} >= {"put", "find"}
+
+
+# -- TTL -----------------------------------------------------------------------------------------
+
+
+def test_thread_expires_ttl_after_its_last_checkpoint(ckpt_vault: MemVault, user: str) -> None:
+    saver = MemCubeSaver(ckpt_vault, principal=user, ttl=timedelta(seconds=1))
+    base = cfg("ttl", checkpoint_ns="")
+    first = saver.put(base, empty_checkpoint(), {"step": 0}, {})
+    time.sleep(0.6)
+    second = saver.put(first, empty_checkpoint(), {"step": 1}, {})
+    time.sleep(0.6)
+    # the first checkpoint is past its own expiry, but the thread was active 0.6 s ago
+    assert saver.get_tuple(first) is not None
+    assert [t.metadata["step"] for t in saver.list(cfg("ttl"))] == [1, 0]
+    time.sleep(0.6)  # 1.2 s after the last checkpoint: the thread has expired
+    assert saver.get_tuple(base) is None and saver.get_tuple(second) is None
+    assert list(saver.list(cfg("ttl"))) == []
+    assert list(saver.list(None)) == []
+    # writing again starts a fresh thread: the expired history is gone, not resurrected
+    saver.put(base, empty_checkpoint(), {"step": 7}, {})
+    assert [t.metadata["step"] for t in saver.list(cfg("ttl"))] == [7]
+    # purge_expired removes expired threads outright
+    saver.put(cfg("ttl-2", checkpoint_ns=""), empty_checkpoint(), {"step": 0}, {})
+    time.sleep(1.1)
+    assert sorted(saver.purge_expired()) == ["ttl", "ttl-2"]
+    assert saver.vault.count(saver.principal, filter=CubeFilter(namespace=ROOT, statuses=None)) == 0
+
+
+def test_ttl_must_be_positive(ckpt_vault: MemVault) -> None:
+    with pytest.raises(InvalidInputError):
+        MemCubeSaver(ckpt_vault, ttl=0)
+    with pytest.raises(InvalidInputError):
+        MemCubeSaver(ckpt_vault, ttl="1h")
+
+
+# -- bad input -----------------------------------------------------------------------------------
+
+
+def test_bad_input_raises_like_langgraph_and_writes_nothing(saver: MemCubeSaver, user: str) -> None:
+    ckpt = empty_checkpoint()
+    for bad in ({"configurable": {}}, {}):
+        with pytest.raises(KeyError):
+            saver.get_tuple(bad)
+        with pytest.raises(KeyError):
+            saver.put(bad, ckpt, {}, {})
+        with pytest.raises(KeyError):
+            list(saver.list(bad))
+    with pytest.raises(CheckpointConfigError):  # put_writes needs the checkpoint id
+        saver.put_writes(cfg("x", checkpoint_ns=""), [("a", 1)], "t")
+    with pytest.raises(ValueError):
+        saver.get_tuple(cfg("x", user_id="role:admin"))
+
+    # unknown threads: nothing, quietly
+    assert saver.get_tuple(cfg("nope")) is None
+    assert saver.get_tuple(cfg("nope", checkpoint_id=ckpt["id"])) is None
+    assert list(saver.list(cfg("nope"))) == []
+    saver.delete_thread("nope")
+    saver.copy_thread("nope", "nope-2")
+    saver.prune(["nope"])
+    saver.delete_for_runs(["no-such-run"])
+
+    # a value the serializer cannot encode: its TypeError, and nothing stored
+    ckpt["channel_values"] = {"ok": 1, "bad": object()}
+    ckpt["channel_versions"] = {"ok": 1, "bad": 1}
+    with pytest.raises(TypeError):
+        saver.put(cfg("x", checkpoint_ns=""), ckpt, {"step": 0}, {"ok": 1, "bad": 1})
+    good = saver.put(cfg("x", checkpoint_ns=""), empty_checkpoint(), {"step": 0}, {})
+    with pytest.raises(TypeError):
+        saver.put_writes(good, [("ok", 1), ("bad", lambda: None)], "t")
+    only = saver.get_tuple(cfg("x"))
+    assert only.checkpoint["id"] == good["configurable"]["checkpoint_id"]
+    assert only.pending_writes == []
+    everything = saver.vault.list(
+        Principal(id=user), filter=CubeFilter(namespace=ROOT, statuses=None), limit=100
+    )
+    assert len(everything) == 1
+    with pytest.raises(ValueError):
+        saver.prune(["x"], strategy="shrink")
+
+
+def test_pickle_is_refused(ckpt_vault: MemVault) -> None:
+    with pytest.raises(InvalidInputError):
+        MemCubeSaver(ckpt_vault, serde=JsonPlusSerializer(pickle_fallback=True))
+    saver = MemCubeSaver(ckpt_vault)
+    assert saver.serde.pickle_fallback is False
+
+
+# -- lifecycle methods ---------------------------------------------------------------------------
+
+
+def _run_twice(saver: MemCubeSaver, thread: str) -> tuple[dict, dict]:
+    """Two runs on one thread: the second run's checkpoints refer to blobs of the first."""
+    graph = loop_graph(saver)
+    first = graph.invoke(
+        {"messages": [], "step": 0, "topic": "t"}, {**cfg(thread), "metadata": {"run_id": "r1"}}
+    )
+    again = {"messages": ["again"], "step": 17}
+    second = graph.invoke(again, {**cfg(thread), "metadata": {"run_id": "r2"}})
+    return first, second
+
+
+def test_prune_keep_latest_keeps_the_state(saver: MemCubeSaver) -> None:
+    _, second = _run_twice(saver, "prune")
+    graph = loop_graph(saver)
+    saver.prune(["prune"])
+    assert [t.metadata["step"] for t in saver.list(cfg("prune"))] == [STEPS + 1 + 4]
+    assert graph.get_state(cfg("prune")).values == second
+    # the pruned thread goes on from where it was
+    more = graph.invoke({"messages": ["more"], "step": 19}, cfg("prune"))
+    assert more["messages"][-2:] == ["more", "step 19"]
+
+
+def test_delete_for_runs_keeps_the_other_runs_values(saver: MemCubeSaver) -> None:
+    _, second = _run_twice(saver, "runs")
+    tuples = list(saver.list(cfg("runs")))
+    assert {t.metadata["run_id"] for t in tuples} == {"r1", "r2"}
+    saver.delete_for_runs(["r1"])
+    left = list(saver.list(cfg("runs")))
+    assert len(left) == 5 and {t.metadata["run_id"] for t in left} == {"r2"}
+    assert loop_graph(saver).get_state(cfg("runs")).values == second
+
+
+def test_copy_thread_copies_history_and_state(saver: MemCubeSaver) -> None:
+    _, second = _run_twice(saver, "source")
+    saver.copy_thread("source", "copy")
+    graph = loop_graph(saver)
+    assert graph.get_state(cfg("copy")).values == second
+    src = [t.checkpoint["id"] for t in saver.list(cfg("source"))]
+    assert [t.checkpoint["id"] for t in saver.list(cfg("copy"))] == src
+    saver.copy_thread("source", "copy")  # again: nothing duplicated
+    assert len(list(saver.list(cfg("copy")))) == len(src)
+    saver.delete_thread("source")
+    assert graph.get_state(cfg("copy")).values == second
+
+
+def extend(state: list, batches: list) -> list:
+    return [*state, *(x for batch in batches for x in batch)]
+
+
+class Log(TypedDict):
+    log: Annotated[list, DeltaChannel(extend, snapshot_frequency=7)]
+    step: int
+
+
+def delta_graph(saver: BaseCheckpointSaver):
+    """The loop with a DeltaChannel: checkpoints store a snapshot every 7th update only."""
+
+    def work(state: Log) -> dict[str, Any]:
+        if state["step"] == 15:
+            interrupt("go on?")
+        return {"log": [f"s{state['step']}"], "step": state["step"] + 1}
+
+    builder = StateGraph(Log)
+    builder.add_node("work", work)
+    builder.add_edge(START, "work")
+    builder.add_conditional_edges("work", lambda s: "work" if s["step"] < STEPS else END)
+    return builder.compile(checkpointer=saver)
+
+
+def test_prune_keeps_what_a_delta_channel_rebuilds_from(saver: MemCubeSaver) -> None:
+    graph, reference = delta_graph(saver), delta_graph(InMemorySaver())
+    config = cfg("delta")
+    for g in (graph, reference):
+        g.invoke({"log": [], "step": 0}, config)
+    saver.prune(["delta"])  # paused between snapshots: the latest alone cannot rebuild `log`
+    assert graph.get_state(config).values == reference.get_state(config).values
+    assert 1 < len(list(saver.list(config))) < STEPS
+    assert graph.invoke(Command(resume=1), config) == reference.invoke(Command(resume=1), config)
