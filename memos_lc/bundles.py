@@ -79,7 +79,7 @@ from memos_lc.errors import (
 )
 from memos_lc.governance import Principal, can_write
 from memos_lc.vault.blobs import check_safetensors
-from memos_lc.vault.qdrant import CubeFilter, MemVault
+from memos_lc.vault.qdrant import CubeFilter, MemVault, cube_from_payload
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -1136,7 +1136,7 @@ def _existing_heads(vault: MemVault, ids: list[str]) -> dict[str, MemCube]:
     out: dict[str, MemCube] = {}
     for i in range(0, len(ids), 500):
         for p in vault._heads(ids[i : i + 500]):
-            cube = MemCube.model_validate(p.payload["cube"])
+            cube = cube_from_payload(p.payload)
             out[cube.id] = cube
     return out
 

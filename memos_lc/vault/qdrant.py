@@ -27,9 +27,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
+import math
 import os
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
@@ -45,6 +48,7 @@ from memos_lc.cube import (
     MemoryKind,
     ParametricPayload,
     ScoredCube,
+    Usage,
     utcnow,
     validate_namespace,
     version_id,
@@ -214,7 +218,7 @@ class CubeFilter(BaseModel):
         for path, value in self.data or ():
             if not all(part.isidentifier() for part in path.split(".")):
                 raise InvalidInputError(f"data path {path!r} is not a dotted path of identifiers")
-            must.append({"key": f"cube.payload.data.{path}", "match": {"value": value}})
+            must.append({"key": f"data.{path}", "match": {"value": value}})
         for field_name, lo, hi in (
             ("created_ts", self.created_after, self.created_before),
             ("updated_ts", self.updated_after, self.updated_before),
@@ -283,6 +287,10 @@ class MemVault:
         self.lexical = lexical or LexicalEncoder()
         self.blobs = blobs or BlobStore(Path(tempfile.mkdtemp(prefix="memos-blobs-")))
         self._write_lock = threading.RLock()
+        # One process owns an embedded vault, so its grant cache is exact; a server may be
+        # shared, so there a grant made elsewhere takes effect within a second.
+        self._grants_cache: dict[tuple[str, ...], tuple[float, list[Grant]]] = {}
+        self._grants_ttl = math.inf if isinstance(driver, EdgeDriver) else 1.0
         driver.ensure_collection(CUBES, CollectionSpec(dims, True, _CUBE_INDEXES))
         driver.ensure_collection(AUDIT, CollectionSpec(None, False, _AUDIT_INDEXES))
         driver.ensure_collection(GRANTS, CollectionSpec(None, False, _GRANT_INDEXES))
@@ -452,6 +460,15 @@ class MemVault:
     def _grants_for(self, principal: Principal) -> list[Grant]:
         if principal.is_admin:
             return []
+        key = tuple(principal.identities())
+        hit = self._grants_cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self._grants_ttl:
+            return hit[1]
+        grants = self._load_grants(principal)
+        self._grants_cache[key] = (time.monotonic(), grants)
+        return grants
+
+    def _load_grants(self, principal: Principal) -> list[Grant]:
         pts = self.driver.scroll(
             GRANTS,
             filter={"must": [{"key": "grantee", "match": {"any": principal.identities()}}]},
@@ -487,6 +504,7 @@ class MemVault:
                 "grantor": g.grantor,
             }
             self.driver.upsert(GRANTS, [StoredPoint(id=g.id, payload=payload)])
+            self._grants_cache.clear()
             return g
 
     def revoke(self, principal: Principal, grant_id: str) -> None:
@@ -499,6 +517,7 @@ class MemVault:
             if g.grantor != principal.id and not principal.is_admin:
                 raise PermissionDeniedError("only the grantor or an admin may revoke a grant")
             self.driver.delete(GRANTS, [grant_id])
+            self._grants_cache.clear()
 
     def grants(self, principal: Principal) -> list[Grant]:
         """Grants issued by or to ``principal`` (all grants, for an admin)."""
@@ -523,8 +542,12 @@ class MemVault:
         """The stored form of one version; ``dense=None`` stores it unindexed (no vectors:
         found by id, key and filters, never by similarity)."""
         acc = cube.access
+        data = getattr(cube.payload, "data", None)
+        exclude = {"payload": {"data"}} if data is not None else None
         payload: dict[str, Any] = {
-            "cube": cube.model_dump(mode="json"),
+            # One JSON string crosses the engine binding far faster than a nested dict; the
+            # structured ``data`` stays nested so filters can reach its fields.
+            "cube": cube.model_dump_json(exclude=exclude),
             "cube_id": cube.id,
             "version": cube.version,
             "head": "y" if head else "n",
@@ -542,6 +565,8 @@ class MemVault:
             "priority": cube.priority,
             "indexed": "n" if dense is None else "y",
         }
+        if data is not None:
+            payload["data"] = data
         if cube.key is not None:
             payload["key"] = cube.key
         if isinstance(cube.payload, ActivationPayload | ParametricPayload):
@@ -559,7 +584,7 @@ class MemVault:
         unindexed. ``base`` must have been retrieved with its vectors."""
         if base.payload.get("indexed") == "n":
             return None
-        if base.dense is not None and MemCube.model_validate(base.payload["cube"]).text == new.text:
+        if base.dense is not None and cube_from_payload(base.payload).text == new.text:
             return base.dense
         return self._embed([new.text])[0]
 
@@ -609,7 +634,7 @@ class MemVault:
         pts = self._heads([cube_id], with_vectors=with_vectors)
         if not pts:
             raise CubeNotFoundError(f"no cube {cube_id}")
-        cube = MemCube.model_validate(pts[0].payload["cube"])
+        cube = cube_from_payload(pts[0].payload)
         grants = self._grants_for(principal)
         if not can_read(principal, cube, grants):
             raise CubeNotFoundError(f"no cube {cube_id}")  # do not reveal others' cubes
@@ -638,7 +663,7 @@ class MemVault:
         now = utcnow()
         out = []
         for p in pts:
-            cube = MemCube.model_validate(p.payload["cube"])
+            cube = cube_from_payload(p.payload)
             if can_read(principal, cube, grants) and (
                 f.include_expired or not cube.is_expired(now)
             ):
@@ -647,7 +672,7 @@ class MemVault:
 
     def _commit_version(self, old: StoredPoint, new: MemCube, dense: list[float] | None) -> None:
         """Write ``new`` as head and mark ``old`` superseded, in one atomic upsert."""
-        old_cube = MemCube.model_validate(old.payload["cube"]).replace(superseded_by=new.version_id)
+        old_cube = cube_from_payload(old.payload).replace(superseded_by=new.version_id)
         old_point = self._point(old_cube, old.dense, head=False)
         self.driver.upsert(CUBES, [old_point, self._point(new, dense, head=True)])
 
@@ -684,11 +709,14 @@ class MemVault:
                     )
                 if c.version != 1 or c.replaces or c.superseded_by:
                     raise InvalidCubeError("put() stores new cubes; use update() for new versions")
+                # c is a validated cube and these values keep it valid: copy, don't re-validate
                 stored.append(
-                    c.replace(
-                        access=c.access.model_copy(update={"owner": owner}),
-                        created_at=min(c.created_at, now),
-                        updated_at=min(c.updated_at, now),
+                    c.model_copy(
+                        update={
+                            "access": c.access.model_copy(update={"owner": owner}),
+                            "created_at": min(c.created_at, now),
+                            "updated_at": min(c.updated_at, now),
+                        }
                     )
                 )
             dense: list[list[float] | None]
@@ -888,7 +916,7 @@ class MemVault:
             old = self.driver.retrieve(CUBES, [version_id(cube_id, version)], with_vectors=True)
             if not old:
                 raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
-            target = MemCube.model_validate(old[0].payload["cube"])
+            target = cube_from_payload(old[0].payload)
             restored = {
                 f: getattr(target, f)
                 for f in (
@@ -935,9 +963,9 @@ class MemVault:
             now = utcnow()
             visible = self._visible(principal, self._heads(list(cube_ids)), CubeFilter())
             for cube, point in visible:
-                usage = {"hits": cube.usage.hits + 1, "last_used_at": now.isoformat()}
-                doc = dict(point.payload["cube"], usage=usage)
-                self.driver.set_payload(CUBES, [point.id], {"cube": doc})
+                usage = Usage(hits=cube.usage.hits + 1, last_used_at=now)
+                header = self._point(cube.model_copy(update={"usage": usage}), None, head=True)
+                self.driver.set_payload(CUBES, [point.id], {"cube": header.payload["cube"]})
                 touched.append(cube.id)
 
     def refresh_expiry(self, principal: Principal, expiries: dict[str, datetime]) -> list[str]:
@@ -953,7 +981,7 @@ class MemVault:
                 grants = self._grants_for(principal)
                 points = []
                 for p in self._heads(list(expiries), with_vectors=True):
-                    cube = MemCube.model_validate(p.payload["cube"])
+                    cube = cube_from_payload(p.payload)
                     if (
                         cube.status is not LifecycleStatus.ACTIVE
                         or cube.is_expired(now)
@@ -984,7 +1012,7 @@ class MemVault:
                 while pts := self.driver.scroll(CUBES, filter=flt, limit=256):
                     full = self.driver.retrieve(CUBES, [p.id for p in pts], with_vectors=True)
                     for p in full:
-                        cube = MemCube.model_validate(p.payload["cube"])
+                        cube = cube_from_payload(p.payload)
                         new = cube.next_version(
                             max(when, cube.updated_at), status=LifecycleStatus.EXPIRED
                         )
@@ -1017,7 +1045,7 @@ class MemVault:
             )
             if not pts:
                 raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
-            return MemCube.model_validate(pts[0].payload["cube"])
+            return cube_from_payload(pts[0].payload)
 
     def history(self, principal: Principal, cube_id: str) -> list[MemCube]:
         """Every version of a cube, oldest first."""
@@ -1029,7 +1057,7 @@ class MemVault:
                 limit=MAX_LIMIT,
                 order_by="version",
             )
-            return [MemCube.model_validate(p.payload["cube"]) for p in pts]
+            return [cube_from_payload(p.payload) for p in pts]
 
     def search(
         self,
@@ -1200,7 +1228,7 @@ class MemVault:
             found: set[str] = set()
             for start in range(0, len(ids), 256):
                 for p in self._heads(ids[start : start + 256]):
-                    cube = MemCube.model_validate(p.payload["cube"])
+                    cube = cube_from_payload(p.payload)
                     if not can_read(principal, cube, grants):
                         continue
                     if not can_write(principal, cube, grants):
@@ -1260,6 +1288,18 @@ def _with_owner(access: Any, owner: str | None) -> Any:
     if isinstance(data, dict) and data.get("owner") is None:
         return {**data, "owner": owner}
     return access
+
+
+def cube_from_payload(payload: dict[str, Any]) -> MemCube:
+    """The MemCube stored in a vault point's payload (header JSON plus nested ``data``)."""
+    header = payload["cube"]
+    if isinstance(header, dict):  # written before headers were stored as JSON strings
+        return MemCube.model_validate(header)
+    if "data" not in payload:
+        return MemCube.from_json(header)
+    doc = json.loads(header)
+    doc["payload"]["data"] = payload["data"]
+    return MemCube.model_validate(doc)
 
 
 def _check_limit(limit: int, offset: int = 0) -> None:
