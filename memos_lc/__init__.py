@@ -13,6 +13,26 @@ from memos_lc.governance import AuditEvent, Grant, Permission, Principal
 from memos_lc.vault import CubeFilter, MemVault
 
 __version__ = "0.1.0"
+
+# The LangGraph integrations import langgraph; load them on first use so `memos-lc` commands
+# and plain vault users start fast.
+_LAZY = {
+    "MemCubeStore": "memos_lc.store",
+    "MemCubeSaver": "memos_lc.checkpoint",
+    "export_bundle": "memos_lc.bundles",
+    "import_bundle": "memos_lc.bundles",
+    "read_bundle": "memos_lc.bundles",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'memos_lc' has no attribute {name!r}")
+
+
 __all__ = [
     "AccessControl",
     "AuditEvent",
@@ -20,6 +40,8 @@ __all__ = [
     "Grant",
     "LifecycleStatus",
     "MemCube",
+    "MemCubeSaver",
+    "MemCubeStore",
     "MemVault",
     "MemoryKind",
     "MemoryType",
@@ -27,4 +49,7 @@ __all__ = [
     "Principal",
     "Provenance",
     "ScoredCube",
+    "export_bundle",
+    "import_bundle",
+    "read_bundle",
 ]

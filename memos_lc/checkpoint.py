@@ -42,10 +42,8 @@ import binascii
 import contextlib
 import copy
 import functools
-import getpass
 import hashlib
 import json
-import os
 import random
 import re
 import threading
@@ -79,7 +77,12 @@ from memos_lc.errors import (
     InvalidInputError,
     VaultCorruptError,
 )
-from memos_lc.governance import Principal
+from memos_lc.governance import (
+    Principal,
+    as_principal,
+    default_principal,
+    principal_from_configurable,
+)
 from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
 
 __all__ = ["CheckpointConfigError", "MemCubeSaver"]
@@ -87,10 +90,6 @@ __all__ = ["CheckpointConfigError", "MemCubeSaver"]
 ROOT = ("langgraph", "checkpoints")
 """Namespace prefix of every cube the saver writes."""
 
-ENV_PRINCIPAL = "MEMOS_LC_PRINCIPAL"
-PRINCIPAL_KEYS = ("principal", "user_id", "langgraph_user_id", "langgraph_auth_user_id")
-"""``config["configurable"]`` keys naming the acting principal, first match wins (as the
-store reads them, plus LangGraph Platform's authenticated user)."""
 
 CHECKPOINT, WRITES, CHUNK = "checkpoint", "writes", "chunk"
 FORMAT = 1
@@ -163,28 +162,6 @@ def _ttl(value: timedelta | float | int | None) -> timedelta | None:
     if ttl <= timedelta(0):
         raise InvalidInputError("ttl must be positive")
     return ttl
-
-
-def default_principal() -> Principal:
-    """``$MEMOS_LC_PRINCIPAL``, else the OS user name (as the CLI and the store do)."""
-    pid = os.environ.get(ENV_PRINCIPAL)
-    if not pid:
-        try:
-            pid = getpass.getuser()
-        except Exception:  # pragma: no cover - no user database (containers)
-            pid = "default"
-    return Principal(id=pid)
-
-
-def _principal_of(value: Principal | str | None) -> Principal:
-    if isinstance(value, Principal):
-        return value
-    if value is None:
-        return default_principal()
-    try:
-        return Principal(id=value)
-    except ValueError as e:
-        raise InvalidInputError(f"invalid principal {value!r}: {e}") from None
 
 
 class _Stored:
@@ -288,7 +265,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             raise InvalidInputError(f"vault must be a MemVault, got {type(vault).__name__}")
         self.vault = vault
         self._vault: Any = vault if _engine_is_thread_safe(vault) else _Serialized(vault)
-        self.principal = _principal_of(principal)
+        self.principal = default_principal() if principal is None else as_principal(principal)
         self.ttl = _ttl(ttl)
         self._refs: OrderedDict[tuple[str, ...], dict[str, list[Any]]] = OrderedDict()
         self._refs_lock = threading.Lock()
@@ -322,7 +299,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def with_principal(self, principal: Principal | str) -> MemCubeSaver:
         """A saver over the same vault acting as ``principal`` by default."""
         clone = copy.copy(self)
-        clone.principal = _principal_of(principal)
+        clone.principal = as_principal(principal)
         clone._owns_vault = False
         return clone
 
@@ -344,20 +321,13 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def _acting(self, config: RunnableConfig | None) -> tuple[Principal, dict[str, Any]]:
         """The principal of a call and the configurable entry naming it (echoed in configs)."""
         conf = (config or {}).get("configurable") or {}
-        for key in PRINCIPAL_KEYS:
-            value = conf.get(key)
-            if value is None or value == "":
-                continue
-            if isinstance(value, Principal):
-                return value, {key: value}
-            if isinstance(value, str):
-                try:
-                    return Principal(id=value), {key: value}
-                except ValueError as e:
-                    raise CheckpointConfigError(f"invalid {key} {value!r}: {e}") from None
-            raise CheckpointConfigError(
-                f"configurable[{key!r}] must be a string or a Principal, got {type(value).__name__}"
-            )
+        try:
+            found = principal_from_configurable(conf)
+        except InvalidInputError as e:
+            raise CheckpointConfigError(str(e)) from None
+        if found:
+            key, principal = found
+            return principal, {key: conf[key]}
         return self.principal, {}
 
     @staticmethod

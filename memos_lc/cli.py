@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
 import os
 import re
@@ -42,10 +41,16 @@ from memos_lc.errors import (
     MemosError,
     VaultError,
 )
-from memos_lc.governance import AuditEvent, Grant, Permission, Principal
+from memos_lc.governance import (
+    ENV_PRINCIPAL,
+    AuditEvent,
+    Grant,
+    Permission,
+    Principal,
+    default_principal,
+)
 from memos_lc.vault import CubeFilter, MemVault, default_vault_path
 
-ENV_PRINCIPAL = "MEMOS_LC_PRINCIPAL"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 MAX_TTL = timedelta(days=365 * 100)
 STATUS_CHOICES = [s.value for s in LifecycleStatus] + ["all"]
@@ -164,18 +169,8 @@ def _not_found_hint(e: CubeNotFoundError, cube_id: str) -> CubeNotFoundError:
 # -- principal and vault -----------------------------------------------------------------------
 
 
-def default_principal() -> str:
-    """``$MEMOS_LC_PRINCIPAL``, else the OS user name."""
-    if env := os.environ.get(ENV_PRINCIPAL):
-        return env
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError, ImportError):  # no passwd entry, e.g. in some containers
-        return "local"
-
-
 def _principal(args: argparse.Namespace) -> Principal:
-    pid = args.principal or default_principal()
+    pid = args.principal or default_principal().id
     try:
         return Principal(id=pid, roles=frozenset(args.role or ()))
     except ValidationError:

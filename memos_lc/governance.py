@@ -23,9 +23,11 @@ Example:
 
 from __future__ import annotations
 
+import getpass
+import os
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -33,7 +35,12 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from memos_lc.cube import NS_SEPARATOR, MemCube, utcnow, validate_namespace
+from memos_lc.errors import InvalidInputError
 
+ENV_PRINCIPAL = "MEMOS_LC_PRINCIPAL"
+CONFIG_PRINCIPAL_KEYS = ("principal", "user_id", "langgraph_user_id", "langgraph_auth_user_id")
+"""``config["configurable"]`` keys naming the acting principal, first match wins (LangMem
+uses ``langgraph_user_id``; LangGraph Platform sets ``langgraph_auth_user_id``)."""
 ADMIN_ROLE = "admin"
 SYSTEM_PRINCIPAL_ID = "memos:system"
 _PRINCIPAL_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
@@ -74,6 +81,43 @@ class Principal(BaseModel):
     def system(cls) -> Principal:
         """The internal principal used by sweeps and consolidation (an admin)."""
         return cls(id=SYSTEM_PRINCIPAL_ID, roles=frozenset({ADMIN_ROLE}))
+
+
+def default_principal() -> Principal:
+    """``$MEMOS_LC_PRINCIPAL``, else the OS user name (``"local"`` where there is none)."""
+    pid = os.environ.get(ENV_PRINCIPAL)
+    if not pid:
+        try:
+            pid = getpass.getuser()
+        except (OSError, KeyError, ImportError):  # no passwd entry, e.g. in some containers
+            pid = "local"
+    return as_principal(pid)
+
+
+def as_principal(value: Any) -> Principal:
+    """``value`` (a Principal or an id) as a Principal; :class:`InvalidInputError` otherwise.
+
+    An id never carries roles: ids arrive from configs a client controls, so a role there
+    would let a client make itself admin."""
+    if isinstance(value, Principal):
+        return value
+    if isinstance(value, str):
+        try:
+            return Principal(id=value)
+        except ValueError as e:
+            raise InvalidInputError(f"invalid principal id {value!r}: {e}") from None
+    raise InvalidInputError(
+        f"principal must be a memos_lc.Principal or an id string, got {type(value).__name__}"
+    )
+
+
+def principal_from_configurable(conf: Mapping[str, Any]) -> tuple[str, Principal] | None:
+    """The first of :data:`CONFIG_PRINCIPAL_KEYS` set in ``conf``, with its principal."""
+    for key in CONFIG_PRINCIPAL_KEYS:
+        value = conf.get(key)
+        if value is not None and value != "":
+            return key, as_principal(value)
+    return None
 
 
 class Grant(BaseModel):

@@ -55,7 +55,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import getpass
 import json
 import logging
 import os
@@ -99,7 +98,12 @@ from memos_lc.cube import (
 )
 from memos_lc.errors import InvalidCubeError, InvalidInputError
 from memos_lc.errors import InvalidNamespaceError as MemosNamespaceError
-from memos_lc.governance import Principal
+from memos_lc.governance import (
+    Principal,
+    as_principal,
+    default_principal,
+    principal_from_configurable,
+)
 from memos_lc.vault.qdrant import MAX_LIMIT, MAX_QUERY_CHARS, CubeFilter, MemVault
 
 __all__ = ["MemCubeStore", "StoreNamespaceError"]
@@ -110,7 +114,6 @@ ORIGIN = "store"
 TAG_BORN = "store:born="
 TAG_TTL = "store:ttl="
 TAG_UNINDEXED = "store:unindexed"
-ENV_PRINCIPAL = "MEMOS_LC_PRINCIPAL"
 MAX_KEY_CHARS = 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -122,17 +125,6 @@ Pair = tuple[tuple[str, ...], str]
 class StoreNamespaceError(MemosNamespaceError, LangGraphNamespaceError):
     """A namespace LangGraph accepts but a MemCube cannot hold (too deep, a label too long or
     with a control character). Catchable as either library's ``InvalidNamespaceError``."""
-
-
-def default_principal() -> Principal:
-    """``$MEMOS_LC_PRINCIPAL``, else the OS user name (as the CLI does)."""
-    pid = os.environ.get(ENV_PRINCIPAL)
-    if not pid:
-        try:
-            pid = getpass.getuser()
-        except Exception:  # pragma: no cover - no user database (containers)
-            pid = "default"
-    return Principal(id=pid)
 
 
 class _Clock:
@@ -207,7 +199,7 @@ class MemCubeStore(BaseStore):
         memory_type: str = "long_term",
     ) -> None:
         self.vault = vault
-        self.principal = _as_principal(principal) if principal is not None else default_principal()
+        self.principal = as_principal(principal) if principal is not None else default_principal()
         self.memory_type = memory_type
         self.ttl_config = ttl
         self.index_config: IndexConfig | None = None
@@ -372,9 +364,8 @@ class MemCubeStore(BaseStore):
         conf = config.get("configurable") or {}
         thread_id = conf.get("thread_id")
         thread_id = thread_id if _valid_key(thread_id) else None
-        for name in ("principal", "user_id", "langgraph_user_id"):
-            if conf.get(name) is not None:
-                return _as_principal(conf[name]), thread_id
+        if found := principal_from_configurable(conf):
+            return found[1], thread_id
         try:
             ctx = getattr(get_runtime(), "context", None)
         except (KeyError, RuntimeError):  # a runnable outside a graph has no runtime
@@ -382,7 +373,7 @@ class MemCubeStore(BaseStore):
         for name in ("principal", "user_id"):
             value = ctx.get(name) if isinstance(ctx, Mapping) else getattr(ctx, name, None)
             if value is not None:
-                return _as_principal(value), thread_id
+                return as_principal(value), thread_id
         return self.principal, thread_id
 
     # -- execution (vault calls) -----------------------------------------------------------
@@ -647,19 +638,6 @@ class MemCubeStore(BaseStore):
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _as_principal(value: Any) -> Principal:
-    if isinstance(value, Principal):
-        return value
-    if isinstance(value, str):
-        try:
-            return Principal(id=value)
-        except ValueError as e:
-            raise InvalidInputError(f"bad principal id {value!r}: {e}") from None
-    raise InvalidInputError(
-        f"principal must be a memos_lc.Principal or an id string, got {type(value).__name__}"
-    )
 
 
 def _storable(namespace: Sequence[str], *, prefix: bool = False) -> bool:
