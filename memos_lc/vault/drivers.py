@@ -146,7 +146,7 @@ class EdgeDriver(Driver):
     One process at a time may open a directory (an exclusive lock; a second opener gets
     :class:`VaultLockedError`). A write is acknowledged once it is in the shard's WAL, which
     survives a crash of the process; with ``fsync=True`` every write is also flushed to disk,
-    which survives power loss (at ~5 ms a write).
+    which survives power loss but costs a shard flush per write (tens to hundreds of ms).
 
     Qdrant Edge builds its HNSW index only when asked (:meth:`optimize`); until then search
     scans the new points exhaustively (still exact, slower as they pile up). With
