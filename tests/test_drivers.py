@@ -211,3 +211,35 @@ def test_index_builds_explicitly_and_in_the_background(tmp_path: Path, embedding
         v.add(p, "one more note after the build", namespace=("p",))
         v.optimize()  # explicit build; cheap when little is pending
         assert v.search(p, "one more note after the build", limit=1)[0].cube.text.startswith("one")
+
+
+def test_local_mode_client_is_safe_across_threads(embeddings) -> None:
+    """qdrant-client's local mode is not thread-safe on its own; the driver serializes it."""
+    import random
+    import threading
+
+    from memos_lc import MemCube
+
+    vault = MemVault.open(":memory:", embeddings=embeddings)
+    p = Principal(id="a")
+    errors: list[str] = []
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for i in range(30):
+                vault.put(p, MemCube.from_text(f"t{seed} {i}", namespace=("a",)),
+                          vectors=[[rng.uniform(0.1, 1) for _ in range(384)]])
+                vault.list(p, limit=5)
+                vault.count(p)
+        except Exception as e:  # collected: a failure in a thread must fail the test
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert vault.count(p) == 180
+    vault.close()

@@ -532,6 +532,9 @@ class ClientDriver(Driver):
         self._m = models
         self.prefix = collection_prefix
         self.retries = retries
+        # qdrant-client's local mode (":memory:" or a path) is not thread-safe: serialize it.
+        local = client is None and not location.startswith(("http://", "https://"))
+        self._local_lock = threading.Lock() if local else contextlib.nullcontext()
         if client is not None:
             self.client = client
         elif location == ":memory:":
@@ -560,7 +563,7 @@ class ClientDriver(Driver):
                 retry=retry_if_exception(_transient),
                 reraise=False,
             ):
-                with attempt:
+                with attempt, self._local_lock:
                     return fn(*args, **kwargs)
         except RetryError as e:
             raise BackendUnavailableError(
