@@ -56,12 +56,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from memos_lc.cube import (
+    CONTENT_FIELDS,
     MAX_TAGS,
     ActivationPayload,
     LifecycleStatus,
     MemCube,
     MemoryKind,
     ParametricPayload,
+    Sha256,
     utcnow,
     validate_namespace,
 )
@@ -103,7 +105,6 @@ ED25519 = "ed25519"
 
 _MiB = 1024**2
 _BLOB = re.compile(r"^blobs/([0-9a-f]{64})\.safetensors$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SIGNED_CONTEXT = b"memos-lc bundle signature v1\n"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same content, the same bytes
@@ -141,15 +142,8 @@ class MemberInfo(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    sha256: str
+    sha256: Sha256
     size: int = Field(ge=0)
-
-    @field_validator("sha256")
-    @classmethod
-    def _digest(cls, v: str) -> str:
-        if not _SHA256.match(v):
-            raise ValueError("sha256 must be 64 lowercase hex characters")
-        return v
 
 
 def _label(v: str | None, what: str, max_len: int = 1024) -> str | None:
@@ -966,20 +960,6 @@ def _dormant(head: MemCube) -> MemCube:
     return head.replace(status=LifecycleStatus.ARCHIVED, tags=tags)
 
 
-_REPLACED_FIELDS = (
-    "namespace",
-    "key",
-    "memory_type",
-    "status",
-    "expires_at",
-    "priority",
-    "provenance",
-    "tags",
-    "confidence",
-    "payload",
-)
-
-
 def import_bundle(
     vault: MemVault,
     principal: Principal,
@@ -1092,7 +1072,7 @@ def import_bundle(
                 )
                 continue
             head = versions[-1]
-            replacements.append((cid, {f: getattr(head, f) for f in _REPLACED_FIELDS}))
+            replacements.append((cid, {f: getattr(head, f) for f in CONTENT_FIELDS}))
             report.replaced.append(cid)
             if len(versions) > 1:
                 report.warnings.append(

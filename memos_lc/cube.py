@@ -33,6 +33,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -61,6 +62,32 @@ _VERSION_NS = uuid.UUID("5b0c6f1e-6d1f-4a55-9a3e-2f0f3b1c7a10")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MEMORY_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+CONTENT_FIELDS = (
+    "namespace",
+    "key",
+    "memory_type",
+    "status",
+    "expires_at",
+    "priority",
+    "provenance",
+    "tags",
+    "confidence",
+    "payload",
+)
+"""The header fields a version carries as its content: what a rollback restores and an
+import replaces (identity, version links, access, timestamps and usage are the vault's)."""
+
+
+def _check_sha256(v: str) -> str:
+    if not _SHA256.match(v):
+        raise ValueError("sha256 must be 64 lowercase hex characters")
+    return v
+
+
+Sha256 = Annotated[str, AfterValidator(_check_sha256)]
+"""A lowercase hex sha256 digest."""
 
 
 class MemoryKind(StrEnum):
@@ -198,16 +225,9 @@ class Usage(_Model):
 class BlobRef(_Model):
     """A content-addressed safetensors blob in the vault's blob store."""
 
-    sha256: str
+    sha256: Sha256
     size: int = Field(ge=0)
     media_type: str = "application/vnd.safetensors"
-
-    @field_validator("sha256")
-    @classmethod
-    def _digest(cls, v: str) -> str:
-        if not _SHA256.match(v):
-            raise ValueError("sha256 must be 64 lowercase hex characters")
-        return v
 
 
 class PlaintextPayload(_Model):

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from memos_lc.cube import (
+    CONTENT_FIELDS,
     ActivationPayload,
     LifecycleStatus,
     MemCube,
@@ -130,19 +131,7 @@ _AUDIT_INDEXES = {
 }
 _GRANT_INDEXES = {"grantee": "keyword", "grantor": "keyword"}
 # Fields a caller may change with update(); the rest is maintained by the vault.
-_UPDATABLE = {
-    "namespace",
-    "key",
-    "memory_type",
-    "status",
-    "expires_at",
-    "priority",
-    "access",
-    "provenance",
-    "tags",
-    "confidence",
-    "payload",
-}
+_UPDATABLE = {*CONTENT_FIELDS, "access"}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -917,21 +906,7 @@ class MemVault:
             if not old:
                 raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
             target = cube_from_payload(old[0].payload)
-            restored = {
-                f: getattr(target, f)
-                for f in (
-                    "namespace",
-                    "key",
-                    "memory_type",
-                    "status",
-                    "expires_at",
-                    "priority",
-                    "provenance",
-                    "tags",
-                    "confidence",
-                    "payload",
-                )
-            }
+            restored = {f: getattr(target, f) for f in CONTENT_FIELDS}
             new = head.next_version(**restored)
             self._commit_version(point, new, self._successor_dense(old[0], new))
             return new
