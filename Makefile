@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(VENV)/bin/memos-lc demo
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check memos_lc tests benchmarks cookbook
+	$(VENV)/bin/ruff check memos_lc tests benchmarks cookbook graphs
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

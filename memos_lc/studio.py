@@ -1,0 +1,72 @@
+"""Plug memos-lc into the LangGraph API server (``langgraph dev``, LangGraph Studio).
+
+``langgraph.json`` points its ``store`` and ``checkpointer`` entries at :func:`store` and
+:func:`checkpointer`, async context managers the server enters at start-up and exits at
+shutdown. The embedded vault admits one process at a time, so both share ONE
+:class:`~memos_lc.vault.qdrant.MemVault` per server process, opened when the first of them is
+entered and closed when the last is exited. The vault location is ``$MEMOS_LC_VAULT`` (a
+directory, ``":memory:"`` or a Qdrant URL), else the user data dir.
+
+Example ``langgraph.json``:
+    .. code-block:: json
+
+        {
+          "dependencies": ["."],
+          "graphs": {"memory_notes": "./graphs/memory_notes.py:graph"},
+          "store": {"path": "memos_lc.studio.store"},
+          "checkpointer": {"backend": "custom", "path": "memos_lc.studio.checkpointer"}
+        }
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from memos_lc.checkpoint import MemCubeSaver
+from memos_lc.store import MemCubeStore
+from memos_lc.vault.qdrant import ENV_VAULT, MemVault, default_vault_path
+
+_guard = threading.Lock()
+_shared: MemVault | None = None
+_users = 0
+
+
+def _acquire() -> MemVault:
+    global _shared, _users
+    with _guard:
+        if _shared is None:
+            _shared = MemVault.open(os.environ.get(ENV_VAULT) or default_vault_path())
+        _users += 1
+        return _shared
+
+
+def _release() -> None:
+    global _shared, _users
+    with _guard:
+        _users -= 1
+        if _users == 0 and _shared is not None:
+            _shared.close()
+            _shared = None
+
+
+@asynccontextmanager
+async def store() -> AsyncIterator[MemCubeStore]:
+    """The server's long-term store: MemCubes with hybrid search over the bundled MiniLM."""
+    vault = _acquire()
+    try:
+        yield MemCubeStore(vault, index=True)
+    finally:
+        _release()
+
+
+@asynccontextmanager
+async def checkpointer() -> AsyncIterator[MemCubeSaver]:
+    """The server's checkpointer: threads stored as governed MemCubes."""
+    vault = _acquire()
+    try:
+        yield MemCubeSaver(vault)
+    finally:
+        _release()
