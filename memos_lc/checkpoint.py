@@ -242,6 +242,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             and :meth:`purge_expired`. Default: ``$MEMOS_LC_PRINCIPAL``, else the OS user.
         ttl: Default time to live of a thread (a ``timedelta`` or seconds): a thread expires
             ``ttl`` after its last checkpoint. ``None`` keeps threads until deleted.
+        principal_from_config: Whether config keys name the principal of a call. ``False``
+            makes every thread belong to ``principal`` whatever the config says: for the
+            LangGraph API server, which reads thread state without a user id and guards
+            threads with its own auth (see :mod:`memos_lc.studio`).
 
     Every thread belongs to the principal that wrote it: another principal sees no such
     thread (``get_tuple`` answers ``None``, ``list`` nothing) and writing under the same
@@ -255,6 +259,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         serde: SerializerProtocol | None = None,
         principal: Principal | str | None = None,
         ttl: timedelta | float | int | None = None,
+        principal_from_config: bool = True,
     ) -> None:
         if serde is None:
             serde = JsonPlusSerializer(pickle_fallback=False)
@@ -267,6 +272,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         self._vault: Any = vault if _engine_is_thread_safe(vault) else _Serialized(vault)
         self.principal = default_principal() if principal is None else as_principal(principal)
         self.ttl = _ttl(ttl)
+        self.principal_from_config = principal_from_config
         self._refs: OrderedDict[tuple[str, ...], dict[str, list[Any]]] = OrderedDict()
         self._refs_lock = threading.Lock()
         self._owns_vault = False
@@ -320,6 +326,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
 
     def _acting(self, config: RunnableConfig | None) -> tuple[Principal, dict[str, Any]]:
         """The principal of a call and the configurable entry naming it (echoed in configs)."""
+        if not self.principal_from_config:
+            return self.principal, {}
         conf = (config or {}).get("configurable") or {}
         try:
             found = principal_from_configurable(conf)

@@ -7,6 +7,14 @@ shutdown. The embedded vault admits one process at a time, so both share ONE
 entered and closed when the last is exited. The vault location is ``$MEMOS_LC_VAULT`` (a
 directory, ``":memory:"`` or a Qdrant URL), else the user data dir.
 
+Who acts: the server reads thread state with the bare thread config (``GET
+/threads/{id}/state`` carries no user id) and deletes threads by id alone, so a checkpoint
+owned by the ``user_id`` of the run that wrote it would read as missing in Studio. Every
+checkpoint is therefore owned by the server's principal (``$MEMOS_LC_PRINCIPAL``, else the OS
+user); access to threads is the API server's job (its auth handlers). The store keeps per-user
+ownership: in a run it acts as ``configurable.user_id``, through the store API
+(``/store/...``, Studio's memory view) as the server's principal.
+
 Example ``langgraph.json``:
     .. code-block:: json
 
@@ -64,9 +72,10 @@ async def store() -> AsyncIterator[MemCubeStore]:
 
 @asynccontextmanager
 async def checkpointer() -> AsyncIterator[MemCubeSaver]:
-    """The server's checkpointer: threads stored as governed MemCubes."""
+    """The server's checkpointer: threads stored as governed MemCubes, owned by the server's
+    principal (see the module docstring)."""
     vault = _acquire()
     try:
-        yield MemCubeSaver(vault)
+        yield MemCubeSaver(vault, principal_from_config=False)
     finally:
         _release()

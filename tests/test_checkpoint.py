@@ -288,6 +288,21 @@ def test_principals_are_isolated(ckpt_vault: MemVault) -> None:
     assert {e.action for e in events} >= {"put", "find"}
 
 
+def test_principal_from_config_off_keeps_threads_the_savers(ckpt_vault: MemVault) -> None:
+    """How the API server uses it: state written in a run as alice reads back without a user
+    id, and the checkpoints belong to the saver's principal, not to alice."""
+    server, alice = f"server-{uuid.uuid4().hex[:6]}", f"alice-{uuid.uuid4().hex[:6]}"
+    saver = MemCubeSaver(ckpt_vault, principal=server, principal_from_config=False)
+    graph = loop_graph(saver)
+    out = graph.invoke({"messages": [], "step": 18, "topic": "t"}, cfg("t1", user_id=alice))
+    assert graph.get_state(cfg("t1")).values == out
+    tup = saver.get_tuple(cfg("t1", user_id="someone-else"))
+    assert tup is not None and "user_id" not in tup.config["configurable"]
+    checkpoints = CubeFilter(namespace=ROOT, memory_types=("checkpoint",), statuses=None)
+    assert ckpt_vault.count(Principal(id=alice), filter=checkpoints) == 0
+    assert ckpt_vault.count(Principal(id=server), filter=checkpoints) >= 3
+    saver.delete_thread("t1")
+    assert graph.get_state(cfg("t1", user_id=alice)).values == {}
 # -- TTL -----------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,8 @@
 """End to end: `langgraph dev` serves our graph with MemCubeStore and MemCubeSaver (wired in
-langgraph.json), driven by langgraph-sdk; the data lands in the vault directory."""
+langgraph.json), driven by langgraph-sdk; the data lands in the vault directory.
+
+The server runs in a scratch project dir that links the repo's langgraph.json and graphs/, so
+the dev server's own state (`.langgraph_api/`: its thread and run list) stays out of the repo."""
 
 from __future__ import annotations
 
@@ -33,14 +36,19 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Callable[[], None]]]:
     (url, vault dir, stop). It is always stopped, by the test or at teardown."""
     vault_dir = tmp_path / "vault"
     log = tmp_path / "server.log"  # outside the repo: the dev server watches its folder
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "langgraph.json").symlink_to(REPO / "langgraph.json")
+    (project / "graphs").symlink_to(REPO / "graphs", target_is_directory=True)
     env = {**os.environ, "MEMOS_LC_VAULT": str(vault_dir), "MEMOS_LC_PRINCIPAL": "studio",
-           "HF_HUB_OFFLINE": "1", "LANGSMITH_TRACING": "false"}
+           "HF_HUB_OFFLINE": "1", "LANGSMITH_TRACING": "false",
+           "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
     port = _free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
              "--port", str(port)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     def stop() -> None:
@@ -91,12 +99,33 @@ def test_langgraph_dev_serves_our_store_and_checkpointer(server) -> None:
     state = client.threads.get_state(thread["thread_id"])
     assert [m["type"] for m in state["values"]["messages"]] == ["human", "ai"]
 
+    # a run as alice: her notes are hers, the thread's state still reads back in Studio
+    # (the server reads state without a user id), and deleting the thread deletes it
+    alice_thread = client.threads.create()["thread_id"]
+    out = client.runs.wait(
+        alice_thread,
+        "memory_notes",
+        input={"messages": [{"role": "user", "content": "I take my tea with lemon"}]},
+        config={"configurable": {"user_id": "alice"}},
+    )
+    assert out["messages"][-1]["content"] == "Notes I recall:\n- I take my tea with lemon"
+    state = client.threads.get_state(alice_thread)
+    assert [m["type"] for m in state["values"]["messages"]] == ["human", "ai"]
+    assert len(client.threads.get_history(alice_thread)) >= 2
+    client.threads.delete(alice_thread)
+
     stop()  # the server holds the vault's lock; then read what it wrote
     with MemVault.open(vault_dir) as vault:
-        studio = Principal(id="studio")
+        studio, alice = Principal(id="studio"), Principal(id="alice")
         notes = vault.list(studio, namespace=("notes", "default"))
         assert sorted(c.payload.data["text"] for c in notes) == [
             "My dog is called Pixel", "Pixel loves the sea"]
-        assert vault.count(studio, filter=CubeFilter(memory_types=("checkpoint",))) >= 2
+        assert [c.payload.data["text"] for c in vault.list(alice, namespace=("notes",))] == [
+            "I take my tea with lemon"]
+        checkpoints = CubeFilter(memory_types=("checkpoint",))
+        ns = ("langgraph", "checkpoints")
+        assert vault.count(studio, namespace=(*ns, thread["thread_id"]), filter=checkpoints) >= 2
+        assert vault.count(studio, namespace=(*ns, alice_thread), filter=checkpoints) == 0
+        assert vault.count(alice, filter=checkpoints) == 0  # checkpoints are the server's
         # governed like any memory: another principal sees none of it
         assert vault.count(Principal(id="mallory")) == 0
