@@ -22,6 +22,14 @@ _LAZY = {
     "export_bundle": "memos_lc.bundles",
     "import_bundle": "memos_lc.bundles",
     "read_bundle": "memos_lc.bundles",
+    "MemCubeRetriever": "memos_lc.retrievers",
+    "MemCubeChatMessageHistory": "memos_lc.retrievers",
+    "LifecyclePolicy": "memos_lc.lifecycle",
+    "ConsolidationReport": "memos_lc.lifecycle",
+    "consolidate": "memos_lc.lifecycle",
+    "aconsolidate": "memos_lc.lifecycle",
+    "ChatMemOS": "memos_lc.chat_models",
+    "ActivationMemory": "memos_lc.activation",
 }
 
 
@@ -35,11 +43,17 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "AccessControl",
+    "ActivationMemory",
     "AuditEvent",
+    "ChatMemOS",
+    "ConsolidationReport",
     "CubeFilter",
     "Grant",
+    "LifecyclePolicy",
     "LifecycleStatus",
     "MemCube",
+    "MemCubeChatMessageHistory",
+    "MemCubeRetriever",
     "MemCubeSaver",
     "MemCubeStore",
     "MemVault",
@@ -49,6 +63,8 @@ __all__ = [
     "Principal",
     "Provenance",
     "ScoredCube",
+    "aconsolidate",
+    "consolidate",
     "export_bundle",
     "import_bundle",
     "read_bundle",

@@ -644,6 +644,10 @@ def _read_members(source: Source, lim: BundleLimits) -> dict[str, bytes]:
             zf = zipfile.ZipFile(fh)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as e:
             raise BundleFormatError(f"{label} is not a memos-lc bundle (a zip file): {e}") from None
+        except Exception as e:  # NotImplementedError (a zip "version" from the future), ...
+            raise BundleFormatError(
+                f"{label} is not a readable zip file: {type(e).__name__}: {e}"
+            ) from None
         with zf:
             infos = _check_directory(zf.infolist(), size, lim)
             out: dict[str, bytes] = {}
@@ -993,7 +997,39 @@ def import_bundle(
       when none is given) are imported dormant: status ``archived`` and tag ``dormant``.
       Plaintext always imports as it is.
     * ``dry_run`` verifies and plans without writing.
+    * Every import is audited as action ``import`` (with the ids it wrote, or the reason it
+      was refused), besides the events of the writes it makes.
     """
+    with vault._audited(principal, "import") as touched:
+        report = _import_bundle(
+            vault,
+            principal,
+            source,
+            verify_with=verify_with,
+            require_signature=require_signature,
+            remap=remap,
+            on_conflict=on_conflict,
+            model_fingerprint=model_fingerprint,
+            dry_run=dry_run,
+            limits=limits,
+        )
+        touched.extend([*report.imported, *report.replaced])
+        return report
+
+
+def _import_bundle(
+    vault: MemVault,
+    principal: Principal,
+    source: Source | Bundle,
+    *,
+    verify_with: VerifyKey | None = None,
+    require_signature: bool = False,
+    remap: Remap | None = None,
+    on_conflict: ConflictPolicy = "skip",
+    model_fingerprint: str | None = None,
+    dry_run: bool = False,
+    limits: BundleLimits | None = None,
+) -> ImportReport:
     if on_conflict not in ("skip", "replace"):
         raise InvalidInputError("on_conflict must be 'skip' or 'replace'")
     if not isinstance(principal, Principal):

@@ -59,7 +59,10 @@ NS_SEPARATOR = "\x1f"
 """Joins namespace labels in stored index fields; forbidden inside labels."""
 
 _VERSION_NS = uuid.UUID("5b0c6f1e-6d1f-4a55-9a3e-2f0f3b1c7a10")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# control characters, and lone surrogates (not encodable as UTF-8, so not storable)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_INT_RANGE = (-(2**63), 2**64 - 1)  # what a JSON engine (Qdrant) keeps exact
 _MEMORY_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -150,14 +153,42 @@ def validate_namespace(namespace: Any) -> tuple[str, ...]:
         if len(label) > MAX_LABEL_CHARS:
             raise InvalidNamespaceError(f"namespace label longer than {MAX_LABEL_CHARS} chars")
         if _CONTROL.search(label):
-            raise InvalidNamespaceError(f"namespace label {label!r} contains a control character")
+            raise InvalidNamespaceError(
+                f"namespace label {label!r} contains a control character or a lone surrogate"
+            )
     return tuple(namespace)
+
+
+def _check_ints(data: Any) -> None:
+    """Raise ``ValueError`` if ``data`` holds an integer a JSON engine cannot keep exactly."""
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, list | tuple):
+            stack.extend(x)
+        elif isinstance(x, int) and not _INT_RANGE[0] <= x <= _INT_RANGE[1]:
+            raise ValueError(f"integer {x} does not fit in 64 bits; store it as a string")
 
 
 def _check_token(value: str, what: str, max_len: int = MAX_LABEL_CHARS) -> str:
     if not value or len(value) > max_len or _CONTROL.search(value):
-        raise ValueError(f"{what} must be 1-{max_len} chars without control characters")
+        raise ValueError(
+            f"{what} must be 1-{max_len} chars without control characters or lone surrogates"
+        )
     return value
+
+
+def _unicode(v: Any) -> Any:
+    """``v`` if every string in it encodes as UTF-8 (JSON, the engine): no lone surrogates.
+    Fields checked by :func:`_check_token` or a pattern need not call this."""
+    items = v.items() if isinstance(v, dict) else v if isinstance(v, tuple) else (v,)
+    for x in items:
+        for y in x if isinstance(x, tuple) else (x,):
+            if isinstance(y, str) and not y.isascii() and _SURROGATE.search(y):
+                raise ValueError("must be valid Unicode (it holds a lone surrogate)")
+    return v
 
 
 class _Model(BaseModel):
@@ -175,6 +206,8 @@ class AccessControl(_Model):
     owner: str | None = None
     readers: tuple[str, ...] = ()
     writers: tuple[str, ...] = ()
+
+    _owner = field_validator("owner")(_unicode)
 
     @field_validator("readers", "writers")
     @classmethod
@@ -229,6 +262,8 @@ class BlobRef(_Model):
     size: int = Field(ge=0)
     media_type: str = "application/vnd.safetensors"
 
+    _media_type = field_validator("media_type")(_unicode)
+
 
 class PlaintextPayload(_Model):
     """Text memory; ``data`` optionally carries a structured JSON value with it (a LangGraph
@@ -244,11 +279,12 @@ class PlaintextPayload(_Model):
         if v is None:
             return v
         try:
-            encoded = json.dumps(v, allow_nan=False)
-        except (TypeError, ValueError) as e:
+            encoded = json.dumps(v, allow_nan=False, ensure_ascii=False).encode("utf-8")
+        except (TypeError, ValueError) as e:  # UnicodeEncodeError: a lone surrogate
             raise ValueError(f"data must be JSON-serializable (no NaN): {e}") from None
         if len(encoded) > MAX_DATA_BYTES:
             raise ValueError(f"data is {len(encoded)} bytes of JSON; at most {MAX_DATA_BYTES}")
+        _check_ints(v)
         return v
 
     @field_validator("text")
@@ -260,6 +296,8 @@ class PlaintextPayload(_Model):
             raise ValueError(f"text is {len(v)} chars; at most {MAX_TEXT_CHARS} are allowed")
         if "\x00" in v:
             raise ValueError("text must not contain NUL characters")
+        if not v.isascii() and _SURROGATE.search(v):
+            raise ValueError("text must be valid Unicode (it holds a lone surrogate)")
         return v
 
 
@@ -277,6 +315,10 @@ class ActivationPayload(_Model):
     prefix_token_ids_sha256: str
     source_text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
 
+    _strings = field_validator("model_fingerprint", "prefix_token_ids_sha256", "source_text")(
+        _unicode
+    )
+
 
 class ParametricPayload(_Model):
     """A LoRA adapter distilled from plaintext cubes, for the model ``model_fingerprint``."""
@@ -288,6 +330,10 @@ class ParametricPayload(_Model):
     description: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     source_cube_ids: tuple[str, ...] = ()
     training: dict[str, float | int | str] = Field(default_factory=dict)
+
+    _strings = field_validator(
+        "model_fingerprint", "base_model", "description", "source_cube_ids", "training"
+    )(_unicode)
 
 
 Payload = Annotated[
@@ -321,6 +367,8 @@ class MemCube(_Model):
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     usage: Usage = Field(default_factory=Usage)
     payload: Payload
+
+    _links = field_validator("replaces", "superseded_by")(_unicode)
 
     @field_validator("id")
     @classmethod

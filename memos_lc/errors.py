@@ -103,3 +103,54 @@ class BundleIntegrityError(BundleError):
 
 class BundleSignatureError(BundleError):
     """The signature is missing, of the wrong kind, or does not verify with the given key."""
+
+
+class CubeKindError(InvalidInputError):
+    """The cube carries another payload kind than the operation needs (e.g. a plaintext cube
+    given as activation memory)."""
+
+
+class ActivationError(MemosError):
+    """Activation memory (a compiled KV cache) cannot be built or used."""
+
+
+class ActivationFormatError(ActivationError, InvalidInputError):
+    """A KV cache blob is malformed or does not match the cube header that names it."""
+
+
+class UnsupportedModelError(MemosError):
+    """The model or its chat template lacks what the operation needs."""
+
+
+class ToolCallingNotSupportedError(UnsupportedModelError, InvalidInputError):
+    """The chat template renders no tools (or not in the Hermes ``<tool_call>`` format)."""
+
+
+class MemosWarning(UserWarning):
+    """Base class of every memos-lc warning."""
+
+
+class ActivationFallbackWarning(MemosWarning):
+    """Activation memory did not apply (other model, adapter active, prompt diverged): the
+    whole prompt was prefilled instead, so the answer is the same, only slower."""
+
+
+class ModelMismatchError(InvalidInputError):
+    """The cube (a KV cache or an adapter) was made for another model: its fingerprint
+    differs from the loaded model's."""
+
+
+class ParametricError(MemosError):
+    """Parametric memory (a LoRA adapter) cannot be trained, loaded or used."""
+
+
+class AdapterFormatError(ParametricError, InvalidInputError):
+    """An adapter blob is not a memos-lc LoRA adapter, or its tensors do not fit the model."""
+
+
+class AdapterNotLoadedError(ParametricError, NotFoundError):
+    """The adapter name is not loaded in this registry (never loaded, unloaded or evicted)."""
+
+
+class TrainingCancelledError(ParametricError):
+    """Adapter training was cancelled before it finished; nothing was stored."""

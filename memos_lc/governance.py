@@ -43,7 +43,7 @@ CONFIG_PRINCIPAL_KEYS = ("principal", "user_id", "langgraph_user_id", "langgraph
 uses ``langgraph_user_id``; LangGraph Platform sets ``langgraph_auth_user_id``)."""
 ADMIN_ROLE = "admin"
 SYSTEM_PRINCIPAL_ID = "memos:system"
-_PRINCIPAL_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
+_PRINCIPAL_ID = re.compile(r"^[^\x00-\x1f\x7f\ud800-\udfff]{1,256}$")  # no lone surrogates
 
 Filter = dict[str, Any]
 """A filter in Qdrant's JSON shape (``{"must": [...], "should": [...], ...}``)."""
@@ -118,6 +118,38 @@ def principal_from_configurable(conf: Mapping[str, Any]) -> tuple[str, Principal
         if value is not None and value != "":
             return key, as_principal(value)
     return None
+
+
+def principal_in_run(
+    config: Mapping[str, Any] | None = None, *, default: Principal | None = None
+) -> Principal:
+    """Who acts in the current LangGraph run or LangChain call.
+
+    In order: a :data:`CONFIG_PRINCIPAL_KEYS` entry of ``config["configurable"]`` (``config``
+    or, when ``None``, the running graph's config), then the runtime context's ``principal``
+    / ``user_id`` (a mapping or an object), then ``default``, else :func:`default_principal`.
+    """
+    if config is None:
+        from langgraph.config import get_config
+
+        try:
+            config = get_config()
+        except RuntimeError:  # not inside a runnable
+            config = {}
+    conf = config.get("configurable") or {}
+    if isinstance(conf, Mapping) and (found := principal_from_configurable(conf)):
+        return found[1]
+    from langgraph.runtime import get_runtime
+
+    try:
+        ctx = getattr(get_runtime(), "context", None)
+    except (KeyError, RuntimeError):  # a runnable outside a graph has no runtime
+        ctx = None
+    for name in ("principal", "user_id"):
+        value = ctx.get(name) if isinstance(ctx, Mapping) else getattr(ctx, name, None)
+        if value is not None:
+            return as_principal(value)
+    return default if default is not None else default_principal()
 
 
 class Grant(BaseModel):

@@ -59,6 +59,7 @@ import json
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -66,7 +67,6 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langgraph.config import get_config
-from langgraph.runtime import get_runtime
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -102,7 +102,7 @@ from memos_lc.governance import (
     Principal,
     as_principal,
     default_principal,
-    principal_from_configurable,
+    principal_in_run,
 )
 from memos_lc.vault.qdrant import MAX_LIMIT, MAX_QUERY_CHARS, CubeFilter, MemVault
 
@@ -221,7 +221,9 @@ class MemCubeStore(BaseStore):
             ]
         self._owns_vault = False
         self._clock = _Clock()
-        self._write_lock = threading.RLock()
+        # one lock per vault, not per store: two stores over one vault must not both create
+        # a cube for the same new key
+        self._write_lock = _vault_lock(vault)
         self._sweeper: threading.Thread | None = None
         self._sweeper_stop = threading.Event()
         self._sweeper_future: concurrent.futures.Future[None] | None = None
@@ -364,17 +366,7 @@ class MemCubeStore(BaseStore):
         conf = config.get("configurable") or {}
         thread_id = conf.get("thread_id")
         thread_id = thread_id if _valid_key(thread_id) else None
-        if found := principal_from_configurable(conf):
-            return found[1], thread_id
-        try:
-            ctx = getattr(get_runtime(), "context", None)
-        except (KeyError, RuntimeError):  # a runnable outside a graph has no runtime
-            ctx = None
-        for name in ("principal", "user_id"):
-            value = ctx.get(name) if isinstance(ctx, Mapping) else getattr(ctx, name, None)
-            if value is not None:
-                return as_principal(value), thread_id
-        return self.principal, thread_id
+        return principal_in_run(config, default=self.principal), thread_id
 
     # -- execution (vault calls) -----------------------------------------------------------
 
@@ -386,7 +378,7 @@ class MemCubeStore(BaseStore):
             pairs = {
                 (tuple(op.namespace), op.key) for op in plan.ops if isinstance(op, GetOp | PutOp)
             }
-            current = self._lookup(p, pairs)
+            current, twins = self._lookup(p, pairs)
             refresh: dict[str, MemCube] = {}
             namespaces: list[tuple[str, ...]] | None = None
             for i, op in enumerate(plan.ops):
@@ -406,17 +398,21 @@ class MemCubeStore(BaseStore):
                     results[i] = _list_namespaces(namespaces, op)
             self._refresh(p, refresh.values())
             if plan.puts:
-                self._apply(plan, current)
+                self._apply(plan, current, twins)
         return results
 
     def _filter(self, **kw: Any) -> CubeFilter:
         return CubeFilter(kinds=_PLAINTEXT, memory_types=(self.memory_type,), **kw)
 
-    def _lookup(self, p: Principal, pairs: set[Pair]) -> dict[Pair, MemCube]:
-        """The live cube of each (namespace, key) pair, in one vault call."""
+    def _lookup(
+        self, p: Principal, pairs: set[Pair]
+    ) -> tuple[dict[Pair, MemCube], dict[Pair, list[MemCube]]]:
+        """The live cube of each (namespace, key) pair, in one vault call, and its twins: other
+        live cubes of the same owner under the same pair (left by writers that raced on a new
+        key from another process or server), which a put or delete of the pair retires."""
         pairs = {(ns, k) for ns, k in pairs if _storable(ns) and _valid_key(k)}
         if not pairs:
-            return {}
+            return {}, {}
         nss = {ns for ns, _ in pairs}
         prefix = _common_prefix(nss)
         flt = self._filter(
@@ -424,8 +420,19 @@ class MemCubeStore(BaseStore):
             namespace_exact=len(nss) == 1,
             keys=tuple(sorted({k for _, k in pairs})),
         )
-        cubes = self.vault.list(p, filter=flt, limit=MAX_LIMIT)
-        return _by_pair((c for c in cubes if (c.namespace, c.key) in pairs), p)
+        cubes = [
+            c
+            for c in self.vault.list(p, filter=flt, limit=MAX_LIMIT)
+            if (c.namespace, c.key) in pairs
+        ]
+        current = _by_pair(cubes, p)
+        twins: dict[Pair, list[MemCube]] = {}
+        for c in cubes:
+            pair = (c.namespace, c.key or "")
+            best = current[pair]
+            if c.id != best.id and c.access.owner == best.access.owner:
+                twins.setdefault(pair, []).append(c)
+        return current, twins
 
     def _scan(self, p: Principal, prefix: Sequence[str], **kw: Any) -> list[MemCube]:
         """Every live item under ``prefix``, in InMemoryStore's order."""
@@ -527,7 +534,9 @@ class MemCubeStore(BaseStore):
         if expiries:
             self.vault.refresh_expiry(p, expiries)
 
-    def _apply(self, plan: _Plan, current: dict[Pair, MemCube]) -> None:
+    def _apply(
+        self, plan: _Plan, current: dict[Pair, MemCube], twins: dict[Pair, list[MemCube]]
+    ) -> None:
         """Apply the batch's PutOps: deletes, overwrites (new versions), new cubes."""
         p = plan.principal
         provenance: dict[str, Any] = {"origin": ORIGIN, "actor": p.id}
@@ -569,6 +578,9 @@ class MemCubeStore(BaseStore):
             new.append((new_cube, vec))
         for pair in deleted:
             self.vault.delete(p, current[pair].id)
+        for pair in plan.puts.keys() & twins.keys():  # retire raced duplicates of the pair
+            for twin in twins[pair]:
+                self.vault.delete(p, twin.id, reason="superseded by a concurrent write")
         for cube, write in updates:
             vec = plan.doc_texts[write.index_text] if write.index_text is not None else None
             self.vault.update(
@@ -638,6 +650,15 @@ class MemCubeStore(BaseStore):
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+_VAULT_LOCKS: weakref.WeakKeyDictionary[MemVault, threading.RLock] = weakref.WeakKeyDictionary()
+_VAULT_LOCKS_GUARD = threading.Lock()
+
+
+def _vault_lock(vault: MemVault) -> threading.RLock:
+    """The write lock every store over ``vault`` in this process shares."""
+    with _VAULT_LOCKS_GUARD:
+        return _VAULT_LOCKS.setdefault(vault, threading.RLock())
 
 
 def _storable(namespace: Sequence[str], *, prefix: bool = False) -> bool:
@@ -822,16 +843,24 @@ def _may_raise(cond: Any) -> bool:
 
 
 def _equalities(path: list[str], cond: Any) -> list[tuple[str, str]]:
-    if not all(isinstance(p, str) and p.isidentifier() for p in path):
+    if not all(isinstance(p, str) and p.isascii() and p.isidentifier() for p in path):
         return []
-    if isinstance(cond, str):
-        return [(".".join(path), cond)]
+    if isinstance(cond, str):  # a lone surrogate matches nothing stored: left to Python
+        return [(".".join(path), cond)] if _encodable(cond) else []
     if isinstance(cond, dict):
         if any(k.startswith("$") for k in cond):
             eq = cond.get("$eq")
-            return [(".".join(path), eq)] if isinstance(eq, str) else []
+            return [(".".join(path), eq)] if isinstance(eq, str) and _encodable(eq) else []
         return [e for k, v in cond.items() for e in _equalities([*path, k], v)]
     return []
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _matches(flt: dict[str, Any] | None, cube: MemCube) -> bool:

@@ -11,6 +11,18 @@ import pytest
 
 COOKBOOK = Path(__file__).resolve().parent.parent / "cookbook"
 EXPECTED = {
+    "activation_memory.py": [
+        "compiled once: True",
+        "same answer with and without the cache: True",
+        "cache_read tokens: ",
+        "diverged prompt -> fallback warning: ActivationFallbackWarning",
+    ],
+    "memory_agent.py": [
+        "memory injected: True",
+        "alice's answer mentions Ondine: True",
+        "bob's memory context: ''",
+        "threads ['monday', 'tuesday']",
+    ],
     "vault_basics.py": [
         "recalled: 'Alice is allergic to peanuts'",
         "v3: Alice is allergic to peanuts",
@@ -27,6 +39,35 @@ EXPECTED = {
         "owner rookie-agent, origin import, from bundle:",
         "tampered bundle rejected: BundleSignatureError",
         "memories after the rejected import: 30 (was 30)",
+    ],
+    "retriever_dropin.py": [
+        "  - Alice is allergic to peanuts",
+        "  - Bob is allergic to shellfish",
+        "top document: 'Alice is allergic to peanuts'",
+        "carol sees: []",
+        "tool output for bob: 'Bob is allergic to shellfish",
+    ],
+    "multi_user_isolation.py": [
+        "bob recalls:   [\"Bob's Q3 goal is to cut cloud costs by 20%\"]",
+        "bob reading alice's cube by id: CubeNotFoundError",
+        "'The Q3 roadmap focuses on offline sync']",
+        "bob editing the shared roadmap: PermissionDeniedError",
+        "bob with a write grant: v2",
+        "bob after alice revokes: [\"Bob's Q3 goal is to cut cloud costs by 20%\"]",
+        "'ops' named in config: []",
+        "bob's session support-42:   ['How do I export my data?']",
+        "audit, bob's denied calls: [('update', 'denied')]",
+    ],
+    "consolidation.py": [
+        "1 expired, 1 merges of duplicates, 1 contradictions resolved (3 merged, 1 archived)",
+        "merged 3 duplicates into 'Alice has an allergy to peanuts'",
+        "evidence kept: ['chat-14#2', 'chat-3#12', 'chat-9#4']",
+        "contradiction resolved: 'Alice lives in Berlin' is v2 of its slot",
+        "expired: [\"Alice's parking spot today is B12\"]",
+        "hot (activation candidates): [\"Alice's standup is at 9:30\"]",
+        "v2 merged   'Alice is allergic to peanuts'",
+        "second run changed anything: False",
+        "is active again (v3)",
     ],
 }
 

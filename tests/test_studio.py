@@ -83,6 +83,14 @@ def test_langgraph_dev_serves_our_store_and_checkpointer(server) -> None:
 
     url, vault_dir, stop = server
     client = get_sync_client(url=url)
+    # the MemOS graphs are served too: the memory chat agent and consolidation
+    graphs = {a["graph_id"] for a in client.assistants.search(limit=50)}
+    assert {"memory_chat", "consolidation", "memory_notes"} <= graphs
+    report = client.runs.wait(
+        None, "consolidation", input={}, config={"configurable": {"user_id": "alice"}}
+    )["report"]
+    assert report["principal"] == "alice" and report["merged"] == []
+
     thread = client.threads.create()
     out = client.runs.wait(
         thread["thread_id"],

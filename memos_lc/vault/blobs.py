@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memos_lc.cube import BlobRef
-from memos_lc.errors import BlobIntegrityError, BlobNotFoundError, InvalidInputError
+from memos_lc.errors import BlobIntegrityError, BlobNotFoundError, InvalidInputError, VaultError
 
 if TYPE_CHECKING:
     import torch
@@ -70,7 +70,10 @@ class BlobStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser()
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise VaultError(f"cannot create blob directory {self.root}: {e.strerror}") from None
 
     def _path(self, sha256: str) -> Path:
         # Only a well-formed digest becomes a path: no traversal through crafted refs.

@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 from memos_lc.errors import (
     BackendUnavailableError,
+    InvalidInputError,
     InvalidVectorError,
     VaultConfigError,
     VaultCorruptError,
@@ -66,6 +67,26 @@ class CollectionSpec:
     dense_size: int | None = None
     sparse: bool = False
     indexes: Mapping[str, IndexKind] = field(default_factory=dict)
+
+
+def check_filter_text(f: Filter | None) -> None:
+    """Raise :class:`InvalidInputError` if a string in filter ``f`` is not valid Unicode (a lone
+    surrogate, e.g. from undecodable bytes): no stored value can hold one, and the engines
+    cannot encode it."""
+    stack: list[Any] = [f]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, list | tuple | set):
+            stack.extend(x)
+        elif isinstance(x, str) and not x.isascii():
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInputError(
+                    f"filter value {x!r:.80} is not valid Unicode (a lone surrogate)"
+                ) from None
 
 
 class Driver(ABC):
@@ -179,13 +200,16 @@ class EdgeDriver(Driver):
         self._closing = threading.Event()
         if self.path.exists() and not self.path.is_dir():
             raise VaultCorruptError(f"{self.path} exists and is not a directory")
-        self.path.mkdir(parents=True, exist_ok=True)
         marker = self.path / _MARKER
-        if not marker.exists() and any(p.name != ".lock" for p in self.path.iterdir()):
-            raise VaultCorruptError(
-                f"{self.path} is not empty and is not a memos-lc vault (no {_MARKER})"
-            )
-        self._lock_file = open(self.path / ".lock", "a+")  # noqa: SIM115 - held open for the lock
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            if not marker.exists() and any(p.name != ".lock" for p in self.path.iterdir()):
+                raise VaultCorruptError(
+                    f"{self.path} is not empty and is not a memos-lc vault (no {_MARKER})"
+                )
+            self._lock_file = open(self.path / ".lock", "a+")  # noqa: SIM115 - held for the lock
+        except OSError as e:  # not creatable or not readable: a path under a file, permissions
+            raise VaultError(f"cannot open vault directory {self.path}: {e.strerror}") from None
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -202,7 +226,11 @@ class EdgeDriver(Driver):
                 self.close()
                 raise VaultCorruptError(f"{marker} is unreadable: {e}") from None
         else:
-            _atomic_write(marker, json.dumps({"format": _FORMAT, "engine": "qdrant-edge"}))
+            try:
+                _atomic_write(marker, json.dumps({"format": _FORMAT, "engine": "qdrant-edge"}))
+            except OSError as e:
+                self.close()
+                raise VaultError(f"cannot write {marker}: {e.strerror}") from None
 
     # -- collections ---------------------------------------------------------------------
 
@@ -346,6 +374,7 @@ class EdgeDriver(Driver):
         rrf_k: int = 60,
     ) -> list[StoredPoint]:
         qe = self._qe
+        check_filter_text(filter)
         f = edge_filter(qe, filter)
         queries = []
         if dense is not None:
@@ -382,6 +411,7 @@ class EdgeDriver(Driver):
         descending: bool = False,
     ) -> list[StoredPoint]:
         qe = self._qe
+        check_filter_text(filter)
         order = None
         if order_by:
             direction = qe.Direction.Desc if descending else qe.Direction.Asc
@@ -394,6 +424,7 @@ class EdgeDriver(Driver):
 
     def count(self, name: str, *, filter: Filter | None) -> int:
         qe = self._qe
+        check_filter_text(filter)
         return self._shard(name).count(qe.CountRequest(filter=edge_filter(qe, filter), exact=True))
 
     def flush(self) -> None:
@@ -620,6 +651,7 @@ class ClientDriver(Driver):
         return m.PointStruct(id=p.id, vector=vec, payload=p.payload)
 
     def _filter(self, f: Filter | None) -> Any:
+        check_filter_text(f)
         return self._m.Filter.model_validate(f) if f else None
 
     def upsert(self, name: str, points: Sequence[StoredPoint]) -> None:

