@@ -13,15 +13,22 @@ from __future__ import annotations
 import functools
 
 from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langgraph.config import get_store
 
 from memos_lc.chat_models import ChatMemOS
 from memos_lc.nodes import MemoryNodes, MemoryState, memory_kwargs, with_memory
+from memos_lc.vault.qdrant import MemVault
 
 
 @functools.cache
+def _model_for(vault: MemVault | None) -> ChatMemOS:
+    # loaded on the first turn, not when the server imports the graph; the server's vault
+    # lets it resolve the activation / adapter cubes the scheduler places
+    return ChatMemOS(max_new_tokens=96, vault=vault)
+
+
 def _model() -> ChatMemOS:
-    # loaded on the first turn, not when the server imports the graph
-    return ChatMemOS(max_new_tokens=96)
+    return _model_for(getattr(get_store(), "vault", None))
 
 
 def agent(state: MemoryState, config: RunnableConfig) -> dict:
