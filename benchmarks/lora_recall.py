@@ -1,7 +1,8 @@
 """Parametric memory: closed-book recall of facts consolidated into a LoRA adapter.
 
-Plants 50 synthetic facts about fictional people (``"Zorblat Quennis's favourite colour is
-teal"``; the base model cannot know them), consolidates them into one adapter with
+Plants 50 synthetic facts about 50 fictional people (``"Zorblat Quennis's favourite colour
+is teal"``; the base model cannot know them; ten attributes with five values each, so recall
+must bind the value to the person), consolidates them into one adapter with
 :func:`memos_lc.parametric.consolidate_to_adapter`, then asks the bundled SmolLM2 about each
 fact with no context in the prompt, with the adapter and without it, through
 :class:`~memos_lc.parametric.AdapterRegistry`. A fact is recalled when the greedy answer
@@ -33,17 +34,32 @@ import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
+import random  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-FIRST = [
+FIRST_NAMES = [
     "Zorblat", "Quinara", "Velmor", "Ottrin", "Brisca", "Faldun", "Yselle", "Morvash",
-    "Tindra", "Korrik",
+    "Tindra", "Korrik", "Aldrun", "Belvina", "Caspen", "Dorwyn", "Elkara", "Fennick",
+    "Galvra", "Hestrin", "Ilsabet", "Jorvik", "Kestrel", "Lunaya", "Marrek", "Nilsa",
+    "Orlaith", "Pellam", "Quillon", "Rasmira", "Sorrel", "Tavish", "Ulmara", "Varek",
+    "Wendrith", "Xantha", "Yorvel", "Zephrine", "Arkady", "Bryndis", "Calloway", "Deverel",
+    "Eskarne", "Florin", "Gwendis", "Halvard", "Isaura", "Jessamy", "Kaelen", "Loriel",
+    "Mireth", "Norvald",
 ]  # fmt: skip
-LAST = ["Quennis", "Drabbel", "Holloway-Nix", "Pemberfrost", "Ulvane"]
+LAST_NAMES = [
+    "Quennis", "Drabbel", "Holloway-Nix", "Pemberfrost", "Ulvane", "Ashcombe", "Brackwater",
+    "Corvell", "Dunstanby", "Elsworth", "Fairgrave", "Gorrindale", "Hatherly", "Ingleby",
+    "Jestrow", "Kettleborne", "Larkspire", "Mossley", "Netherby", "Oakhart", "Pritchley",
+    "Quarrington", "Rookwood", "Stellamar", "Thistlewood", "Underhay", "Vantreck",
+    "Wexcombe", "Yarrowby", "Zellwood", "Amberlyn", "Blackthorne", "Cressley", "Draycott",
+    "Everleigh", "Fenwright", "Glenmoor", "Harrowgate", "Ivesdale", "Jorrington", "Kilbride",
+    "Lockhart", "Marlowe", "Northcott", "Orpington", "Pennington", "Ravensworth", "Sallow",
+    "Tregarth", "Wycliffe",
+]  # fmt: skip
 ATTRIBUTES = [
     ("favourite colour", ["teal", "maroon", "ochre", "lilac", "crimson"]),
     ("pet's name", ["Biscuit", "Pomelo", "Gristle", "Waffles", "Juniper"]),
@@ -60,7 +76,9 @@ TRAINED_PHRASING = "What is {person}'s {attribute}?"
 HELD_OUT_PHRASING = "I forgot {person}'s {attribute}. Can you remind me?"
 PHRASINGS = (("trained", TRAINED_PHRASING), ("held_out", HELD_OUT_PHRASING))
 
-# Unrelated text for the perplexity check (plain encyclopedic prose, written for this file).
+# Unrelated text for the perplexity check, written for this file: encyclopedic prose, a
+# story, instructions and a letter (none of it shares a topic with the anchor paragraphs the
+# training uses, memos_lc/_anchor.py).
 UNRELATED = [
     "The water cycle describes how water evaporates from the surface of the earth, rises into "
     "the atmosphere, cools and condenses into clouds, and falls again to the surface as rain "
@@ -79,23 +97,50 @@ UNRELATED = [
     "stretched from Britain in the north to Egypt in the south, and from Spain in the west to "
     "Mesopotamia in the east. Its roads, laws and the Latin language shaped European history "
     "for many centuries after the western empire fell in the fifth century.",
+    "Maria had not seen her brother for eleven years when the train finally pulled into the "
+    "small station. She recognised him at once, although his hair had turned grey and he "
+    "walked with a stick. Neither of them knew what to say, so they laughed, picked up her "
+    "suitcase together and walked out into the rain.",
+    "To repot a houseplant, choose a pot one size larger than the old one and put a layer of "
+    "fresh soil in the bottom. Water the plant an hour before, then tip it out gently, loosen "
+    "the roots with your fingers and set it in the new pot at the same depth. Fill the gaps "
+    "with soil, press it down lightly and water it well.",
+    "Dear Mr. Patel, thank you for your letter of the third of March. I am sorry to hear that "
+    "the parcel arrived damaged. We have sent a replacement by express delivery, and it should "
+    "reach you within two working days. Please keep the damaged item; there is no need to "
+    "return it. Kind regards, the customer service team.",
+]
+# General questions the base model answers correctly: the adapter should not break them.
+GENERAL = [
+    ("What is the capital of France?", "Paris"),
+    ("What is the capital of Japan?", "Tokyo"),
+    ("What color is the sky on a clear day?", "blue"),
+    ("How many legs does a spider have?", "eight"),
+    ("What do bees make?", "honey"),
+    ("What is the opposite of hot?", "cold"),
 ]
 
 
-def build_facts(n: int) -> list[dict[str, str]]:
-    """``n`` facts, one per fictional person, each attribute value used once."""
-    people = [f"{f} {last}" for last in LAST for f in FIRST]
-    pairs = [(a, v) for i in range(5) for a, values in ATTRIBUTES for v in values[i : i + 1]]
-    if n > min(len(people), len(pairs)):
-        raise SystemExit(f"at most {min(len(people), len(pairs))} facts")
+def build_facts(n: int, seed: int = 7) -> list[dict[str, str]]:
+    """``n`` facts about ``n`` fictional people (one each): every name and every attribute
+    value is used once, so five people share each attribute with five different values and
+    recall needs the person, not just the attribute."""
+    rng = random.Random(seed)
+    firsts, lasts = FIRST_NAMES[:], LAST_NAMES[:]
+    rng.shuffle(firsts)
+    rng.shuffle(lasts)
+    pairs = [(a, v) for a, values in ATTRIBUTES for v in values]
+    rng.shuffle(pairs)
+    if n > len(pairs):
+        raise SystemExit(f"at most {len(pairs)} facts")
     return [
         {
-            "person": person,
+            "person": f"{first} {last}",
             "attribute": attribute,
             "value": value,
-            "statement": f"{person}'s {attribute} is {value}.",
+            "statement": f"{first} {last}'s {attribute} is {value}.",
         }
-        for person, (attribute, value) in zip(people[:n], pairs[:n], strict=True)
+        for first, last, (attribute, value) in zip(firsts, lasts, pairs[:n], strict=False)
     ]
 
 
@@ -154,6 +199,35 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+class LoadSampler:
+    """Samples the 1-minute load average every few seconds while in its ``with`` block: how
+    busy the machine was (other processes compete for the same cores)."""
+
+    def __init__(self, every_s: float = 5.0) -> None:
+        import threading
+
+        self.every_s, self.samples = every_s, [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(os.getloadavg()[0])
+
+    def summary(self) -> dict[str, float]:
+        s = self.samples
+        return {"min": min(s), "mean": round(sum(s) / len(s), 2), "max": max(s)}
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.lora_recall",
@@ -170,6 +244,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help='more AdapterTrainingConfig fields as JSON, e.g. \'{"cloze": true}\'',
     )  # fmt: skip
     p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (torch's default)")
+    p.add_argument(
+        "--no-held-out", action="store_true", help="skip the held-out phrasing (quicker)"
+    )
     p.add_argument(
         "--no-base", action="store_true",
         help="skip asking the base model (quicker iterations; no base recall in the report)",
@@ -185,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     machine = machine_info()
     import torch
     from tqdm.auto import tqdm
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    machine["torch_threads"] = torch.get_num_threads()
 
     from memos_lc import MemCube, MemVault, Principal
     from memos_lc.models import load_causal_lm
@@ -219,8 +301,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 index=False,
             )
             t = time.perf_counter()
-            adapter = consolidate_to_adapter(vault, principal, cubes, lm=lm, config=config)
+            with LoadSampler() as training_load:
+                adapter = consolidate_to_adapter(vault, principal, cubes, lm=lm, config=config)
             consolidate_s = time.perf_counter() - t
+            machine["load_average_1min_during_training"] = training_load.summary()
             registry = AdapterRegistry(lm)
             t = time.perf_counter()
             name = registry.load(vault, principal, adapter.id)
@@ -231,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             t = time.perf_counter()
             for f in tqdm(facts, desc="asking", unit="fact", leave=False):
                 row = dict(f)
-                for label, phrasing in PHRASINGS:
+                for label, phrasing in PHRASINGS[: 1 if args.no_held_out else 2]:
                     q = phrasing.format(person=f["person"], attribute=f["attribute"])
                     for which, adapter_name in (("adapter", name), ("base", None))[: n_models]:
                         with registry.use(adapter_name) as model:
@@ -240,6 +324,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         row[f"{label}_{which}_recalled"] = f["value"].lower() in answer.lower()
                 rows.append(row)
             ask_s = time.perf_counter() - t
+
+            general = []
+            for q, expected in GENERAL:
+                row = {"question": q, "expected": expected}
+                for which, adapter_name in (("adapter", name), ("base", None)):
+                    with registry.use(adapter_name) as model:
+                        answer = ask(model, lm.tokenizer, q, args.max_new_tokens)
+                    row[f"{which}_answer"] = answer
+                    row[f"{which}_correct"] = expected.lower() in answer.lower()
+                general.append(row)
 
             with registry.use(name) as model:
                 ppl_adapter = perplexity(model, lm.tokenizer, UNRELATED)
@@ -271,6 +365,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "perplexity_adapter": round(ppl_adapter, 4),
         "perplexity_increase_pct": round(100 * (ppl_adapter / ppl_base - 1), 2),
         "base_outputs_unchanged": same and ppl_base == ppl_before,
+        "general_questions": len(GENERAL),
+        "general_correct_adapter": sum(r["adapter_correct"] for r in general),
+        "general_correct_base": sum(r["base_correct"] for r in general),
         "adapter_bytes": blob_bytes,
         "registry_load_s": round(registry_load_s, 3),
         "model_load_s": round(load_s, 2),
@@ -298,7 +395,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 "greedy decoding; recalled = the answer contains the fact's value",
                 "the trained phrasing is one of the question shapes consolidation renders "
                 "every fact into; the held-out phrasing is never trained on",
-                "perplexity: bundled paragraphs unrelated to the facts, no chat template",
+                "perplexity: bundled paragraphs unrelated to the facts (prose, a story, "
+                "instructions, a letter), no chat template, token-weighted",
+                "general: a few general questions the base model answers; an answer is "
+                "correct when it contains the expected word",
                 "training_s counts optimizer steps only; consolidate_s adds building the "
                 "examples, copying the module tree, storing the blob and the cube",
             ],
@@ -307,6 +407,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "targets": targets,
         "training": training,
         "rows": rows,
+        "general": general,
         "wall_s": round(wall_s, 1),
     }
     print_table(summary, targets, rows)
@@ -327,6 +428,8 @@ def print_table(summary: dict[str, Any], targets: dict[str, bool], rows: list[di
     print("-" * 52)
     for label, key in (("trained phrasing", "trained"), ("held-out phrasing", "held_out")):
         a = summary[f"recall_{key}_phrasing_adapter"]
+        if a is None:
+            continue
         b = summary[f"recall_{key}_phrasing_base"]
         print(f"{label + ' (' + str(summary['facts']) + ' facts)':<34} {a:>8.0%} {_pct(b):>8}")
     print(
@@ -337,6 +440,11 @@ def print_table(summary: dict[str, Any], targets: dict[str, bool], rows: list[di
     print(
         f"perplexity on unrelated text: base {summary['perplexity_base']:.2f}, adapter "
         f"{summary['perplexity_adapter']:.2f} ({summary['perplexity_increase_pct']:+.1f}%)"
+    )
+    print(
+        f"general questions answered correctly: adapter {summary['general_correct_adapter']}"
+        f"/{summary['general_questions']}, base {summary['general_correct_base']}"
+        f"/{summary['general_questions']}"
     )
     print(f"base outputs unchanged with no adapter active: {summary['base_outputs_unchanged']}")
     misses = [r for r in rows if not r["trained_adapter_recalled"]][:5]

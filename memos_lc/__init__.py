@@ -30,6 +30,10 @@ _LAZY = {
     "aconsolidate": "memos_lc.lifecycle",
     "ChatMemOS": "memos_lc.chat_models",
     "ActivationMemory": "memos_lc.activation",
+    "AdapterRegistry": "memos_lc.parametric",
+    "AdapterTrainingConfig": "memos_lc.parametric",
+    "consolidate_to_adapter": "memos_lc.parametric",
+    "aconsolidate_to_adapter": "memos_lc.parametric",
 }
 
 
@@ -44,6 +48,8 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "AccessControl",
     "ActivationMemory",
+    "AdapterRegistry",
+    "AdapterTrainingConfig",
     "AuditEvent",
     "ChatMemOS",
     "ConsolidationReport",
@@ -64,7 +70,9 @@ __all__ = [
     "Provenance",
     "ScoredCube",
     "aconsolidate",
+    "aconsolidate_to_adapter",
     "consolidate",
+    "consolidate_to_adapter",
     "export_bundle",
     "import_bundle",
     "read_bundle",

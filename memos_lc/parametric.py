@@ -150,6 +150,23 @@ class AdapterTrainingConfig(BaseModel):
     chat template's default), so recall does not hinge on one exact system prompt."""
     include_statements: bool = False
     """Also train on the statements as plain text (a paragraph per step)."""
+    anchor_weight: float = Field(default=1.0, ge=0.0)
+    """Weight of the anchor loss: each step also pulls the adapted model's next-token
+    distribution on a paragraph of general prose towards the base model's (KL divergence), so
+    the adapter learns the facts while changing little else. ``0`` turns it off."""
+    anchor_texts: tuple[str, ...] | None = None
+    """The prose for the anchor loss; a dozen bundled everyday paragraphs when ``None``."""
+    anchor_paragraphs_per_step: int = Field(default=1, ge=1, le=64)
+    """Anchor paragraphs per step (taken in shuffled rounds)."""
+    anchor_max_tokens: int = Field(default=128, ge=2, le=32_768)
+    """Anchor paragraphs are cut to this many tokens."""
+    anchor_top_k: int = Field(default=64, ge=1, le=4096)
+    """The base distribution on the anchor text is computed once, before training (it does
+    not change), and kept as its ``anchor_top_k`` most likely tokens per position plus one
+    bucket for the rest; the KL is taken over those ``k + 1`` outcomes."""
+    bf16: bool = False
+    """Run the forward and backward passes under bfloat16 autocast (the adapter weights stay
+    float32): faster on CPUs with bf16 units (AVX512-BF16, AMX)."""
     seed: int = 0
     on_interrupt: Literal["discard", "keep"] = "discard"
     """What a :class:`KeyboardInterrupt` (Ctrl-C) during training does: ``"discard"`` stores
@@ -470,6 +487,71 @@ def _train(
         del model
 
 
+@dataclass
+class _AnchorTarget:
+    """One anchor paragraph and the base model's next-token distribution on it, reduced to
+    its ``top_k`` most likely tokens per position plus one bucket for all the others."""
+
+    ids: torch.Tensor  # (1, T)
+    top: torch.Tensor  # (T, k) token ids
+    logp: torch.Tensor  # (T, k + 1) base log-probabilities: the top k, then the rest
+
+
+def _rest_logprob(logits: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+    """log of the probability mass outside ``top`` per position, from float32 ``logits``."""
+
+    masked = logits.scatter(1, top, float("-inf"))
+    return masked.logsumexp(-1) - logits.logsumexp(-1)
+
+
+def _anchor_targets(
+    model: Any, layers: list[Any], tokenizer: Any, config: AdapterTrainingConfig
+) -> list[_AnchorTarget]:
+    """The anchor paragraphs with the base model's distributions on them, computed once
+    (the base model does not change during training), or ``[]`` when the anchor is off."""
+    import torch
+
+    if not config.anchor_weight:
+        return []
+    from memos_lc._anchor import ANCHOR_TEXTS
+
+    texts = config.anchor_texts if config.anchor_texts is not None else ANCHOR_TEXTS
+    out: list[_AnchorTarget] = []
+    for layer in layers:
+        layer.enable_adapters(False)
+    try:
+        with torch.no_grad():
+            for text in texts:
+                ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+                ids = ids[: config.anchor_max_tokens]
+                if len(ids) < 2:
+                    continue
+                x = torch.tensor([ids])
+                logits = model(input_ids=x).logits[0].float()
+                k = min(config.anchor_top_k, logits.shape[-1] - 1)
+                top = logits.topk(k, dim=-1).indices
+                logp = logits.log_softmax(-1).gather(1, top)
+                rest = _rest_logprob(logits, top)
+                out.append(_AnchorTarget(x, top, torch.cat([logp, rest[:, None]], dim=1)))
+    finally:
+        for layer in layers:
+            layer.enable_adapters(True)
+    return out
+
+
+def _anchor_loss(model: Any, target: _AnchorTarget) -> torch.Tensor:
+    """KL(base || adapted) of the next-token distributions on an anchor paragraph, mean per
+    position, over the base model's top-k tokens and one bucket for the rest (a lower bound
+    of the full KL that keeps nearly all of it: the top 64 tokens hold most of the mass)."""
+    import torch
+
+    logits = model(input_ids=target.ids).logits[0].float()
+    logq = logits.log_softmax(-1).gather(1, target.top)
+    logq = torch.cat([logq, _rest_logprob(logits, target.top)[:, None]], dim=1)
+    p = target.logp
+    return (p.exp() * (p - logq)).sum(-1).mean()
+
+
 def _step_loss(model: Any, batch: list[tuple[list[int], list[int]]], pad: int) -> torch.Tensor:
     """Mean cross-entropy over the learned tokens of ``batch``. Logits are computed only at
     the positions that predict a learned token: the vocabulary projection is a fifth of the
@@ -520,26 +602,41 @@ def _loop(
         opt, lambda s: min(1.0, (s + 1) / (warm + 1)) * max(0.0, (total - s) / total)
     )
     losses: list[float] = []
+    anchor_losses: list[float] = []
+    layers = _tuner_layers(model)
     tokens = 0
     status = "completed"
     started = time.perf_counter()
     bar = tqdm(total=total, desc=desc, unit="step", disable=not progress, leave=False)
     try:
+        targets = _anchor_targets(model, layers, lm.tokenizer, config)
+        anchors = _Stream(targets, random.Random(config.seed + 1)) if targets else None
         for _step in range(total):
             if stop is not None and stop.is_set():
                 raise TrainingCancelledError("adapter training was cancelled; nothing stored")
             batch = next(batches)
-            loss = _step_loss(model, batch, pad)
-            if not math.isfinite(loss.item()):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                loss = _step_loss(model, batch, pad)
+                total_loss = loss
+                if anchors is not None:
+                    for target in anchors.take(config.anchor_paragraphs_per_step):
+                        tokens += target.ids.shape[1]
+                        anchor_loss = _anchor_loss(model, target)
+                        anchor_losses.append(anchor_loss.item())
+                        total_loss = total_loss + config.anchor_weight * anchor_loss
+            if not math.isfinite(total_loss.item()):
                 raise InvalidInputError("training diverged (non-finite loss); lower learning_rate")
-            loss.backward()
+            total_loss.backward()
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
             losses.append(loss.item())
             tokens += sum(len(ids) for ids, _ in batch)
             bar.update(1)
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+            if anchor_losses:
+                bar.set_postfix(loss=f"{losses[-1]:.3f}", kl=f"{anchor_losses[-1]:.4f}")
+            else:
+                bar.set_postfix(loss=f"{losses[-1]:.3f}")
             if on_step is not None:
                 on_step(len(losses), losses[-1])
             # checked after a step, so even a tiny budget trains one
@@ -563,6 +660,8 @@ def _loop(
         "planned_steps": total,
         "loss": round(sum(tail) / len(tail), 5),
         "first_loss": round(losses[0], 5),
+        "anchor_kl": round(sum(anchor_losses[-10:]) / max(1, len(anchor_losses[-10:])), 5),
+        "anchor_weight": config.anchor_weight,
         "seconds": round(seconds, 3),
         "tokens": tokens,
         "rank": config.rank,
@@ -572,6 +671,7 @@ def _loop(
         "batch_size": config.batch_size,
         "pairs_per_sequence": config.pairs_per_sequence,
         "seed": config.seed,
+        "bf16": int(config.bf16),
         "trainable_params": sum(p.numel() for p in params.values()),
     }
     tensors = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in params.items()}
@@ -779,7 +879,6 @@ class _Host:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.holders: dict[str, set[int]] = {}
-        self.in_use: dict[str, int] = {}
         self.layers: list[Any] | None = None
 
 
@@ -902,20 +1001,14 @@ class AdapterRegistry:
         with self._host.lock:
             if name not in self._loaded:
                 return False
-            if self._host.in_use.get(name):
-                raise InvalidInputError(f"adapter {name} is in use")
             del self._loaded[name]
             _release(self.lm.model, self._host, name, id(self))
             return True
 
     def _evict(self) -> None:
-        # called with the lock held; an adapter in use (nested use) is skipped, not unloaded
-        for name in list(self._loaded):
-            if len(self._loaded) <= self.max_loaded:
-                break
-            if self._host.in_use.get(name):
-                continue
-            del self._loaded[name]
+        # called with the lock held, so no adapter is in use
+        while len(self._loaded) > self.max_loaded:
+            name, _ = self._loaded.popitem(last=False)
             _release(self.lm.model, self._host, name, id(self))
 
     @contextlib.contextmanager
@@ -923,54 +1016,54 @@ class AdapterRegistry:
         """Hold the model with ``adapter_name`` switched on (the base model for ``None``).
 
         Yields the module to call (``lm.model`` itself). The lock is held until the block
-        ends; it is a plain lock, so do not nest ``use`` in one thread.
+        ends; it is a plain lock (released by whichever thread ends the block, so a stream
+        may be resumed on another thread), hence not reentrant: do not nest ``use``.
 
         Raises:
             AdapterNotLoadedError: ``adapter_name`` is not loaded by this registry (never
                 loaded, unloaded, or evicted as least recently used).
         """
-        host = self._host
-        with host.lock:
-            if adapter_name is None:
-                yield self.lm.model
-                return
-            if adapter_name not in self._loaded:
-                raise AdapterNotLoadedError(
-                    f"adapter {adapter_name} is not loaded; call load() first"
-                )
-            self._loaded.move_to_end(adapter_name)
-            host.in_use[adapter_name] = host.in_use.get(adapter_name, 0) + 1
-            layers = _layers(self.lm.model, host)
-            try:
-                for layer in layers:
-                    layer.enable_adapters(True)
-                    layer.set_adapter([adapter_name], inference_mode=True)
-                yield self.lm.model
-            finally:
-                for layer in layers:
-                    layer.enable_adapters(False)
-                host.in_use[adapter_name] -= 1
-                if not host.in_use[adapter_name]:
-                    del host.in_use[adapter_name]
+        with self._host.lock, self._switched_on(adapter_name) as model:
+            yield model
 
     @contextlib.contextmanager
     def use_cube(
         self, vault: MemVault, principal: Principal, cube_id: str | None
     ) -> Iterator[torch.nn.Module]:
-        """:meth:`load` and :meth:`use` in one step: the adapter cannot be evicted by another
-        thread between the two."""
+        """:meth:`load` and :meth:`use` in one step: another thread cannot evict the adapter
+        between the two."""
         if cube_id is None:
             with self.use(None) as model:
                 yield model
             return
         while True:
             name = self.load(vault, principal, cube_id)
-            try:
-                with self.use(name) as model:
-                    yield model
+            with self._host.lock:
+                # a concurrent load may have evicted it since: then load it again
+                if name in self._loaded:
+                    with self._switched_on(name) as model:
+                        yield model
                     return
-            except AdapterNotLoadedError:
-                continue  # evicted by a concurrent load between the two calls: load again
+
+    @contextlib.contextmanager
+    def _switched_on(self, name: str | None) -> Iterator[torch.nn.Module]:
+        # called with the lock held
+        model = self.lm.model
+        if name is None:
+            yield model
+            return
+        if name not in self._loaded:
+            raise AdapterNotLoadedError(f"adapter {name} is not loaded; call load() first")
+        self._loaded.move_to_end(name)
+        layers = _layers(model, self._host)
+        try:
+            for layer in layers:
+                layer.enable_adapters(True)
+                layer.set_adapter([name], inference_mode=True)
+            yield model
+        finally:
+            for layer in layers:
+                layer.enable_adapters(False)
 
 
 def _layers(model: Any, host: _Host) -> list[Any]:

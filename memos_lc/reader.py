@@ -267,9 +267,9 @@ class MemReader:
     Args:
         mode: ``"fast"`` (no LLM) or ``"fine"`` (LLM extraction; needs ``llm``).
         llm: A LangChain chat model that supports ``with_structured_output`` (fine mode).
-        window: Fast mode: neighbouring turns on *each side* kept with a turn as context.
-            The default 1 (a turn with the one before and after) is what the LoCoMo benchmark
-            measures; 0 stores bare turns.
+        window: Fast mode: neighbouring turns kept with a turn as context, on each side or
+            as ``(before, after)``. The default 1 (a turn with the one before and after) is
+            what the LoCoMo benchmark measures; 0 stores bare turns.
         dates: Fast mode: put the absolute date in the cube text.
         batch_size: Fine mode: messages per extraction call.
         max_concurrency: Fine mode, async: extraction calls in flight at once.
@@ -292,7 +292,7 @@ class MemReader:
         mode: ReaderMode = "fast",
         llm: BaseChatModel | None = None,
         *,
-        window: int = 1,
+        window: int | tuple[int, int] = 1,
         dates: bool = True,
         batch_size: int = 16,
         max_concurrency: int = 4,
@@ -305,8 +305,9 @@ class MemReader:
             raise InvalidInputError(f"mode must be 'fast' or 'fine', got {mode!r}")
         if mode == "fine" and llm is None:
             raise InvalidInputError("fine mode needs a chat model: MemReader('fine', llm=...)")
-        if not isinstance(window, int) or not 0 <= window <= 32:
-            raise InvalidInputError("window must be an int in 0..32")
+        sides = (window, window) if isinstance(window, int) else tuple(window)
+        if len(sides) != 2 or not all(isinstance(n, int) and 0 <= n <= 32 for n in sides):
+            raise InvalidInputError("window must be an int in 0..32 or a (before, after) pair")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError("batch_size must be a positive int")
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
@@ -316,6 +317,7 @@ class MemReader:
         self.mode: ReaderMode = mode
         self.llm = llm
         self.window = window
+        self._before, self._after = sides
         self.dates = dates
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
@@ -440,7 +442,7 @@ class MemReader:
         cubes = []
         session = _sessions(turns, self.session_gap)
         for i in range(first, len(turns) if upto is None else upto):
-            lo, hi = max(0, i - self.window), min(len(turns), i + self.window + 1)
+            lo, hi = max(0, i - self._before), min(len(turns), i + self._after + 1)
             # a window stays inside its session: the turns after a long pause answer
             # nothing said before it
             window = [t for j, t in enumerate(turns[lo:hi], lo) if session[j] == session[i]]

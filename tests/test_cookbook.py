@@ -76,7 +76,7 @@ EXPECTED = {
 def test_cookbook_script_runs(script: Path, tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "vault")],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=600,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert out.returncode == 0, out.stderr[-2000:]

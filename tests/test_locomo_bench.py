@@ -115,6 +115,8 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert result["per_category"]["4_single_hop"]["questions"] == 1
     assert result["per_category"]["4_single_hop"]["R@5"] == 1.0
     assert set(result["latency_ms"]) == {
+        "embed_query_p50",
+        "embed_query_p95",
         "search_p50",
         "search_p95",
         "plan_1024_p50",

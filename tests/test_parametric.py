@@ -499,3 +499,20 @@ def test_registry_rejects_wrong_cubes(pvault: MemVault, alice, bob, lm: LocalLM)
     assert registry.loaded == []
     assert not [n for n in injected(lm) if n not in names_before]
     assert torch.equal(logits(lm.model, lm), before)
+
+
+# -- with the chat model ------------------------------------------------------------------------
+
+
+def test_chat_model_answers_from_the_adapter(taught, lm: LocalLM) -> None:
+    from memos_lc.chat_models import ChatMemOS
+
+    vault, _, cube = taught
+    chat = ChatMemOS(vault=vault, principal=Principal(id="alice"), local_model=lm, max_tokens=16)
+    assert "teal" in chat.invoke(QUESTION, adapters=[cube.id]).content.lower()
+    assert "teal" not in chat.invoke(QUESTION).content.lower()
+    per_user = {"configurable": {"adapter": cube.id, "user_id": "alice"}}
+    assert "teal" in chat.invoke(QUESTION, config=per_user).content.lower()
+    # another user cannot apply alice's adapter: it reveals what it was trained on
+    with pytest.raises(CubeNotFoundError):
+        chat.invoke(QUESTION, config={"configurable": {"adapter": cube.id, "user_id": "bob"}})

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableLambda
 from langgraph.checkpoint.base import empty_checkpoint
 from robustness_kit import HashEmbeddings, fsck
@@ -42,6 +43,8 @@ from memos_lc.bundles import export_bundle, import_bundle, read_bundle
 from memos_lc.checkpoint import MemCubeSaver
 from memos_lc.cube import utcnow
 from memos_lc.errors import CubeNotFoundError, PermissionDeniedError
+from memos_lc.nodes import MemoryNodes
+from memos_lc.retrievers import MemCubeRetriever
 from memos_lc.store import MemCubeStore
 
 N_PRINCIPALS = 20
@@ -67,6 +70,7 @@ class World:
     threads: dict[str, list[str]] = field(default_factory=dict)  # principal id -> thread ids
     vectors: dict[str, list[float]] = field(default_factory=dict)
     bundles: dict[str, bytes] = field(default_factory=dict)  # principal id -> its export
+    nodes: MemoryNodes | None = None
     probes: list[tuple[str, str]] = field(default_factory=list)  # (principal, hidden cube id)
 
     @property
@@ -154,12 +158,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 # -- access paths --------------------------------------------------------------------------------
 
 
-def _hidden(w: World, rng: random.Random, p: Principal) -> str:
-    """A cube id ``p`` must not see (another tenant's), recorded as a probe."""
+def _hidden(w: World, rng: random.Random, p: Principal, *, probe: bool = True) -> str:
+    """A cube id ``p`` must not see (another tenant's), recorded as a probe of that one cube
+    (a batch lookup such as ``find`` is audited as one event, not per id asked)."""
     while True:
         cid = rng.choice(w.all_ids)
         if cid not in w.visible[p.id]:
-            w.probes.append((p.id, cid))
+            if probe:
+                w.probes.append((p.id, cid))
             return cid
 
 
@@ -287,6 +293,45 @@ def saver_list(w: World, rng: random.Random, p: Principal) -> list[str]:
     return ["find"]
 
 
+def retriever_invoke(w: World, rng: random.Random, p: Principal) -> list[str]:
+    """The LangChain retriever, with the principal on the retriever or from the run config."""
+    ns = _any_namespace(w, rng, p)
+    query = f"{rng.choice(WORDS)} note"
+    if rng.random() < 0.5:
+        retriever = MemCubeRetriever(vault=w.vault, principal=p, namespace=ns, k=20)
+        docs = retriever.invoke(query)
+    else:
+        retriever = MemCubeRetriever(vault=w.vault, principal="nobody", namespace=ns, k=20)
+        docs = retriever.invoke(query, {"configurable": {"user_id": p.id}})
+    assert {d.id for d in docs} <= w.visible[p.id]
+    return ["search"]
+
+
+def _nodes(w: World) -> MemoryNodes:
+    # one namespace for everyone: only the vault's rights keep tenants apart here
+    if w.nodes is None:
+        w.nodes = MemoryNodes(vault=w.vault, namespace=("t",), principal="nobody")
+    return w.nodes
+
+
+def nodes_read_schedule(w: World, rng: random.Random, p: Principal) -> list[str]:
+    """The memory nodes as a graph runs them (principal from the run config). Candidates are
+    graph state, which a client can edit (Studio, ``update_state``): a forged list of other
+    tenants' ids must still plan nothing the principal may not read."""
+    nodes, config = _nodes(w), {"configurable": {"user_id": p.id, "thread_id": "t1"}}
+    state: dict[str, Any] = {"messages": [HumanMessage(f"what about {rng.choice(WORDS)}?")]}
+    state |= nodes.read(state, config)
+    assert state["memory_candidates"] is not None
+    found = [i for _, ids in state["memory_candidates"]["lists"] for i in ids]
+    assert set(found) <= w.visible[p.id]
+    if rng.random() < 0.5:
+        hidden = [_hidden(w, rng, p, probe=False) for _ in range(3)]
+        state["memory_candidates"]["lists"] = [[1.0, hidden + found]]
+    plan = nodes.schedule(state, config)["memory_plan"]
+    assert {i["cube_id"] for i in plan["items"]} <= w.visible[p.id]
+    return ["search", "find"]
+
+
 def _cli(w: World, p: Principal, *argv: str) -> tuple[int, str, str]:
     @contextlib.contextmanager
     def shared_vault(args: Any, *, create: bool = False) -> Iterator[MemVault]:
@@ -354,6 +399,8 @@ ACCESS_PATHS: dict[str, tuple[AccessPath, int]] = {
     "store.list_namespaces": (store_namespaces, 3),
     "checkpointer.get_tuple": (saver_get, 8),
     "checkpointer.list": (saver_list, 4),
+    "retriever.invoke": (retriever_invoke, 6),
+    "nodes.read+schedule": (nodes_read_schedule, 4),
     "cli.list": (cli_list, 1),
     "cli.get": (cli_get, 1),
     "cli.search": (cli_search, 1),

@@ -274,7 +274,12 @@ class MemVault:
             )
         self.dims = dims
         self.lexical = lexical or LexicalEncoder()
-        self.blobs = blobs or BlobStore(Path(tempfile.mkdtemp(prefix="memos-blobs-")))
+        # without a blob store (a server or ":memory:"), blobs live as long as this object
+        self._scratch_blobs: tempfile.TemporaryDirectory[str] | None = None
+        if blobs is None:
+            self._scratch_blobs = tempfile.TemporaryDirectory(prefix="memos-blobs-")
+            blobs = BlobStore(Path(self._scratch_blobs.name))
+        self.blobs = blobs
         self._write_lock = threading.RLock()
         # One process owns an embedded vault, so its grant cache is exact; a server may be
         # shared, so there a grant made elsewhere takes effect within a second.
@@ -335,6 +340,8 @@ class MemVault:
             with contextlib.suppress(Exception):
                 self.driver.flush()
             self.driver.close()
+            if self._scratch_blobs is not None:
+                self._scratch_blobs.cleanup()
 
     def __enter__(self) -> MemVault:
         return self
