@@ -11,14 +11,22 @@ contains its value (case-insensitive).
 Two phrasings are asked: ``"What is X's Y?"``, the shape the consolidation also trains on
 (the intended use: memorize facts to answer questions about them), and a held-out paraphrase
 the training never sees (``"I forgot X's Y. Can you remind me?"``). It also measures the
-training time and the perplexity of a few bundled paragraphs of unrelated text with and
-without the adapter (how much the adapter disturbs everything else), and checks that the
-model with no adapter active still computes exactly the base outputs.
+training time (and the machine's load average while training: the cores are shared), the
+perplexity of a few bundled paragraphs of unrelated text with and without the adapter (how
+much the adapter disturbs everything else; these paragraphs are disjoint from the anchor
+prose the training keeps the model close to, ``memos_lc/_anchor.py``), a few general
+questions, and checks that the model with no adapter active still computes exactly the base
+outputs.
+
+Targets: recall >= 90% on the trained phrasing, perplexity increase <= 10%, training <= 120 s.
 
 Run::
 
-    HF_HUB_OFFLINE=1 python -m benchmarks.lora_recall [--facts 50] [--steps 200]
-        [--out benchmarks/results/lora_recall.json]
+    HF_HUB_OFFLINE=1 python -m benchmarks.lora_recall [--facts 50] [--steps N] [--threads 1]
+        [--config '{"anchor_weight": 0}'] [--out benchmarks/results/lora_recall.json]
+
+On a machine whose cores are busy with other work, ``--threads 1`` (and
+``OMP_WAIT_POLICY=PASSIVE``) is several times faster than two spinning OpenMP threads.
 """
 
 from __future__ import annotations
@@ -239,6 +247,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=None, help="learning rate (config default)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--max-seconds", type=float, default=None, help="training time budget")
+    p.add_argument("--seed", type=int, default=None, help="training seed (config default)")
     p.add_argument(
         "--config", type=json.loads, default={},
         help='more AdapterTrainingConfig fields as JSON, e.g. \'{"cloze": true}\'',
@@ -280,10 +289,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "learning_rate": args.lr,
             "batch_size": args.batch_size,
             "max_seconds": args.max_seconds,
+            "seed": args.seed,
         }.items()
         if v is not None
     }
     config = AdapterTrainingConfig(**{**args.config, **overrides})
+    from memos_lc._anchor import ANCHOR_TEXTS
+
+    if set(UNRELATED) & set(ANCHOR_TEXTS) or set(UNRELATED) & set(config.anchor_texts or ()):
+        raise SystemExit("the perplexity paragraphs must not be anchor texts")
     facts = build_facts(args.facts)
     t = time.perf_counter()
     lm = load_causal_lm()
@@ -357,9 +371,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "recall_held_out_phrasing_adapter": rate("held_out_adapter_recalled"),
         "recall_held_out_phrasing_base": rate("held_out_base_recalled"),
         "training_s": training["seconds"],
+        "training_cpu_s": training.get("cpu_seconds"),
         "training_steps": training["steps"],
         "training_status": training["status"],
         "final_loss": training["loss"],
+        "training_tokens": training["tokens"],
+        "anchor_kl": training.get("anchor_kl"),
+        "bf16": training.get("bf16"),
         "consolidate_s": round(consolidate_s, 2),
         "perplexity_base": round(ppl_base, 4),
         "perplexity_adapter": round(ppl_adapter, 4),
@@ -434,7 +452,8 @@ def print_table(summary: dict[str, Any], targets: dict[str, bool], rows: list[di
         print(f"{label + ' (' + str(summary['facts']) + ' facts)':<34} {a:>8.0%} {_pct(b):>8}")
     print(
         f"\ntraining: {summary['training_steps']} steps in {summary['training_s']} s "
-        f"({summary['training_status']}), final loss {summary['final_loss']}, "
+        f"(CPU {summary['training_cpu_s']} s; {summary['training_status']}), "
+        f"final loss {summary['final_loss']}, "
         f"adapter {summary['adapter_bytes'] / 1e6:.1f} MB"
     )
     print(

@@ -21,8 +21,9 @@ Values are serialized with LangGraph's serde (``self.serde.dumps_typed``, msgpac
 default; pickle is refused), wrapped in one msgpack envelope and kept base64 in the cube's
 ``PlaintextPayload.data`` - one payload key, written in the same atomic upsert as the header.
 
-One ``put`` or ``put_writes`` is one vault call; ``get_tuple`` is two (the checkpoint, then its
-writes and referenced checkpoints).
+One ``put`` or ``put_writes`` is one vault call. ``get_tuple`` is one when the saver knows the
+checkpoint's references (it wrote or read it) and, without a ``checkpoint_id``, the thread's
+latest id (an embedded vault, which only this process writes); else two.
 
 Example:
     .. code-block:: python
@@ -83,6 +84,7 @@ from memos_lc.governance import (
     default_principal,
     principal_from_configurable,
 )
+from memos_lc.vault.drivers import EdgeDriver
 from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
 
 __all__ = ["CheckpointConfigError", "MemCubeSaver"]
@@ -99,6 +101,7 @@ CHUNK_CHARS = 3_000_000
 _ID_NS = uuid.UUID("9f6f8e2a-3c1b-4e0f-8a51-7c2d5b1e0a44")
 _CLEAN = re.compile(r"[^\x00-\x1f\x7f]+")
 _UUID_EPOCH = 0x01B21DD213814000  # 1582-10-15 -> 1970-01-01 in 100 ns ticks
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _PAGE = 64
 _REFS_CACHE = 4096
 T = TypeVar("T")
@@ -205,6 +208,72 @@ class _Serialized:
         return call
 
 
+class _Latest:
+    """The latest checkpoint of each ``(owner, thread, ns)``, for the savers of one embedded
+    vault: only this process writes it, so once a thread was read or written here its latest
+    checkpoint is known, and ``get_tuple`` fetches it by id in one round trip instead of two.
+
+    Entries are ``(created_at, checkpoint id)``, the order :meth:`MemCubeSaver._latest` picks
+    by. One is installed from a read only if no write or delete ran meanwhile (the epoch);
+    puts advance it; deletes drop the thread's entries. ``(_NEVER, "")`` records a scope seen
+    empty, so the first puts of a new thread are tracked too."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: OrderedDict[tuple[str, str, str], tuple[datetime, str]] = OrderedDict()
+        self._epoch = 0
+
+    def get(self, key: tuple[str, str, str]) -> str | None:
+        """The latest checkpoint id of ``key`` when known."""
+        with self._lock:
+            entry = self._ids.get(key)
+        if entry is None or not entry[1]:
+            return None
+        return entry[1]
+
+    def epoch(self) -> int:
+        with self._lock:
+            return self._epoch
+
+    def install(self, key: tuple[str, str, str], entry: tuple[datetime, str], epoch: int) -> None:
+        with self._lock:
+            if epoch == self._epoch:
+                self._ids[key] = entry
+                self._ids.move_to_end(key)
+                while len(self._ids) > _REFS_CACHE:
+                    self._ids.popitem(last=False)
+
+    def advance(self, key: tuple[str, str, str], entry: tuple[datetime, str] | None) -> None:
+        """A checkpoint was written under ``key``; ``None`` when its place in the order is
+        not known (the entry is dropped)."""
+        with self._lock:
+            self._epoch += 1
+            if key not in self._ids:
+                return
+            if entry is None:
+                del self._ids[key]
+            else:
+                self._ids[key] = max(self._ids[key], entry)
+
+    def forget(self, owner: str, thread_id: str | None = None) -> None:
+        with self._lock:
+            self._epoch += 1
+            for key in [k for k in self._ids if k[0] == owner and thread_id in (None, k[1])]:
+                del self._ids[key]
+
+
+_LATEST: weakref.WeakKeyDictionary[MemVault, _Latest] = weakref.WeakKeyDictionary()
+
+
+def _latest_ids(vault: MemVault) -> _Latest | None:
+    """The shared :class:`_Latest` of an embedded vault; ``None`` for a server, which other
+    processes may write."""
+    if not isinstance(vault.driver, EdgeDriver):
+        return None
+    with _VAULT_LOCKS_GUARD:
+        return _LATEST.setdefault(vault, _Latest())
+
+
 def _engine_is_thread_safe(vault: MemVault) -> bool:
     client = getattr(vault.driver, "client", None)
     local = getattr(client, "_client", None)
@@ -275,6 +344,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         self.principal_from_config = principal_from_config
         self._refs: OrderedDict[tuple[str, ...], dict[str, list[Any]]] = OrderedDict()
         self._refs_lock = threading.Lock()
+        self._latest_ids = _latest_ids(vault)
         self._owns_vault = False
 
     # -- construction ------------------------------------------------------------------------
@@ -464,6 +534,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 cube_ids=missing,
                 filter=self._filter(principal, ROOT),
                 limit=min(MAX_LIMIT, len(missing)),
+                order_by=None,
             ):
                 pool[c.id] = c
         out = []
@@ -513,7 +584,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         tags: Iterable[str] | None = None,
         limit: int = MAX_LIMIT,
         created_before: datetime | None = None,
+        ordered: bool = True,
     ) -> list[MemCube]:
+        """Cubes under ``namespace`` (with any of ``tags``), oldest first when ``ordered``;
+        lookups that need no order skip it (the engine then answers from its tag index)."""
         tags = list(dict.fromkeys(tags)) if tags is not None else None
         if tags is not None and not tags:
             return []
@@ -523,8 +597,20 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 principal, namespace, exact=exact, tags=tags, created_before=created_before
             ),
             limit=limit,
-            order_by="created",
+            order_by="created" if ordered else None,
         )
+
+    def _newest(
+        self, principal: Principal, scope: tuple[str, ...], *, exact: bool, limit: int
+    ) -> list[MemCube]:
+        """Up to ``limit`` checkpoint cubes of ``scope``, newest first. On the embedded engine
+        an ordered query right after writes costs milliseconds, so an unordered probe answers
+        first for an empty scope: a new thread, as at the start of every new run."""
+        if self._latest_ids is not None and not self._find(
+            principal, scope, exact=exact, tags=(CHECKPOINT,), limit=1, ordered=False
+        ):
+            return []
+        return self._find(principal, scope, exact=exact, tags=(CHECKPOINT,), limit=limit)
 
     def _store(self, principal: Principal, cubes: list[MemCube]) -> None:
         """Write a cube and its chunks in one vault call; when the cube exists already (a
@@ -538,7 +624,11 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         have = {
             c.id: c
             for c in self._vault.find(
-                principal, cube_ids=ids, filter=self._filter(principal, ROOT), limit=len(ids)
+                principal,
+                cube_ids=ids,
+                filter=self._filter(principal, ROOT),
+                limit=len(ids),
+                order_by=None,
             )
         }
         if cubes[0].id in have:
@@ -561,9 +651,12 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 self._refs.popitem(last=False)
 
     def _refs_forget(self, owner: str, thread_id: str | None = None) -> None:
+        """Drop what is cached about a thread (every thread of ``owner`` when ``None``)."""
         with self._refs_lock:
             for key in [k for k in self._refs if k[0] == owner and thread_id in (None, k[1])]:
                 del self._refs[key]
+        if self._latest_ids is not None:
+            self._latest_ids.forget(owner, thread_id)
 
     # -- TTL -----------------------------------------------------------------------------------
 
@@ -574,7 +667,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def _thread_alive(self, principal: Principal, thread_id: str) -> bool | None:
         """Whether the thread is live (its newest checkpoint has not expired); ``None`` when
         the principal has no such thread."""
-        newest = self._find(principal, self._ns(thread_id), tags=(CHECKPOINT,), limit=1)
+        newest = self._newest(principal, self._ns(thread_id), exact=False, limit=1)
         if not newest:
             return None
         return self._alive(newest[0], utcnow())
@@ -601,9 +694,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             else:
                 missing[ch] = ver
         if missing:
-            thread = self._find(
-                principal, self._ns(env["t"], env["ns"]), exact=True, tags=(CHECKPOINT,)
-            )
+            scope = self._ns(env["t"], env["ns"])
+            thread = self._find(principal, scope, exact=True, tags=(CHECKPOINT,), ordered=False)
             for other in self._decode(principal, thread, {}):
                 for ch, ver in list(missing.items()):
                     entry = other.env["s"].get(ch)
@@ -659,16 +751,17 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         """Fetch, in one call, what the ``mains`` need beyond ``pool``: the checkpoints their
         references point at and (unless ``have_writes``) their pending writes. Returns the
         checkpoints by (namespace, id) and the writes by (namespace + checkpoint id)."""
-        known = {(m.cube.namespace, m.id) for m in mains}
+        pooled = {(c.namespace, *c.tags[1:2]) for c in pool.values() if _kind(c) == CHECKPOINT}
         tags: list[str] = []
         for m in mains:
             if not have_writes:
                 tags.append(_tag("w", m.id))
             for _, origin in m.env["r"].values():
-                if (m.cube.namespace, origin) not in known:
+                if (m.cube.namespace, _tag("c", origin)) not in pooled:
                     tags.append(_tag("c", origin))
         if tags:
-            for c in self._find(principal, scope, exact=len(scope) > len(ROOT) + 1, tags=tags):
+            exact = len(scope) > len(ROOT) + 1
+            for c in self._find(principal, scope, exact=exact, tags=tags, ordered=False):
                 pool.setdefault(c.id, c)
         decoded = self._decode(
             principal, [c for c in pool.values() if c.id not in {m.cube.id for m in mains}], pool
@@ -710,31 +803,49 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         principal, echo = self._acting(config)
         checkpoint_id = get_checkpoint_id(config)
         scope = self._ns(thread_id, ns)
+        key = (principal.id, thread_id, ns)
+        latest = self._latest_ids
         pool: dict[str, MemCube] = {}
+        mains: list[_Stored] = []
         if checkpoint_id:
-            cubes = self._find(
-                principal,
-                scope,
-                exact=True,
-                tags=(_tag("c", checkpoint_id), _tag("w", checkpoint_id)),
-            )
-            pool = {c.id: c for c in cubes}
-            mains = [
-                m
-                for m in self._decode(principal, [c for c in cubes if _kind(c) == CHECKPOINT], pool)
-                if m.id == checkpoint_id
-            ]
-            have_writes = True
-        else:
+            mains, pool = self._by_id(principal, key, scope, checkpoint_id)
+        elif latest is not None and (known := latest.get(key)):
+            mains, pool = self._by_id(principal, key, scope, known)
+        have_writes = bool(mains)  # fetched by id: with its writes
+        if not mains and not checkpoint_id:
+            epoch = latest.epoch() if latest is not None else 0
+            pool = {}
             mains = self._latest(principal, scope, pool)
-            have_writes = False
+            if latest is not None:
+                seen = (mains[0].cube.created_at, mains[0].id) if mains else (_NEVER, "")
+                latest.install(key, seen, epoch)
         if not mains:
             return None
         main = mains[0]
         if not self._alive(main.cube, utcnow()) and not self._thread_alive(principal, thread_id):
             return None
+        self._refs_put((*key, main.id), main.env["r"])  # the next read fetches all in one call
         checkpoints, writes = self._related(principal, [main], pool, scope, have_writes=have_writes)
         return self._assemble(principal, echo, [main], checkpoints, writes)[0]
+
+    def _by_id(
+        self,
+        principal: Principal,
+        key: tuple[str, str, str],
+        scope: tuple[str, ...],
+        checkpoint_id: str,
+    ) -> tuple[list[_Stored], dict[str, MemCube]]:
+        """Checkpoint ``checkpoint_id`` of ``scope`` (a list of at most one) and the pool of
+        cubes fetched with it: its pending writes and, when its references are cached, the
+        checkpoints they point at - all in one vault call."""
+        tags = [_tag("c", checkpoint_id), _tag("w", checkpoint_id)]
+        for _, origin in (self._refs_get((*key, checkpoint_id)) or {}).values():
+            tags.append(_tag("c", origin))
+        cubes = self._find(principal, scope, exact=True, tags=tags, ordered=False)
+        pool = {c.id: c for c in cubes}
+        candidates = [c for c in cubes if _kind(c) == CHECKPOINT and tags[0] in c.tags]
+        mains = [m for m in self._decode(principal, candidates, pool) if m.id == checkpoint_id]
+        return mains, pool
 
     def _latest(
         self, principal: Principal, scope: tuple[str, ...], pool: dict[str, MemCube]
@@ -742,14 +853,15 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         """The checkpoint with the greatest id in ``scope``: ids are UUID v6, so the newest by
         creation time (ties, within a microsecond, are broken by id)."""
         limit = 2  # ids are unique to 100 ns and sorted by time: a tie needs the same microsecond
+        cands = self._newest(principal, scope, exact=True, limit=limit)
         while True:
-            cands = self._find(principal, scope, exact=True, tags=(CHECKPOINT,), limit=limit)
             if not cands:
                 return []
             top = [c for c in cands if c.created_at == cands[0].created_at]
             if len(top) < len(cands) or len(cands) < limit or limit >= MAX_LIMIT:
                 break
             limit = MAX_LIMIT
+            cands = self._find(principal, scope, exact=True, tags=(CHECKPOINT,), limit=limit)
         if len(top) == 1:
             best = top[0]
         else:
@@ -887,6 +999,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         tags = [_tag("c", cid)]
         if isinstance(run_id := md.get("run_id"), str) and run_id:
             tags.append(_tag("r", run_id))
+        id_time = _id_time(cid)
+        created = min(id_time or now, now)
         cubes = self._cubes(
             principal,
             cube_id=self._cube_id(principal.id, thread_id, ns, CHECKPOINT, cid),
@@ -896,11 +1010,20 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             key=_key(cid),
             text=_text(env),
             env=env,
-            created=min(_id_time(cid) or now, now),
+            created=created,
             expires=now + self.ttl if self.ttl else None,
         )
-        self._store(principal, cubes)
-        self._refs_put((principal.id, thread_id, ns, cid), env["r"])
+        key = (principal.id, thread_id, ns)
+        try:
+            self._store(principal, cubes)
+        except BaseException:
+            if self._latest_ids is not None:
+                self._latest_ids.advance(key, None)  # written or not: no longer known
+            raise
+        if self._latest_ids is not None:
+            # a re-put keeps the first creation time: known only when the id carries it
+            self._latest_ids.advance(key, (created, cid) if created == id_time else None)
+        self._refs_put((*key, cid), env["r"])
         return self._config(thread_id, ns, cid, echo)
 
     def _resolve_refs(
@@ -928,7 +1051,9 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             cached = self._refs_get((principal.id, thread_id, ns, parent_id))
             if cached is None:
                 scope = self._ns(thread_id, ns)
-                found = self._find(principal, scope, exact=True, tags=(_tag("c", parent_id),))
+                found = self._find(
+                    principal, scope, exact=True, tags=(_tag("c", parent_id),), ordered=False
+                )
                 for p in self._decode(principal, [c for c in found if _kind(c) == CHECKPOINT], {}):
                     if p.id == parent_id:
                         cached = p.env["r"]
@@ -939,7 +1064,9 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 refs[ch] = [ver, ref[1]]
                 del rest[ch]
         if rest:  # not from the parent: look for the blob anywhere in the thread
-            thread = self._find(principal, self._ns(thread_id, ns), exact=True, tags=(CHECKPOINT,))
+            thread = self._find(
+                principal, self._ns(thread_id, ns), exact=True, tags=(CHECKPOINT,), ordered=False
+            )
             for other in self._decode(principal, thread, {}):
                 for ch, ver in list(rest.items()):
                     entry = other.env["s"].get(ch)
@@ -1006,6 +1133,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 cube_ids=[cube_id],
                 filter=self._filter(principal, ROOT),
                 limit=1,
+                order_by=None,
             )
             if not old:
                 with contextlib.suppress(ConflictError):
@@ -1039,6 +1167,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                     cube_ids=[c.id for c in chunks],
                     filter=self._filter(principal, ROOT),
                     limit=len(chunks),
+                    order_by=None,
                 )
             }
             if missing := [c for c in chunks if c.id not in have]:
@@ -1208,13 +1337,16 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         have = {c.id for c in self._all(principal, self._ns(target))}
         todo = [b for b in batches if b[0].id not in have]
         batch: list[MemCube] = []
-        for cubes in todo:
-            batch.extend(c for c in cubes if c.id not in have)
-            if len(batch) >= 256:
+        try:
+            for cubes in todo:
+                batch.extend(c for c in cubes if c.id not in have)
+                if len(batch) >= 256:
+                    self._vault.put(principal, batch, index=False)
+                    batch = []
+            if batch:
                 self._vault.put(principal, batch, index=False)
-                batch = []
-        if batch:
-            self._vault.put(principal, batch, index=False)
+        finally:
+            self._refs_forget(principal.id, target)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """``"keep_latest"``: keep only the latest checkpoint of each namespace of each thread

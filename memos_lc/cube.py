@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -501,6 +502,7 @@ class ScoredCube(BaseModel):
     matched_terms: tuple[str, ...] = ()
 
 
+@functools.lru_cache(maxsize=4096)  # a write asks for the ids of its versions several times
 def version_id(cube_id: str, version: int) -> str:
     """Storage id of version ``version`` of cube ``cube_id``."""
     return str(uuid.uuid5(_VERSION_NS, f"{cube_id}:{version}"))

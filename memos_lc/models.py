@@ -100,7 +100,10 @@ def load_causal_lm(
         except OSError as e:
             raise MemosError(f"cannot load model {name!r} offline: {e}") from None
         lm.eval()
-        loaded = LocalLM(name, lm, tokenizer, model_fingerprint(lm, name))
+        # labelled by the file when there is one, so the bundled name and the path to the
+        # same file give the same fingerprint (caches and adapters made by either apply)
+        label = gguf.name if gguf is not None else name
+        loaded = LocalLM(name, lm, tokenizer, model_fingerprint(lm, label))
         _cache[key] = loaded
         return loaded
 

@@ -484,14 +484,37 @@ class MemoryNodes:
 
     # -- create_react_agent hooks ----------------------------------------------------------
 
-    def pre_model_hook(self, state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
-        """``create_react_agent(pre_model_hook=...)``: read, schedule and inject in one step;
-        the model gets the memory as ``llm_input_messages``, the history stays as it is."""
+    def recall(
+        self, state: dict[str, Any], config: RunnableConfig | None = None
+    ) -> dict[str, Any]:
+        """``read`` and ``schedule`` in one step, leaving the messages alone: the state update
+        carries the plan, its rendered text (``memory_context``) and the activation and adapter
+        ids, for hooks that hand the memory to the model themselves."""
         update = self.read(state, config)
         update |= self.schedule({**state, **update}, config)
+        return self._recalled(update)
+
+    async def arecall(
+        self, state: dict[str, Any], config: RunnableConfig | None = None
+    ) -> dict[str, Any]:
+        """Async twin of :meth:`recall`."""
+        update = await self.aread(state, config)
+        update |= await self.aschedule({**state, **update}, config)
+        return self._recalled(update)
+
+    def _recalled(self, update: dict[str, Any]) -> dict[str, Any]:
         plan = update.get("memory_plan") or {}
         update.pop("memory_candidates", None)
         update["memory_context"] = self.render(plan)
+        update["memory_activation"] = plan.get("activation")
+        update["memory_adapters"] = list(plan.get("adapters") or [])
+        return update
+
+    def pre_model_hook(self, state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        """``create_react_agent(pre_model_hook=...)``: read, schedule and inject in one step;
+        the model gets the memory as ``llm_input_messages``, the history stays as it is."""
+        update = self.recall(state, config)
+        plan = update.get("memory_plan") or {}
         update["llm_input_messages"] = [*self.memory_messages(plan), *_messages(state)]
         return update
 
@@ -565,7 +588,7 @@ def _plan_json(plan: MemoryPlan) -> dict[str, Any]:
                 "placement": str(i.placement),
                 "score": round(i.score, 6),
                 "tokens": i.tokens,
-                "source_ids": list(i.cube.provenance.source_ids),
+                "source_ids": list(i.source_ids or i.cube.provenance.source_ids),
             }
             for i in plan.items
         ],

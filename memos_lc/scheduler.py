@@ -11,7 +11,10 @@ Given a query, a principal and a token budget of the target model, :meth:`MemSch
 4. **fits the budget**, counting the tokens of the exact text that will be injected with the
    target model's tokenizer. Conversation windows from the fast reader are merged per thread,
    so overlapping windows never inject a turn twice and a window next to one already chosen
-   costs only its new turns;
+   costs only its new turns (``SelectionPolicy.excerpt="turn"`` injects only each window's
+   own turn instead, ranked by the windows that hold it; ``"voted"`` keeps the windows'
+   ranking but injects from each window only the turns the retrieved windows vote for:
+   more distinct turns per token);
 5. **places** each item (:class:`PlacementPolicy`): a text block (plaintext), a KV prefix
    (activation cube made for the target model) or a LoRA adapter (parametric cube);
 6. records the recall on each chosen cube (``vault.record_use``).
@@ -39,7 +42,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -113,6 +116,15 @@ class RetrievalPolicy(_Policy):
     rewrite_weight: float = Field(default=0.5, ge=0.0)
     """Weight of the rewrite's lists relative to the query's."""
     rrf_k: float = Field(default=60.0, gt=0.0)
+    turn_votes: bool = False
+    """Fast-reader windows: a window's relevance is the sum of the fused scores of every
+    retrieved window holding its own turn, so the window centred on the turn that matched
+    ranks above the windows centred on its neighbours."""
+    vote_norm: bool = False
+    """Divide a turn's vote by how many windows could hold it (the size of its own window
+    when that was retrieved, else the largest window seen): a turn at the edge of a session
+    sits in fewer windows and would otherwise collect fewer votes for being there. Applies
+    wherever votes are used (``turn_votes``, ``excerpt="turn"`` and ``excerpt="voted"``)."""
 
 
 class ScoringPolicy(_Policy):
@@ -121,13 +133,18 @@ class ScoringPolicy(_Policy):
     * relevance - the fused retrieval score, relative to the best candidate's;
     * recency - ``0.5 ** (age / recency_half_life_days)`` of the cube's last update;
     * priority - the cube's ``priority``;
-    * usage - ``log1p(hits) / log1p(usage_saturation)``, capped at 1.
+    * usage - ``log1p(hits) / log1p(usage_saturation)``, capped at 1;
+    * speaker - 1 when the query names the person who said the candidate's turn (the own
+      turn of a fast-reader window; for another cube, a speaker named in its text), else 0.
+      People are the speakers of the candidates' turns, so nothing is guessed from
+      capitals: a question about a person is mostly answered by what that person said.
     """
 
     relevance: float = Field(default=1.0, ge=0.0)
     recency: float = Field(default=0.1, ge=0.0)
     priority: float = Field(default=0.1, ge=0.0)
     usage: float = Field(default=0.05, ge=0.0)
+    speaker: float = Field(default=0.0, ge=0.0)
     recency_half_life_days: float = Field(default=30.0, gt=0.0)
     usage_saturation: int = Field(default=20, ge=1)
 
@@ -144,9 +161,26 @@ class SelectionPolicy(_Policy):
     mmr_lambda: float = Field(default=0.7, ge=0.0, le=1.0)
     duplicate_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
     max_items: int = Field(default=64, ge=1)
-    session_penalty: float = Field(default=0.0, ge=0.0, le=1.0)
     min_relevance: float = Field(default=0.0, ge=0.0, le=1.0)
     """Drop candidates whose relative relevance is below this."""
+    excerpt: Literal["window", "turn", "voted"] = "window"
+    """What a fast-reader window puts in the block: the whole ``"window"`` (its turn and the
+    neighbours stored with it), only its own ``"turn"`` (then turns, not windows, are the
+    ranked items), or ``"voted"``: windows stay the ranked items, ranked exactly as with
+    ``"window"``, but each injects only its turns whose vote (summed fused score of the
+    retrieved windows holding the turn) is at least ``vote_ratio`` times the best vote in
+    the window, skipping turns already in the block (at least its best new turn). The
+    neighbours help *find* a turn; injecting only the turns the windows agree on spends the
+    budget on more distinct turns. ``PlanItem.source_ids`` then names exactly the injected
+    turns, ``PlanItem.ranked_ids`` the whole window.
+
+    On LoCoMo (``benchmarks/locomo.py``) ``"window"`` injects the most evidence within a
+    budget: the turns the windows vote for are the long ones, while the evidence is often a
+    short neighbour that a merged window brings in for a few tokens; ``"voted"`` keeps the
+    ranking (R@k) but lowers recall within 1,024 tokens."""
+    vote_ratio: float = Field(default=0.8, gt=0.0, le=1.0)
+    """``excerpt="voted"``: the share of the window's best turn vote a turn needs to be
+    injected (1.0: only the best turn; small: the whole window)."""
 
 
 class PlacementPolicy(_Policy):
@@ -212,7 +246,17 @@ class PlanItem(BaseModel):
     """The score's parts: relevance, recency, priority, usage."""
     source_ids: tuple[str, ...] = ()
     """External ids of what this item puts in the prompt: the turns rendered for a
-    conversation window, else the cube's provenance ``source_ids``."""
+    conversation window (only the injected ones with ``excerpt="voted"``, possibly fewer
+    than the window holds), else the cube's provenance ``source_ids``."""
+    ranked_ids: tuple[str, ...] = ()
+    """External ids of the ranked unit: every turn of a conversation window (also those a
+    ``"voted"`` excerpt leaves out), the turn of a ``"turn"`` excerpt, else the cube's
+    provenance ``source_ids``. Equal to ``source_ids`` unless the item is an excerpt."""
+
+    @property
+    def partial(self) -> bool:
+        """Whether only part of the ranked unit is in the prompt (``source_ids`` names it)."""
+        return set(self.source_ids) != set(self.ranked_ids)
 
 
 class MemoryPlan(BaseModel):
@@ -340,16 +384,21 @@ class _Candidate:
         "keys",
         "words",
         "source_ids",
-        "session",
+        "focus",
+        "votes",
     )
 
-    def __init__(self, cube: MemCube) -> None:
+    def __init__(self, cube: MemCube, turn: Turn | None = None) -> None:
         self.cube = cube
         self.fused = 0.0
         self.score = 0.0
         self.components: dict[str, float] = {}
+        self.votes: dict[str, float] = {}  # turn key -> vote (``excerpt="voted"``)
         prov = cube.provenance
-        turns = self.turns = turns_of(cube)
+        # a window, or one turn of it (``SelectionPolicy.excerpt == "turn"``)
+        turns = [turn] if turn is not None else turns_of(cube)
+        self.focus = turn or _focus(cube, turns)
+        self.turns = turns
         if turns is None:
             # Identity for redundancy: message ids within a thread, else external ids.
             ids = [f"m:{prov.thread_id}:{m}" for m in prov.message_ids] or [
@@ -359,9 +408,80 @@ class _Candidate:
         else:
             ids = [_turn_key(prov.thread_id, t) for t in turns]
             self.source_ids = tuple(dict.fromkeys(s for t in turns for s in t.source_ids))
-        self.session = (prov.thread_id, turns[0].time.date()) if turns else None
         self.keys = frozenset(ids)
         self.words = frozenset(w.lower() for w in _WORD.findall(cube.text))
+
+
+def _turn_votes(cands: list[_Candidate], norm: bool = False) -> dict[str, float]:
+    """Each turn of the retrieved windows -> the sum of the fused scores of the windows
+    holding it; with ``norm``, divided by how many windows could hold it (:func:`_capacity`)."""
+    votes: dict[str, float] = {}
+    for c in cands:
+        for t in c.turns or ():
+            key = _turn_key(c.cube.provenance.thread_id, t)
+            votes[key] = votes.get(key, 0.0) + c.fused
+    if norm:
+        cap = _capacity(cands)
+        votes = {k: v / cap.get(k, cap[""]) for k, v in votes.items()}
+    return votes
+
+
+def _capacity(cands: list[_Candidate]) -> dict[str, int]:
+    """How many windows could hold each turn: a window holds its own turn and the turns
+    around it in the same session, so the windows holding a turn are centred on the turns of
+    its own window - as many as its own window has turns. Known for a turn whose own window
+    was retrieved; ``""`` -> the largest window seen, for the others."""
+    cap: dict[str, int] = {"": 1}
+    for c in cands:
+        if c.turns:
+            cap[""] = max(cap[""], len(c.turns))
+            if c.focus is not None:
+                cap[_turn_key(c.cube.provenance.thread_id, c.focus)] = len(c.turns)
+    return cap
+
+
+def _turn_candidates(cands: list[_Candidate], norm: bool = False) -> list[_Candidate]:
+    """Windows -> one candidate per turn they hold. A turn's relevance is the sum of the fused
+    scores of every retrieved window holding it: the turn that made a stretch of windows
+    match sits in all of them, its short neighbour ("Wow, nice!") in fewer. Each turn keeps
+    the window it is the own turn of when that was retrieved, else its best window. Other
+    cubes pass through."""
+    out: list[_Candidate] = []
+    turns: dict[str, tuple[Turn, float, _Candidate]] = {}
+    cap = _capacity(cands) if norm else {}
+    for c in cands:
+        if c.turns is None:
+            out.append(c)
+            continue
+        thread = c.cube.provenance.thread_id
+        for t in c.turns:
+            key = _turn_key(thread, t)
+            prev = turns.get(key)
+            if prev is None:
+                turns[key] = (t, c.fused, c)
+                continue
+            own = prev[2] if prev[2].focus == t else c if c.focus == t else None
+            best = own or (c if c.fused > prev[2].fused else prev[2])
+            turns[key] = (t, prev[1] + c.fused, best)
+    for key, (t, fused, window) in turns.items():
+        tc = _Candidate(window.cube, t)
+        tc.fused = fused / cap.get(key, cap[""]) if norm else fused
+        out.append(tc)
+    return out
+
+
+def _focus(cube: MemCube, turns: list[Turn] | None) -> Turn | None:
+    """The own turn of a fast-reader window (``payload.data["focus"]``), else ``None``."""
+    if not turns:
+        return None
+    pos = getattr(cube.payload, "data", {}).get("focus")
+    return next((t for t in turns if t.pos == pos), None)
+
+
+def _named(query: str, names: set[str]) -> set[str]:
+    """The ``names`` (people) that ``query`` mentions as whole words, case-insensitively."""
+    low = query.lower()
+    return {n for n in names if re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", low) is not None}
 
 
 def _turn_key(thread_id: str | None, t: Turn) -> str:
@@ -634,7 +754,7 @@ class MemScheduler:
         now: datetime | None,
     ) -> MemoryPlan:
         cands = self._fuse(lists)
-        self._score(cands, now or utcnow())
+        self._score(cands, now or utcnow(), query)
         items, text, text_tokens = self._select(cands, budget)
         total = text_tokens + sum(i.tokens for i in items if i.placement == Placement.ACTIVATION)
         return MemoryPlan(
@@ -651,6 +771,7 @@ class MemScheduler:
 
     def _fuse(self, lists: list[tuple[float, list[ScoredCube]]]) -> list[_Candidate]:
         k = self.policy.retrieval.rrf_k
+        excerpt = self.policy.selection.excerpt
         cands: dict[str, _Candidate] = {}
         for weight, hits in lists:
             for rank, hit in enumerate(hits, 1):
@@ -658,12 +779,28 @@ class MemScheduler:
                 if c is None:
                     c = cands[hit.cube.id] = _Candidate(hit.cube)
                 c.fused += weight / (k + rank)
-        return list(cands.values())
+        norm = self.policy.retrieval.vote_norm
+        if excerpt == "turn":
+            return _turn_candidates(list(cands.values()), norm)
+        out = list(cands.values())
+        if self.policy.retrieval.turn_votes or excerpt == "voted":
+            votes = _turn_votes(out, norm)
+            for c in out:
+                thread = c.cube.provenance.thread_id
+                if excerpt == "voted":
+                    c.votes = {k: votes[k] for k in c.keys if k in votes}
+                if self.policy.retrieval.turn_votes and c.focus is not None:
+                    c.fused = votes[_turn_key(thread, c.focus)]
+        return out
 
-    def _score(self, cands: list[_Candidate], now: datetime) -> None:
+    def _score(self, cands: list[_Candidate], now: datetime, query: str) -> None:
         s = self.policy.scoring
         top = max((c.fused for c in cands), default=0.0) or 1.0
-        total = (s.relevance + s.recency + s.priority + s.usage) or 1.0
+        total = (s.relevance + s.recency + s.priority + s.usage + s.speaker) or 1.0
+        named: set[str] = set()
+        if s.speaker:
+            people = {t.speaker.lower() for c in cands for t in (c.turns or ()) if t.speaker}
+            named = _named(query, people)
         for c in cands:
             age_days = max(0.0, (now - c.cube.updated_at).total_seconds() / 86400)
             comp = {
@@ -672,12 +809,15 @@ class MemScheduler:
                 "priority": c.cube.priority,
                 "usage": min(1.0, math.log1p(c.cube.usage.hits) / math.log1p(s.usage_saturation)),
             }
+            if s.speaker:
+                comp["speaker"] = float(bool(named) and _said_by(c, named))
             c.components = comp
             c.score = (
                 s.relevance * comp["relevance"]
                 + s.recency * comp["recency"]
                 + s.priority * comp["priority"]
                 + s.usage * comp["usage"]
+                + s.speaker * comp.get("speaker", 0.0)
             ) / total
 
     def _select(self, cands: list[_Candidate], budget: int) -> tuple[list[PlanItem], str, int]:
@@ -689,16 +829,28 @@ class MemScheduler:
             if c.components["relevance"] >= sel.min_relevance and placements[c.cube.id] is not None
         ]
         pool.sort(key=lambda c: c.score, reverse=True)
-        chosen: list[tuple[_Candidate, Placement, int]] = []
+        # (candidate, placement, tokens added, turns it renders: all of a window's, or its
+        # voted excerpt; None for a cube rendered as one line)
+        chosen: list[tuple[_Candidate, Placement, int, list[Turn] | None]] = []
         covered: set[str] = set()
         compiled: set[str] = set()  # plaintext cube ids whose text is in a chosen KV prefix
         text_tokens = prefix_tokens = adapters = 0
+        voted = sel.excerpt == "voted"
 
-        def text_entries(extra: _Candidate | None = None) -> list[tuple[MemCube, Any]]:
-            picked = [c for c, p, _ in chosen if p == Placement.PLAINTEXT]
-            return [(c.cube, c.turns) for c in ([*picked, extra] if extra else picked)]
+        def text_entries(
+            extra: tuple[_Candidate, list[Turn] | None] | None = None,
+        ) -> list[tuple[MemCube, Any]]:
+            picked = [(c, ts) for c, p, _, ts in chosen if p == Placement.PLAINTEXT]
+            return [(c.cube, ts) for c, ts in ([*picked, extra] if extra else picked)]
 
-        sessions: set[tuple[str | None, Any]] = set()
+        def injected() -> set[str]:
+            return {
+                _turn_key(c.cube.provenance.thread_id, t)
+                for c, p, _, ts in chosen
+                if p == Placement.PLAINTEXT
+                for t in ts or ()
+            }
+
         while pool and len(chosen) < sel.max_items:
             best, best_value, best_red = pool[0], -math.inf, 0.0
             for c in pool:
@@ -710,10 +862,7 @@ class MemScheduler:
                     red = _redundancy(c, {k for o in others for k in o.keys}, others)
                 else:
                     red = _redundancy(c, covered, [x[0] for x in chosen])
-                div = red
-                if sel.session_penalty and c.session is not None and c.session in sessions:
-                    div = max(red, sel.session_penalty)
-                value = sel.mmr_lambda * c.score - (1 - sel.mmr_lambda) * div
+                value = sel.mmr_lambda * c.score - (1 - sel.mmr_lambda) * red
                 if value > best_value:
                     best, best_value, best_red = c, value, red
             pool.remove(best)
@@ -723,7 +872,7 @@ class MemScheduler:
             if placement == Placement.PARAMETRIC:
                 if adapters < place.max_adapters:
                     adapters += 1
-                    chosen.append((best, placement, 0))
+                    chosen.append((best, placement, 0, None))
                 continue
             if placement == Placement.ACTIVATION:
                 payload = best.cube.payload
@@ -741,19 +890,22 @@ class MemScheduler:
                     continue
                 compiled |= sources
                 prefix_tokens += payload.prefix_tokens
-                chosen.append((best, placement, payload.prefix_tokens))
+                chosen.append((best, placement, payload.prefix_tokens, None))
                 covered |= best.keys
                 continue
             if best.cube.id in compiled:
                 continue
-            tokens = self._line_tokens(_lines(text_entries(best)))
-            if tokens + prefix_tokens > budget:
-                continue
-            chosen.append((best, placement, tokens - text_tokens))
-            if best.session is not None:
-                sessions.add(best.session)
-            text_tokens = tokens
-            covered |= best.keys
+            options = [best.turns]
+            if voted and best.turns and best.votes:
+                options = _voted_excerpts(best, injected(), sel.vote_ratio)
+            for turns in options:  # the excerpt, else its best new turn alone
+                tokens = self._line_tokens(_lines(text_entries((best, turns))))
+                if tokens + prefix_tokens <= budget:
+                    chosen.append((best, placement, tokens - text_tokens, turns))
+                    text_tokens = tokens
+                    # redundancy counts the whole window, so the ranking is the windows'
+                    covered |= best.keys
+                    break
         # The block is counted whole once: a tokenizer that merges across lines could make
         # the per-line sum low, so drop the last text items until the exact count fits.
         text = "\n".join(_lines(text_entries()))
@@ -770,9 +922,10 @@ class MemScheduler:
                 placement=p,
                 tokens=t,
                 components=c.components,
-                source_ids=c.source_ids,
+                source_ids=c.source_ids if ts is None or ts is c.turns else _ids_of(ts),
+                ranked_ids=c.source_ids,
             )
-            for c, p, t in chosen
+            for c, p, t, ts in chosen
         ]
         return items, text, text_tokens
 
@@ -789,6 +942,35 @@ class MemScheduler:
             if place.activation and fp is not None and payload.model_fingerprint == fp:
                 return Placement.ACTIVATION
         return Placement.PLAINTEXT
+
+
+def _voted_excerpts(c: _Candidate, injected: set[str], ratio: float) -> list[list[Turn]]:
+    """The turns of window ``c`` to inject: those not yet in the block whose vote is at least
+    ``ratio`` times the best vote in the window, else (all such turns are in) its best new
+    turn; then, as a fallback when that does not fit the budget, its best new turn alone."""
+    thread = c.cube.provenance.thread_id
+    keyed = [(t, _turn_key(thread, t)) for t in c.turns or ()]
+    new = [(t, k) for t, k in keyed if k not in injected]
+    if not new:
+        return []
+    top = max(c.votes.get(k, 0.0) for _, k in keyed)
+    excerpt = [t for t, k in new if c.votes.get(k, 0.0) >= ratio * top]
+    single = [max(new, key=lambda x: c.votes.get(x[1], 0.0))[0]]
+    return [excerpt, single] if excerpt and excerpt != single else [single]
+
+
+def _ids_of(turns: Sequence[Turn]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s for t in turns for s in t.source_ids))
+
+
+def _said_by(c: _Candidate, named: set[str]) -> bool:
+    """Whether ``c`` is what one of the ``named`` people said (its own turn), or for a cube
+    that is not a conversation window, whether its text names one of them."""
+    if c.focus is not None:
+        return c.focus.speaker.lower() in named
+    if c.turns is not None:
+        return any(t.speaker.lower() in named for t in c.turns)
+    return bool(_named(c.cube.text, named))
 
 
 def _redundancy(c: _Candidate, covered: set[str], chosen: list[_Candidate]) -> float:

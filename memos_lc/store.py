@@ -603,8 +603,10 @@ class MemCubeStore(BaseStore):
     # -- TTL -------------------------------------------------------------------------------
 
     def sweep_ttl(self) -> int:
-        """Move every cube past its expiry to status ``expired`` now; returns how many."""
-        return len(self.vault.sweep_expired())
+        """Move the store's items past their expiry to status ``expired`` now (every
+        principal's items of the store's memory type, nothing else in the vault); returns how
+        many."""
+        return len(self.vault.sweep_expired(memory_types=(self.memory_type,)))
 
     async def asweep_ttl(self) -> int:
         """Async twin of :meth:`sweep_ttl`."""

@@ -16,8 +16,8 @@ from langchain_core.embeddings import Embeddings
 
 from memos_lc import MemCube, MemVault
 from memos_lc.cube import version_id
-from memos_lc.governance import AuditEvent, Grant, namespace_key
-from memos_lc.vault.qdrant import AUDIT, CUBES, GRANTS, cube_from_payload
+from memos_lc.governance import Grant, namespace_key
+from memos_lc.vault.qdrant import AUDIT, CUBES, GRANTS, audit_event_from_payload, cube_from_payload
 
 
 def _all(vault: MemVault, collection: str) -> list:
@@ -53,7 +53,7 @@ def fsck(vault: MemVault) -> dict[str, list[MemCube]]:
             assert c.superseded_by == succ, f"{cid} v{c.version}: superseded_by {c.superseded_by}"
         out[cid] = chain
     for p in _all(vault, AUDIT):
-        AuditEvent.model_validate({k: v for k, v in p.payload.items() if k != "ts"})
+        audit_event_from_payload(p.payload)
     for p in _all(vault, GRANTS):
         Grant.model_validate(p.payload["grant"])
     return out

@@ -347,3 +347,14 @@ def test_text_blocks_become_plain_content() -> None:
 def test_local_model_must_be_a_local_lm() -> None:
     with pytest.raises(ValueError, match="LocalLM"):
         ChatMemOS(local_model="not a model")
+
+
+def test_the_bundled_file_by_path_has_the_bundled_fingerprint(lm: LocalLM) -> None:
+    # activation caches and adapters are keyed by the fingerprint: made with the default
+    # model, they must apply when the same file is named by its path (and the reverse)
+    from memos_lc.models import bundled_chat_model_path
+
+    by_path = load_causal_lm(bundled_chat_model_path())
+    assert by_path.model is not lm.model
+    assert by_path.fingerprint == lm.fingerprint
+    assert lm.fingerprint.startswith("smollm2-135m-instruct.q4_1:")

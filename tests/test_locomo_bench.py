@@ -108,6 +108,9 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert result["ingest"]["evidence_ids_dropped"] == 1  # D9:99 names no turn
     assert result["ingest"]["turns"] == 10 and result["ingest"]["cubes"] == 10
     assert result["plans_over_budget"] == 0
+    # R@tok counts only turns whose text is in the block, and every named turn is there
+    assert result["ids_claimed_not_injected"] == 0
+    assert all(a["ids_claimed_not_injected"] == 0 for a in result["ablations"].values())
     # the whole conversation fits in 512 tokens, so every evidence turn is injected
     assert overall["R@512tok"] == overall["R@1024tok"] == 1.0
     assert 0 < overall["R@1"] <= overall["R@5"] <= overall["R@10"] <= 1.0

@@ -283,6 +283,48 @@ def test_consolidate_rejects_bad_input(pvault: MemVault, alice, bob, lm: LocalLM
     assert adapters(pvault, alice) == 1  # only the random one
 
 
+# Prose that is neither the fact nor the bundled anchor paragraphs (memos_lc/_anchor.py).
+UNRELATED = (
+    "The morning train to the coast leaves the central station at seven. It stops in three "
+    "small towns on the way, and in summer it is full of families carrying buckets, spades "
+    "and folding chairs for a day at the beach."
+)
+
+
+def kl_from_base(model: torch.nn.Module, lm: LocalLM, base: torch.Tensor) -> float:
+    """Mean per-token KL(base || model) of the next-token distributions on UNRELATED."""
+    x = lm.tokenizer(UNRELATED, return_tensors="pt")
+    with torch.inference_mode():
+        adapted = model(**x).logits[0].log_softmax(-1)
+    return float((base.exp() * (base - adapted)).sum(-1).mean())
+
+
+def test_anchor_keeps_unrelated_text_close_to_the_base(
+    taught, pvault: MemVault, alice, lm: LocalLM
+) -> None:
+    from memos_lc._anchor import ANCHOR_TEXTS
+
+    assert not any(UNRELATED[:40] in t for t in ANCHOR_TEXTS)
+    vault, _, anchored = taught  # TEACH keeps the default anchor loss
+    assert TEACH.anchor_weight > 0 and float(anchored.payload.training["anchor_kl"]) >= 0
+    fact = pvault.add(alice, FACT, namespace=NS)
+    free_cfg = TEACH.model_copy(update={"anchor_weight": 0.0})
+    free = consolidate_to_adapter(pvault, alice, [fact], lm=lm, config=free_cfg, progress=False)
+    x = lm.tokenizer(UNRELATED, return_tensors="pt")
+    with torch.inference_mode():
+        base = lm.model(**x).logits[0].log_softmax(-1)
+    registry = AdapterRegistry(lm)
+    drift = {}
+    for label, (v, cube) in {"anchored": (vault, anchored), "free": (pvault, free)}.items():
+        name = registry.load(v, alice, cube.id)
+        with registry.use(name) as model:
+            drift[label] = kl_from_base(model, lm, base)
+            if label == "anchored":  # and it still learned the fact
+                assert "teal" in ask(model, lm, QUESTION).lower()
+        registry.unload(name)
+    assert drift["anchored"] < 0.5 * drift["free"], drift
+
+
 def test_time_budget_stores_what_was_trained(pvault: MemVault, alice, lm: LocalLM) -> None:
     fact = pvault.add(alice, FACT, namespace=NS)
     cfg = AdapterTrainingConfig(steps=50, batch_size=1, pairs_per_sequence=2, max_seconds=0.01)

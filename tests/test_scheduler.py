@@ -76,7 +76,7 @@ def test_budget_is_never_exceeded(vault, alice, facts) -> None:
     assert sched.plan(alice, "peanuts", namespace=NS, budget_tokens=0).items == []
 
 
-def test_overlapping_windows_inject_each_turn_once(vault, alice) -> None:
+def _support_group(vault: MemVault, alice: Principal) -> None:
     day = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
     lines = [
         ("Caroline", "I went to a support group for transgender people yesterday."),
@@ -95,6 +95,10 @@ def test_overlapping_windows_inject_each_turn_once(vault, alice) -> None:
         for i, (s, t) in enumerate(lines)
     ]
     vault.put(alice, MemReader().read(msgs, namespace=NS, thread_id="t1"))
+
+
+def test_overlapping_windows_inject_each_turn_once(vault, alice) -> None:
+    _support_group(vault, alice)
     plan = scheduler(vault, selection=SelectionPolicy(mmr_lambda=1.0)).plan(
         alice, "How was the support group?", namespace=NS, budget_tokens=10_000
     )
@@ -107,6 +111,92 @@ def test_overlapping_windows_inject_each_turn_once(vault, alice) -> None:
     # later windows add only the turns not yet in the block
     assert sum(i.tokens for i in plan.items) == words(plan.text)
     assert any(i.tokens < words(i.cube.text) for i in plan.items[1:])
+
+
+def test_turn_excerpts_inject_single_turns_ranked_by_window_votes(vault, alice) -> None:
+    _support_group(vault, alice)
+    sched = scheduler(vault, selection=SelectionPolicy(excerpt="turn"))
+    plan = sched.plan(alice, "How was the support group?", namespace=NS, budget_tokens=10_000)
+    # one turn per item, each turn once, all five turns reachable through their windows
+    assert all(len(i.source_ids) == 1 for i in plan.items)
+    assert sorted(plan.source_ids()) == [f"D1:{i}" for i in range(1, 6)]
+    # the turns inside the support-group stretch come first (a first or last turn sits in
+    # fewer windows, so it collects fewer votes)
+    assert set(plan.source_ids()[:2]) == {"D1:2", "D1:3"}
+    assert plan.text.count("everyone shared their stories") == 1
+    one = sched.plan(alice, "How was the support group?", namespace=NS, budget_tokens=20)
+    assert 1 <= len(one.items) < len(plan.items) and words(one.text) <= 20
+
+
+def test_voted_excerpts_keep_the_window_ranking_and_inject_only_voted_turns(vault, alice) -> None:
+    _support_group(vault, alice)
+    query, lines = "How was the support group?", {}
+    for c in vault.find(alice, namespace=NS, limit=10):
+        for t in c.payload.data["turns"]:
+            lines[t["source_ids"][0]] = f"{t['speaker']}: {t['text']}"
+    whole = scheduler(vault).plan(alice, query, namespace=NS, budget_tokens=10_000)
+    sched = scheduler(vault, selection=SelectionPolicy(excerpt="voted", vote_ratio=1.0))
+    voted = sched.plan(alice, query, namespace=NS, budget_tokens=10_000)
+    # the same windows in the same order: the ranking (R@k) is the windows'
+    assert [i.cube.id for i in voted.items] == [i.cube.id for i in whole.items]
+    assert [i.ranked_ids for i in voted.items] == [i.source_ids for i in whole.items]
+    assert not any(i.partial for i in whole.items)
+    # ... but each window injects only its best-voted new turn, each turn once
+    assert all(len(i.source_ids) == 1 and i.partial for i in voted.items)
+    assert all(set(i.source_ids) <= set(i.ranked_ids) for i in voted.items)
+    assert len(voted.source_ids()) == len(voted.items)
+    assert voted.items[0].source_ids[0] in {"D1:2", "D1:3"}  # inside the support-group stretch
+    # provenance is exact: a turn's line is in the block if and only if an item names it
+    for sid, line in lines.items():
+        assert (line in voted.text) == (sid in voted.source_ids()), sid
+    assert sum(i.tokens for i in voted.items) == words(voted.text) < words(whole.text)
+    # a lower ratio lets more of a window in; within a budget, only what fits
+    loose = scheduler(vault, selection=SelectionPolicy(excerpt="voted", vote_ratio=0.01))
+    assert set(loose.plan(alice, query, namespace=NS, budget_tokens=10_000).source_ids()) == set(
+        lines
+    )
+    small = sched.plan(alice, query, namespace=NS, budget_tokens=20)
+    assert small.items and words(small.text) <= 20
+    assert set(small.source_ids()) == {s for s, line in lines.items() if line in small.text}
+
+
+def test_vote_norm_lifts_a_turn_at_the_edge_of_its_session(vault, alice) -> None:
+    _support_group(vault, alice)
+    query = "Caroline went to a support group for transgender people yesterday"
+    plain, norm = (
+        scheduler(
+            vault,
+            retrieval={"vote_norm": v},
+            selection=SelectionPolicy(excerpt="turn", mmr_lambda=1.0),
+        ).plan(alice, query, namespace=NS, budget_tokens=10_000)
+        for v in (False, True)
+    )
+    # D1:1 opens the conversation: it sits in two windows, its neighbour D1:2 in three
+    rank = [p.source_ids().index("D1:1") for p in (plain, norm)]
+    assert rank[1] < rank[0], (plain.source_ids(), norm.source_ids())
+
+
+def test_turn_votes_rank_the_window_centred_on_the_match_first(vault, alice) -> None:
+    _support_group(vault, alice)
+    voted = scheduler(
+        vault, retrieval={"turn_votes": True}, selection=SelectionPolicy(mmr_lambda=1.0)
+    ).plan(alice, "swimming lessons pool kids", namespace=NS, budget_tokens=10_000)
+    assert voted.items[0].cube.payload.data["focus"] in (3, 4)  # the swimming turns
+
+
+def test_speaker_component_favours_what_the_named_person_said(vault, alice) -> None:
+    _support_group(vault, alice)
+    sched = scheduler(
+        vault,
+        scoring=ScoringPolicy(speaker=1.0),
+        selection=SelectionPolicy(excerpt="turn", mmr_lambda=1.0),
+    )
+    plan = sched.plan(alice, "What did Melanie say?", namespace=NS, budget_tokens=10_000)
+    said = [i.components["speaker"] for i in plan.items]
+    assert said[:2] == [1.0, 1.0] and set(plan.source_ids()[:2]) == {"D1:2", "D1:4"}
+    # nobody named: the component is 0 everywhere and changes no order
+    plain = sched.plan(alice, "What was said?", namespace=NS, budget_tokens=10_000)
+    assert {i.components["speaker"] for i in plain.items} == {0.0}
 
 
 def test_gaps_between_excerpts_are_marked(vault, alice) -> None:

@@ -26,7 +26,7 @@ from langgraph.store.base import (
 from langgraph.store.memory import InMemoryStore
 from typing_extensions import TypedDict
 
-from memos_lc import CubeFilter, LifecycleStatus, MemVault, Principal
+from memos_lc import CubeFilter, LifecycleStatus, MemCube, MemVault, Principal
 from memos_lc.errors import InvalidInputError, PermissionDeniedError
 from memos_lc.errors import InvalidNamespaceError as MemosNamespaceError
 from memos_lc.store import MemCubeStore, StoreNamespaceError
@@ -557,6 +557,27 @@ def test_default_ttl_and_sweeper(plain_vault: MemVault) -> None:
     assert store.vault.list(store.principal, filter=expired), "the sweeper never ran"
     assert store.stop_ttl_sweeper(timeout=5) and future.done()
     assert [i.key for i in store.search(("t",))] == ["b"]
+
+
+def test_sweep_covers_the_store_items_only(plain_vault: MemVault) -> None:
+    from datetime import timedelta
+
+    from memos_lc.cube import utcnow
+
+    store = MemCubeStore(plain_vault, ttl={"default_ttl": 0.001}, principal="alice")
+    store.put(("swept",), "a", {"v": 1})
+    other = MemCube.from_text(
+        "a checkpoint-like cube", namespace=("other",), memory_type="checkpoint",
+        expires_at=utcnow() + timedelta(milliseconds=1),
+    )  # fmt: skip
+    plain_vault.put(Principal(id="alice"), [other], index=False)
+    time.sleep(0.1)
+    assert store.sweep_ttl() == 1
+    everything = CubeFilter(statuses=None, include_expired=True)
+    got = {c.id: c.status for c in plain_vault.list(Principal(id="alice"), filter=everything)}
+    assert got[other.id] is LifecycleStatus.ACTIVE  # not the store's: left to its owner
+    with pytest.raises(InvalidInputError):
+        plain_vault.sweep_expired(memory_types="long_term")
 
 
 # -- principals ----------------------------------------------------------------------------

@@ -359,15 +359,7 @@ class MemVault:
     # -- audit -----------------------------------------------------------------------------
 
     def _record(self, event: AuditEvent) -> None:
-        payload = event.model_dump(mode="json")
-        # hostile input (a lone surrogate in an id, label or message) is logged escaped
-        for name, value in payload.items():
-            if isinstance(value, str) and not _encodable(value):
-                payload[name] = _escaped(value)
-            elif isinstance(value, list) and not all(map(_encodable, value)):
-                payload[name] = [_escaped(x) for x in value]
-        payload["ts"] = event.at.timestamp()
-        self.driver.upsert(AUDIT, [StoredPoint(id=event.id, payload=payload)])
+        self.driver.upsert(AUDIT, [StoredPoint(id=event.id, payload=_audit_payload(event))])
 
     @contextlib.contextmanager
     def _audited(
@@ -452,10 +444,7 @@ class MemVault:
                 order_by="ts",
                 descending=True,
             )
-            return [
-                AuditEvent.model_validate({k: v for k, v in p.payload.items() if k != "ts"})
-                for p in pts
-            ]
+            return [audit_event_from_payload(p.payload) for p in pts]
 
     # -- grants ----------------------------------------------------------------------------
 
@@ -563,7 +552,6 @@ class MemVault:
             "memory_type": cube.memory_type,
             "status": cube.status.value,
             "owner": acc.owner,
-            "acl_read": sorted({*acc.readers, *acc.writers}),
             "tags": list(cube.tags),
             "created_ts": cube.created_at.timestamp(),
             "updated_ts": cube.updated_at.timestamp(),
@@ -571,6 +559,8 @@ class MemVault:
             "priority": cube.priority,
             "indexed": "n" if dense is None else "y",
         }
+        if acl_read := sorted({*acc.readers, *acc.writers}):  # an empty list matches nothing
+            payload["acl_read"] = acl_read  # either, and costs the engine binding a conversion
         if data is not None:
             payload["data"] = data
         if cube.key is not None:
@@ -716,15 +706,15 @@ class MemVault:
                 if c.version != 1 or c.replaces or c.superseded_by:
                     raise InvalidCubeError("put() stores new cubes; use update() for new versions")
                 # c is a validated cube and these values keep it valid: copy, don't re-validate
-                stored.append(
-                    c.model_copy(
-                        update={
-                            "access": c.access.model_copy(update={"owner": owner}),
-                            "created_at": min(c.created_at, now),
-                            "updated_at": min(c.updated_at, now),
-                        }
-                    )
-                )
+                # (and don't copy at all when nothing changes: cubes are immutable)
+                update: dict[str, Any] = {}
+                if c.access.owner != owner:
+                    update["access"] = c.access.model_copy(update={"owner": owner})
+                if c.created_at > now:
+                    update["created_at"] = now
+                if c.updated_at > now:
+                    update["updated_at"] = now
+                stored.append(c.model_copy(update=update) if update else c)
             dense: list[list[float] | None]
             if not index:
                 if vectors is not None:
@@ -993,13 +983,15 @@ class MemVault:
         *,
         principal: Principal | None = None,
         namespace: Sequence[str] | None = None,
+        memory_types: Sequence[str] | None = None,
     ) -> list[str]:
         """Move every active cube whose ``expires_at`` has passed to status ``expired`` (as a
         new version). Returns the cube ids moved.
 
         Without ``principal`` the sweep covers every cube, by the system principal. With one,
         it covers only the cubes that principal owns (every owner's, for an admin), under
-        ``namespace`` when given, so one user's consolidation never touches another's cubes."""
+        ``namespace`` when given, so one user's consolidation never touches another's cubes.
+        ``memory_types`` narrows it to cubes of those memory types (a store sweeps its own)."""
         actor = principal if principal is not None else Principal.system()
         with self._audited(actor, "sweep", namespace) as touched:
             when = now or utcnow()
@@ -1011,6 +1003,11 @@ class MemVault:
             if namespace is not None:
                 ns = namespace_key(validate_namespace(namespace))
                 must.append({"key": "ns_prefixes", "match": {"value": ns}})
+            if memory_types is not None:
+                types = [] if isinstance(memory_types, str) else list(memory_types)
+                if not types or not all(isinstance(t, str) for t in types):
+                    raise InvalidInputError("memory_types must be a non-empty list of strings")
+                must.append({"key": "memory_type", "match": {"any": types}})
             if not actor.is_admin:
                 # Owned cubes only: the owner may always change them, so every page scrolled
                 # is moved out of the filter and the loop below ends.
@@ -1218,17 +1215,20 @@ class MemVault:
         namespace: Sequence[str] | None = None,
         filter: CubeFilter | None = None,
         limit: int = 100,
-        order_by: str = "updated",
+        order_by: str | None = "updated",
         newest_first: bool = True,
     ) -> list[MemCube]:
         """Head versions matching the filter in one engine query, ordered by ``"created"`` or
-        ``"updated"`` time. With ``cube_ids`` it is a batch :meth:`get`: ids that do not exist,
-        do not match or that the principal may not read are skipped, never an error."""
+        ``"updated"`` time, or in no particular order with ``order_by=None`` (cheaper: the
+        engine answers from the filter's most selective index; an ordered query walks the time
+        index, slow on the embedded engine right after writes). With ``cube_ids`` it is a batch
+        :meth:`get`: ids that do not exist, do not match or that the principal may not read
+        are skipped, never an error."""
         with self._audited(principal, "find", namespace) as touched:
             f = _filter(filter, namespace)
             _check_limit(limit)
-            if order_by not in ("created", "updated"):
-                raise InvalidInputError("order_by must be 'created' or 'updated'")
+            if order_by not in ("created", "updated", None):
+                raise InvalidInputError("order_by must be 'created', 'updated' or None")
             flt = self._base_filter(principal, f)
             if cube_ids is not None:
                 ids = list(cube_ids)
@@ -1241,7 +1241,7 @@ class MemVault:
                 CUBES,
                 filter=flt,
                 limit=limit,
-                order_by=f"{order_by}_ts",
+                order_by=f"{order_by}_ts" if order_by else None,
                 descending=newest_first,
             )
             cubes = [c for c, _ in self._visible(principal, pts, f)]
@@ -1334,6 +1334,42 @@ def cube_from_payload(payload: dict[str, Any]) -> MemCube:
     doc = json.loads(header)
     doc["payload"]["data"] = payload["data"]
     return MemCube.model_validate(doc)
+
+
+def _audit_payload(event: AuditEvent) -> dict[str, Any]:
+    """The stored form of an audit event: the event as one JSON string next to the fields
+    :meth:`MemVault.audit_log` filters by. The engine binding converts each payload value
+    on its own, and a string far faster than a list, so fewer values make every call cheaper."""
+    fields: dict[str, Any] = {
+        "principal": event.principal,
+        "action": event.action,
+        "outcome": event.outcome,
+        "cube_ids": list(event.cube_ids),
+    }
+    try:
+        doc = event.model_dump_json()
+    except ValueError:  # hostile input (a lone surrogate in an id, label or message)
+        full = event.model_dump(mode="json")
+        for name, value in full.items():  # is logged escaped
+            if isinstance(value, str) and not _encodable(value):
+                full[name] = _escaped(value)
+            elif isinstance(value, list) and not all(map(_encodable, value)):
+                full[name] = [_escaped(x) for x in value]
+        doc = json.dumps(full)
+        fields = {name: full[name] for name in fields}
+    ids = fields.pop("cube_ids")
+    payload = {"event": doc, **fields, "ts": event.at.timestamp()}
+    if ids:  # a keyword condition matches a value or any element of an array
+        payload["cube_ids"] = ids[0] if len(ids) == 1 else ids
+    return payload
+
+
+def audit_event_from_payload(payload: dict[str, Any]) -> AuditEvent:
+    """The AuditEvent stored in an audit point's payload."""
+    if "event" in payload:
+        return AuditEvent.model_validate_json(payload["event"])
+    # written before events were stored as one JSON string: one field each
+    return AuditEvent.model_validate({k: v for k, v in payload.items() if k != "ts"})
 
 
 def _check_limit(limit: int, offset: int = 0) -> None:
