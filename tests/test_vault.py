@@ -187,7 +187,12 @@ def test_put_refuses_existing_ids_and_versions(vault, alice) -> None:
         vault.put(alice, MemCube.from_text("y", namespace=("a",), id=c.id))
     with pytest.raises(InvalidCubeError):
         vault.put(alice, MemCube.from_text("y", namespace=("a",), version=2))
+    # version links, even empty ones (hypothesis found ""), belong to update(), never to put()
+    for link in ("replaces", "superseded_by"):
+        with pytest.raises(InvalidCubeError):
+            vault.put(alice, MemCube.from_text("z", namespace=("a",), **{link: ""}))
     assert vault.get(alice, c.id).text == "x"
+    assert [x.text for x in vault.list(alice, namespace=("a",))] == ["x"]
 
 
 def test_record_use_counts_hits_without_new_versions(vault, alice, seeded) -> None:

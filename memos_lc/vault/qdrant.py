@@ -703,7 +703,7 @@ class MemVault:
                     raise PermissionDeniedError(
                         f"{principal.id} may not store cubes owned by {owner}"
                     )
-                if c.version != 1 or c.replaces or c.superseded_by:
+                if c.version != 1 or c.replaces is not None or c.superseded_by is not None:
                     raise InvalidCubeError("put() stores new cubes; use update() for new versions")
                 # c is a validated cube and these values keep it valid: copy, don't re-validate
                 # (and don't copy at all when nothing changes: cubes are immutable)
