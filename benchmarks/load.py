@@ -44,13 +44,14 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from benchmarks.common import machine_info  # noqa: E402
 from benchmarks.vault import (  # noqa: E402
     DIMS,
+    PACKAGES,
     USERS,
     Corpus,
     build_corpus,
     build_queries,
-    machine_info,
     owner_name,
     plan_batches,
 )
@@ -182,7 +183,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     queries = build_queries(args.queries, args.seed, emb)
     corpus, embed_s = build_corpus(args.size, args.pool, args.noise, args.seed, emb)
     report: dict[str, Any] = {
-        "machine": machine_info(),
+        "machine": machine_info(PACKAGES),
         "loadavg_before": [round(x, 2) for x in os.getloadavg()],
         "config": {
             "size": args.size,

@@ -38,16 +38,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse  # noqa: E402
-import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+from benchmarks.common import machine_info  # noqa: E402
 
 FIRST_NAMES = [
     "Zorblat", "Quinara", "Velmor", "Ottrin", "Brisca", "Faldun", "Yselle", "Morvash",
@@ -190,20 +190,11 @@ def base_logits(model: Any, tokenizer: Any) -> Any:
         return model(**x).logits
 
 
-def machine_info() -> dict[str, Any]:
-    versions = {}
-    for pkg in ("memos-lc", "torch", "transformers", "peft"):
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            versions[pkg] = None
+def lora_machine_info() -> dict[str, Any]:
+    info = machine_info(("memos-lc", "torch", "transformers", "peft"))
     return {
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
+        **info,
         "load_average_at_start": list(os.getloadavg()),
-        "versions": versions,
     }
 
 
@@ -269,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Consolidate the facts, ask them with and without the adapter, print and write JSON."""
     args = parse_args(argv)
     started = time.perf_counter()
-    machine = machine_info()
+    machine = lora_machine_info()
     import torch
     from tqdm.auto import tqdm
 

@@ -29,9 +29,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse  # noqa: E402
-import importlib.metadata  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -39,6 +37,8 @@ import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+from benchmarks.common import machine_info  # noqa: E402
 
 NAMES = [
     "Alice", "Bruno", "Chloe", "Diego", "Esther", "Felix", "Grace", "Hugo", "Ines", "Jonas",
@@ -89,23 +89,11 @@ def timed_stream(chat: Any, messages: Any, **kwargs: Any) -> tuple[float, str, d
     return (first if first is not None else time.perf_counter() - start), "".join(parts), meta
 
 
-def machine_info() -> dict[str, Any]:
+def ttft_machine_info() -> dict[str, Any]:
     import torch
 
-    versions = {}
-    for pkg in ("memos-lc", "torch", "transformers", "langchain-core"):
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            versions[pkg] = None
-    return {
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "processor": platform.processor() or platform.machine(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "versions": versions,
-    }
+    info = machine_info(("memos-lc", "torch", "transformers", "langchain-core"))
+    return {**info, "torch_threads": torch.get_num_threads()}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -189,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         vault.close()
     wall_s = time.perf_counter() - started
     report = {
-        "machine": machine_info(),
+        "machine": ttft_machine_info(),
         "load_average": {"before": [round(x, 2) for x in load_before],
                          "after": [round(x, 2) for x in os.getloadavg()]},  # fmt: skip
         "config": {

@@ -26,9 +26,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
-import importlib.metadata  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -41,6 +39,8 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
 from tqdm import tqdm  # noqa: E402
+
+from benchmarks.common import machine_info  # noqa: E402
 
 DIMS = 384
 USERS = 100
@@ -624,21 +624,8 @@ def print_table(results: list[dict[str, Any]], ratios: dict[str, Any]) -> None:
                 )
 
 
-def machine_info() -> dict[str, Any]:
-    """CPU, Python and the versions of the compared packages."""
-    versions = {}
-    for pkg in ("memos-lc", "qdrant-edge-py", "qdrant-client", "langgraph", "numpy"):
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            versions[pkg] = None
-    return {
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "versions": versions,
-    }
+PACKAGES = ("memos-lc", "qdrant-edge-py", "qdrant-client", "langgraph", "numpy")
+"""The compared packages whose versions a vault or load report records."""
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -707,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ratios = compute_ratios(results, agreement, peer_sizes)
     wall_s = time.perf_counter() - started
     report = {
-        "machine": machine_info(),
+        "machine": machine_info(PACKAGES),
         "config": {
             "sizes": sorted(args.sizes),
             "layouts": args.layouts,
