@@ -33,6 +33,16 @@ def vault(request: pytest.FixtureRequest, tmp_path: Path, embeddings) -> Iterato
     v.close()
 
 
+@pytest.fixture(params=["edge", "client"])
+def plain_vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MemVault]:
+    """A fresh vault on each driver that never embeds: cubes get precomputed vectors or none
+    (stores without an index do not need the model)."""
+    location = str(tmp_path / "vault") if request.param == "edge" else ":memory:"
+    v = MemVault.open(location, blobs=tmp_path / "blobs")
+    yield v
+    v.close()
+
+
 @pytest.fixture
 def alice() -> Principal:
     return Principal(id="alice")

@@ -13,11 +13,9 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from robustness_kit import fsck
 
@@ -28,15 +26,6 @@ from memos_lc.store import MemCubeStore
 
 DIMS = 384
 ALICE = Principal(id="alice")
-
-
-@pytest.fixture(params=["edge", "client"])
-def plain_vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MemVault]:
-    """A vault that never embeds: cubes get precomputed vectors or none."""
-    location = str(tmp_path / "vault") if request.param == "edge" else ":memory:"
-    v = MemVault.open(location, blobs=tmp_path / "blobs")
-    yield v
-    v.close()
 
 
 def vec(rng: random.Random) -> list[float]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +29,6 @@ from memos_lc import CubeFilter, LifecycleStatus, MemCube, MemVault, Principal
 from memos_lc.errors import InvalidInputError, PermissionDeniedError
 from memos_lc.errors import InvalidNamespaceError as MemosNamespaceError
 from memos_lc.store import MemCubeStore, StoreNamespaceError
-
-
-@pytest.fixture(params=["edge", "client"])
-def plain_vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MemVault]:
-    """A vault that never embeds (stores without an index do not need the model)."""
-    location = str(tmp_path / "vault") if request.param == "edge" else ":memory:"
-    v = MemVault.open(location, blobs=tmp_path / "blobs")
-    yield v
-    v.close()
 
 
 @pytest.fixture
