@@ -25,8 +25,9 @@ plus MRR (rank of the first item covering any evidence turn), latency (one hybri
 question left without evidence is skipped (both counted in the output).
 
 ``--ablate`` adds runs that switch one method choice off at a time, and alternatives to it
-(turn excerpts, voted excerpts, the speaker score, turn votes), on the same data in the same
-run; ``--ablate NAME ...`` runs only those, ``--variant NAME=JSON`` any other policy update.
+(windows only, turns only, voted excerpts, vote normalization, turn votes), on the same data
+in the same run; ``--ablate NAME ...`` runs only those, ``--variant NAME=JSON`` any other
+policy update.
 ``--skip`` / ``--limit`` select conversations (e.g. tune on some, confirm on the others).
 
 Run::
@@ -375,9 +376,12 @@ ABLATIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "no_dates_in_text": ({"dates": False}, {}),
     "no_query_rewrite": ({}, {"retrieval": {"rewrite": False}}),
     "no_mmr (lambda=1)": ({}, {"selection": {"mmr_lambda": 1.0}}),
+    "no_speaker": ({}, {"scoring": {"speaker": 0.0}}),
     # alternatives measured against the default, not part of it
-    "excerpt=turn": ({}, {"selection": {"excerpt": "turn"}}),
-    "excerpt=turn+speaker": ({}, {"selection": {"excerpt": "turn"}, "scoring": {"speaker": 0.2}}),
+    "excerpt=window (windows only)": ({}, {"selection": {"excerpt": "window"}}),
+    "excerpt=turn (turns only)": ({}, {"selection": {"excerpt": "turn"}}),
+    "window_items=5": ({}, {"selection": {"window_items": 5}}),
+    "vote_norm": ({}, {"retrieval": {"vote_norm": True}}),
     "turn_votes": ({}, {"retrieval": {"turn_votes": True}}),
     "excerpt=voted": ({}, {"selection": {"excerpt": "voted"}}),
     "excerpt=voted+vote_norm": (

@@ -57,7 +57,13 @@ def test_relevant_memory_comes_first_within_budget(vault, alice, facts) -> None:
     assert plan.text.splitlines()[0] == f"- {FACTS[0]}"
     assert plan.text_tokens == words(plan.text) == sum(i.tokens for i in plan.items)
     assert plan.total_tokens == plan.text_tokens <= plan.budget_tokens
-    assert set(plan.items[0].components) == {"relevance", "recency", "priority", "usage"}
+    assert set(plan.items[0].components) == {
+        "relevance",
+        "recency",
+        "priority",
+        "usage",
+        "speaker",
+    }
     assert plan.items[0].components["relevance"] == 1.0
     assert plan.queries == ["What food is Alice allergic to?", "food Alice allergic"]
     assert plan.render().startswith("Relevant memories:\n- Alice is allergic")
@@ -99,7 +105,7 @@ def _support_group(vault: MemVault, alice: Principal) -> None:
 
 def test_overlapping_windows_inject_each_turn_once(vault, alice) -> None:
     _support_group(vault, alice)
-    plan = scheduler(vault, selection=SelectionPolicy(mmr_lambda=1.0)).plan(
+    plan = scheduler(vault, selection=SelectionPolicy(excerpt="window", mmr_lambda=1.0)).plan(
         alice, "How was the support group?", namespace=NS, budget_tokens=10_000
     )
     # five windows over five turns: once a window's turns are all in the block it adds nothing
@@ -128,13 +134,43 @@ def test_turn_excerpts_inject_single_turns_ranked_by_window_votes(vault, alice) 
     assert 1 <= len(one.items) < len(plan.items) and words(one.text) <= 20
 
 
+def test_mixed_excerpts_open_with_whole_windows_then_single_turns(vault, alice) -> None:
+    _support_group(vault, alice)
+    query = "How was the support group?"
+
+    def plan(budget: int = 10_000, **selection: object):  # type: ignore[no-untyped-def]
+        sched = scheduler(vault, selection=SelectionPolicy(**selection))  # type: ignore[arg-type]
+        return sched.plan(alice, query, namespace=NS, budget_tokens=budget)
+
+    mixed, windows = plan(excerpt="mixed", window_items=1), plan(excerpt="window")
+    first, rest = mixed.items[0], mixed.items[1:]
+    # the opening window is the windows-only plan's first, whole
+    assert first.cube.id == windows.items[0].cube.id
+    assert first.source_ids == windows.items[0].source_ids and len(first.source_ids) == 3
+    # then single turns, none of them repeated from the window, until every turn is in
+    assert rest and all(len(i.source_ids) == 1 and i.ranked_ids == i.source_ids for i in rest)
+    assert not set(first.source_ids) & {s for i in rest for s in i.source_ids}
+    assert sorted(mixed.source_ids()) == [f"D1:{i}" for i in range(1, 6)]
+    assert sum(i.tokens for i in mixed.items) == words(mixed.text)
+    assert mixed.text.count("everyone shared their stories") == 1
+    # no opening windows: the same plan as turn excerpts
+    turns, zero = plan(excerpt="turn"), plan(excerpt="mixed", window_items=0)
+    assert [i.source_ids for i in zero.items] == [i.source_ids for i in turns.items]
+    # a budget no window fits: single turns fill it
+    small = plan(14, excerpt="mixed", window_items=3)
+    assert small.items and all(len(i.source_ids) == 1 for i in small.items)
+    assert words(small.text) <= 14
+
+
 def test_voted_excerpts_keep_the_window_ranking_and_inject_only_voted_turns(vault, alice) -> None:
     _support_group(vault, alice)
     query, lines = "How was the support group?", {}
     for c in vault.find(alice, namespace=NS, limit=10):
         for t in c.payload.data["turns"]:
             lines[t["source_ids"][0]] = f"{t['speaker']}: {t['text']}"
-    whole = scheduler(vault).plan(alice, query, namespace=NS, budget_tokens=10_000)
+    whole = scheduler(vault, selection=SelectionPolicy(excerpt="window")).plan(
+        alice, query, namespace=NS, budget_tokens=10_000
+    )
     sched = scheduler(vault, selection=SelectionPolicy(excerpt="voted", vote_ratio=1.0))
     voted = sched.plan(alice, query, namespace=NS, budget_tokens=10_000)
     # the same windows in the same order: the ranking (R@k) is the windows'
@@ -179,7 +215,9 @@ def test_vote_norm_lifts_a_turn_at_the_edge_of_its_session(vault, alice) -> None
 def test_turn_votes_rank_the_window_centred_on_the_match_first(vault, alice) -> None:
     _support_group(vault, alice)
     voted = scheduler(
-        vault, retrieval={"turn_votes": True}, selection=SelectionPolicy(mmr_lambda=1.0)
+        vault,
+        retrieval={"turn_votes": True},
+        selection=SelectionPolicy(excerpt="window", mmr_lambda=1.0),
     ).plan(alice, "swimming lessons pool kids", namespace=NS, budget_tokens=10_000)
     assert voted.items[0].cube.payload.data["focus"] in (3, 4)  # the swimming turns
 
