@@ -33,11 +33,9 @@ import contextlib  # noqa: E402
 import copy  # noqa: E402
 import cProfile  # noqa: E402
 import functools  # noqa: E402
-import importlib.metadata  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import operator  # noqa: E402
-import platform  # noqa: E402
 import pstats  # noqa: E402
 import sqlite3  # noqa: E402
 import statistics  # noqa: E402
@@ -53,6 +51,7 @@ from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 
+from benchmarks.common import machine_info  # noqa: E402
 from memos_lc.checkpoint import MemCubeSaver  # noqa: E402
 
 MEMORY = "langgraph_inmemory"
@@ -341,18 +340,18 @@ def print_table(graph: dict[str, Any], calls: dict[str, Any], rt: dict[str, Any]
         print(f"  {peer:30s} " + "  ".join(f"{k}={v}" for k, v in entry.items()))
 
 
-def versions() -> dict[str, str]:
-    out = {}
-    for pkg in (
-        "langgraph",
-        "langgraph-checkpoint",
-        "langgraph-checkpoint-sqlite",
-        "qdrant-edge-py",
-    ):
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            out[pkg] = importlib.metadata.version(pkg)
-    out["sqlite"] = sqlite3.sqlite_version
-    return out
+PACKAGES = (
+    "memos-lc",
+    "langgraph",
+    "langgraph-checkpoint",
+    "langgraph-checkpoint-sqlite",
+    "qdrant-edge-py",
+)
+
+
+def environment() -> dict[str, Any]:
+    """The machine, the packages compared and the SQLite library SqliteSaver runs on."""
+    return {**machine_info(PACKAGES), "sqlite": sqlite3.sqlite_version}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -385,12 +384,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "rounds": args.rounds,
             "recorded_calls": dict(Counter(name for name, _ in recorded)),
         },
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "packages": versions(),
-        },
+        "environment": environment(),
         "graph": graph,
         "calls": calls,
         "memcube_vault_calls_per_saver_call": trips,
