@@ -375,6 +375,12 @@ ABLATIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "window=2": ({"window": 2}, {}),
     "no_dates_in_text": ({"dates": False}, {}),
     "no_query_rewrite": ({}, {"retrieval": {"rewrite": False}}),
+    "hybrid (fused in Qdrant, then again)": (
+        {},
+        {"retrieval": {"hybrid_weight": 1.0, "lexical_weight": 0.0, "dense_weight": 0.0}},
+    ),
+    "lexical_only": ({}, {"retrieval": {"dense_weight": 0.0}}),
+    "dense_only": ({}, {"retrieval": {"lexical_weight": 0.0}}),
     "no_mmr (lambda=1)": ({}, {"selection": {"mmr_lambda": 1.0}}),
     "no_speaker": ({}, {"scoring": {"speaker": 0.0}}),
     # alternatives measured against the default, not part of it

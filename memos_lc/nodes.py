@@ -6,7 +6,7 @@ One turn of an agent graph with memory::
     START -> read -> schedule -> inject -> <your agent> -> write_back -> consolidate -> END
 
 * ``read`` takes the last human message as the query and fetches candidates from the vault
-  (hybrid dense + BM25 search, only what the acting principal may read);
+  (dense and BM25 searches, only what the acting principal may read);
 * ``schedule`` scores them (relevance, recency, priority, usage), removes redundancy, fits
   the token budget of the target model and places each memory: text, activation (KV) cube or
   parametric adapter (:class:`~memos_lc.scheduler.MemScheduler`);
