@@ -85,8 +85,8 @@ HELD_OUT_PHRASING = "I forgot {person}'s {attribute}. Can you remind me?"
 PHRASINGS = (("trained", TRAINED_PHRASING), ("held_out", HELD_OUT_PHRASING))
 
 # Unrelated text for the perplexity check, written for this file: encyclopedic prose, a
-# story, instructions and a letter (none of it shares a topic with the anchor paragraphs the
-# training uses, memos_lc/_anchor.py).
+# story, instructions and a letter (none of it shares a topic with the anchor paragraphs and
+# chats the training uses, memos_lc/_anchor.py).
 UNRELATED = [
     "The water cycle describes how water evaporates from the surface of the earth, rises into "
     "the atmosphere, cools and condenses into clouds, and falls again to the surface as rain "

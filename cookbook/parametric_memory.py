@@ -34,7 +34,7 @@ def main(vault_dir: str) -> None:
     with MemVault.open(vault_dir) as vault:
         facts = [vault.add(alice, text, namespace=("alice", "friends")) for text in FACTS]
 
-        # A short recipe for two facts. The defaults (60 steps, with an anchor loss that keeps
+        # A short recipe for two facts. The defaults (66 steps, with an anchor loss that keeps
         # the model's other predictions close to the base model's) are sized for ~50 facts.
         config = AdapterTrainingConfig(steps=30, batch_size=1, pairs_per_sequence=4,
                                        learning_rate=3e-3)

@@ -58,3 +58,50 @@ ANCHOR_TEXTS: tuple[str, ...] = (
     "makes the shaft spin. Motors of this kind drive fans, washing machines, trains and the "
     "tiny vibrating parts of mobile phones.",
 )
+
+# Everyday requests of several shapes (questions, instructions, statements) with short,
+# plain replies. Anchored like the prose above, they keep how the model opens a reply: an
+# adapter trained only on answers that restate the question otherwise learns to restate
+# any request, including ones it was never trained on.
+ANCHOR_CHATS: tuple[tuple[str, str], ...] = (
+    (
+        "How long should I boil an egg?",
+        "For a soft yolk, boil it for about six minutes; for a firm yolk, nine to ten minutes. "
+        "Then put it in cold water so it stops cooking and is easier to peel.",
+    ),
+    (
+        "Give me three tips for sleeping better.",
+        "Go to bed and get up at the same time every day, keep your bedroom dark and cool, "
+        "and avoid screens and caffeine in the hour before you sleep.",
+    ),
+    (
+        "I'm planning a picnic this weekend. Any ideas for food?",
+        "Sandwiches, a pasta salad, fresh fruit and some cheese with crackers travel well. "
+        "Bring plenty of water, and pack anything that can spoil in a cool bag.",
+    ),
+    (
+        "Explain what a leap year is.",
+        "A leap year has 366 days instead of 365: February gets a 29th day. It keeps the "
+        "calendar in step with the earth's orbit, which takes about 365 and a quarter days.",
+    ),
+    (
+        "Can you suggest a name for a small bakery?",
+        "How about \"The Rising Loaf\"? It is short, easy to remember and says what you sell. "
+        "\"Crumb & Co.\" or \"Morning Oven\" would work too.",
+    ),
+    (
+        "What should I pack for a weekend of hiking?",
+        "Sturdy boots, a rain jacket, a warm layer, a map, a first-aid kit, snacks and enough "
+        "water for each day. A head torch and a spare pair of socks are worth the weight.",
+    ),
+    (
+        "How do I get a red wine stain out of a shirt?",
+        "Blot it at once with a paper towel, then cover it with salt or baking soda to draw "
+        "the wine out. Rinse from the back with cold water and wash it as usual.",
+    ),
+    (
+        "Write a one-line birthday message for my brother.",
+        "Happy birthday to the best brother anyone could ask for: here's to another year of "
+        "laughs, adventures and terrible jokes!",
+    ),
+)

@@ -169,7 +169,7 @@ def test_training_pairs_group_subjects_and_take_given_questions() -> None:
             }
         ),
     ]
-    cfg = AdapterTrainingConfig(questions_per_fact=1, cloze=True)
+    cfg = AdapterTrainingConfig(questions_per_fact=1, cloze=True, subject_questions=True)
     pairs = training_pairs(cubes, cfg)
     assert QAPair(question=QUESTION, answer=FACT) in pairs
     deploys = QAPair(question="When do deploys happen?", answer="Deploys happen on Thursdays.")
@@ -182,7 +182,8 @@ def test_training_pairs_group_subjects_and_take_given_questions() -> None:
         )
     ]
     assert any(p.question.startswith("Complete this fact: Zorblat Quennis's") for p in pairs)
-    assert not any(p.question.startswith("Complete") for p in training_pairs(cubes))
+    default = training_pairs(cubes)
+    assert not any(p.question.startswith(("Complete", "What do you know")) for p in default)
 
 
 def test_render_conversation_learns_only_the_answers(lm: LocalLM) -> None:
@@ -323,6 +324,32 @@ def test_anchor_keeps_unrelated_text_close_to_the_base(
                 assert "teal" in ask(model, lm, QUESTION).lower()
         registry.unload(name)
     assert drift["anchored"] < 0.5 * drift["free"], drift
+
+
+def test_anchor_every_nth_step(pvault: MemVault, alice, lm: LocalLM, monkeypatch) -> None:
+    import memos_lc.parametric as parametric
+
+    anchored: list[str] = []  # the text of every anchor target a step used
+    real = parametric._anchor_loss
+
+    def spy(model, target):
+        anchored.append(lm.tokenizer.decode(target.ids[0]))
+        return real(model, target)
+
+    monkeypatch.setattr(parametric, "_anchor_loss", spy)
+    fact = pvault.add(alice, FACT, namespace=NS)
+    cfg = AdapterTrainingConfig(steps=5, batch_size=1, pairs_per_sequence=2, anchor_every=2)
+    cube = consolidate_to_adapter(pvault, alice, [fact], lm=lm, config=cfg, progress=False)
+    assert cube.payload.training["anchor_every"] == 2
+    # steps 1, 3 and 5, each with a prose paragraph and a chat exchange in the template
+    assert len(anchored) == 6, anchored
+    chats = [a for a in anchored if a.startswith("<|im_start|>")]
+    assert len(chats) == 3 and all("<|im_start|>assistant\n" in c for c in chats)
+
+    anchored.clear()
+    cfg = cfg.model_copy(update={"anchor_chats": ()})
+    consolidate_to_adapter(pvault, alice, [fact], lm=lm, config=cfg, progress=False)
+    assert len(anchored) == 3 and not any(a.startswith("<|im_start|>") for a in anchored)
 
 
 def test_time_budget_stores_what_was_trained(pvault: MemVault, alice, lm: LocalLM) -> None:
