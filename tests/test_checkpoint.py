@@ -610,3 +610,21 @@ def test_every_deferred_put_is_audited(ckpt_vault: MemVault, user: str) -> None:
     assert set(ids) <= named
     if ckpt_vault._journal is not None:  # one event for the batch: every id in one event
         assert any(set(ids) <= set(e.cube_ids) for e in events)
+
+
+def test_deferred_puts_flush_in_batches(tmp_path: Path) -> None:
+    from memos_lc.cube import MemCube
+    from memos_lc.vault.qdrant import DEFER_BATCH, JOURNAL
+
+    owner = Principal(id="batcher")
+    cubes = [MemCube.from_text(f"c{i}", namespace=("b",)) for i in range(DEFER_BATCH + 3)]
+    with MemVault.open(tmp_path / "vault") as vault:
+        for c in cubes:
+            vault.put(owner, c, index=False, deferred=True)
+        assert len(vault._pending_ids) == 3  # the first DEFER_BATCH went in as one batch
+        assert (tmp_path / "vault" / JOURNAL).read_bytes().count(b"\n") == 3
+        batch = [e for e in vault.audit_log(owner, action="put") if len(e.cube_ids) > 3]
+        assert [set(e.cube_ids) for e in batch] == [{c.id for c in cubes[:DEFER_BATCH]}]
+        assert vault.count(owner, namespace=("b",)) == len(cubes)  # a read flushes the rest
+        assert not vault._pending_ids
+        assert (tmp_path / "vault" / JOURNAL).stat().st_size == 0
