@@ -21,7 +21,10 @@ Values are serialized with LangGraph's serde (``self.serde.dumps_typed``, msgpac
 default; pickle is refused), wrapped in one msgpack envelope and kept base64 in the cube's
 ``PlaintextPayload.data`` - one payload key, written in the same atomic upsert as the header.
 
-One ``put`` or ``put_writes`` is one vault call. ``get_tuple`` is one when the saver knows the
+One ``put`` or ``put_writes`` is one vault call, and a cheap one: a *deferred* put that the
+vault acknowledges once it is in its journal file and writes to the engine in batches (see
+``MemVault.put(deferred=True)``); any other vault call, e.g. the next read, writes the batch
+first, so reads see every acknowledged write. ``get_tuple`` is one when the saver knows the
 checkpoint's references (it wrote or read it) and, without a ``checkpoint_id``, the thread's
 latest id (an embedded vault, which only this process writes); else two.
 
@@ -613,10 +616,11 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         return self._find(principal, scope, exact=exact, tags=(CHECKPOINT,), limit=limit)
 
     def _store(self, principal: Principal, cubes: list[MemCube]) -> None:
-        """Write a cube and its chunks in one vault call; when the cube exists already (a
-        checkpoint put again), write it as a new version instead."""
+        """Write a cube and its chunks in one vault call (deferred: see ``MemVault.put``);
+        when the cube exists already (a checkpoint put again), write it as a new version
+        instead."""
         try:
-            self._vault.put(principal, cubes, index=False)
+            self._vault.put(principal, cubes, index=False, deferred=True)
             return
         except ConflictError:
             pass
@@ -1123,7 +1127,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             )
 
         try:
-            self._vault.put(principal, build(entries), index=False)
+            self._vault.put(principal, build(entries), index=False, deferred=True)
             return
         except ConflictError:
             pass

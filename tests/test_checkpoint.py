@@ -303,6 +303,8 @@ def test_principal_from_config_off_keeps_threads_the_savers(ckpt_vault: MemVault
     assert ckpt_vault.count(Principal(id=server), filter=checkpoints) >= 3
     saver.delete_thread("t1")
     assert graph.get_state(cfg("t1", user_id=alice)).values == {}
+
+
 # -- TTL -----------------------------------------------------------------------------------------
 
 
@@ -470,3 +472,159 @@ def test_prune_keeps_what_a_delta_channel_rebuilds_from(saver: MemCubeSaver) -> 
     assert graph.get_state(config).values == reference.get_state(config).values
     assert 1 < len(list(saver.list(config))) < STEPS
     assert graph.invoke(Command(resume=1), config) == reference.invoke(Command(resume=1), config)
+
+
+# -- deferred puts: the vault's journal ----------------------------------------------------------
+
+_CRASHING_CHILD = """
+import sys, time
+from langgraph.checkpoint.base import empty_checkpoint
+from memos_lc.checkpoint import MemCubeSaver
+from memos_lc.vault.qdrant import MemVault
+
+saver = MemCubeSaver(MemVault.open(sys.argv[1]), principal="crash")
+config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+for i in range(5):
+    ck = empty_checkpoint()
+    ck["channel_values"], ck["channel_versions"] = {"n": i}, {"n": str(i + 1)}
+    config = saver.put(config, ck, {"step": i}, {"n": str(i + 1)})
+    saver.put_writes(config, [("n", i)], f"task-{i}")
+print(config["configurable"]["checkpoint_id"], flush=True)
+time.sleep(600)
+"""
+
+
+def test_acknowledged_puts_survive_kill_9(tmp_path: Path) -> None:
+    """Puts acknowledged but still deferred (in the journal, not the engine) when the process
+    is killed are in the vault when it is opened next."""
+    import signal
+    import subprocess
+    import sys
+
+    from memos_lc.vault.qdrant import JOURNAL
+
+    path = tmp_path / "vault"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CRASHING_CHILD, str(path)],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        last = child.stdout.readline().strip()
+        assert last, "the child died before acknowledging its puts"
+        assert (path / JOURNAL).stat().st_size > 0  # deferred: in the journal only
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    with MemCubeSaver.from_path(str(path), principal="crash") as saver:
+        assert (path / JOURNAL).stat().st_size == 0  # replayed, then emptied
+        tup = saver.get_tuple(cfg("t"))
+        assert tup is not None and tup.config["configurable"]["checkpoint_id"] == last
+        assert tup.checkpoint["channel_values"] == {"n": 4}
+        assert tup.metadata["step"] == 4
+        assert [(w[0], w[2]) for w in tup.pending_writes] == [("task-4", 4)]
+        history = list(saver.list(cfg("t")))
+        assert [t.metadata["step"] for t in history] == [4, 3, 2, 1, 0]
+        assert all(len(t.pending_writes) == 1 for t in history)
+
+
+def test_a_torn_journal_record_is_ignored(tmp_path: Path) -> None:
+    from memos_lc.cube import MemCube
+    from memos_lc.errors import VaultCorruptError
+    from memos_lc.vault.qdrant import JOURNAL
+
+    owner = Principal(id="journal-owner")
+    kept = MemCube.from_text("kept", namespace=("j",))
+    torn = MemCube.from_text("torn", namespace=("j",))
+    with MemVault.open(tmp_path / "first") as vault:  # a real journal: two deferred puts
+        vault.put(owner, kept, index=False, deferred=True)
+        vault.put(owner, torn, index=False, deferred=True)
+        lines = (tmp_path / "first" / JOURNAL).read_bytes().splitlines(keepends=True)
+    assert len(lines) == 2
+    path = tmp_path / "second"
+    MemVault.open(path).close()
+    (path / JOURNAL).write_bytes(lines[0] + lines[1][:-40])  # the crash cut the second append
+    with MemVault.open(path) as vault:
+        assert [c.id for c in vault.find(owner, namespace=("j",))] == [kept.id]
+        assert (path / JOURNAL).stat().st_size == 0
+        assert any(kept.id in e.cube_ids for e in vault.audit_log(owner, action="put"))
+    # a damaged record before the last is corruption, not a torn append: refuse to guess
+    (path / JOURNAL).write_bytes(lines[0][:-40] + b"\n" + lines[1])
+    with pytest.raises(VaultCorruptError, match="journal"):
+        MemVault.open(path)
+    MemVault.open(tmp_path / "third").close()  # the failed open released what it held
+    with pytest.raises(VaultCorruptError):
+        MemVault.open(path)
+
+
+def test_reads_see_deferred_puts_without_a_flush(ckpt_vault: MemVault, user: str) -> None:
+    saver = MemCubeSaver(ckpt_vault, principal=user)
+    config = saver.put(cfg("deferred"), empty_checkpoint(), {"step": 0}, {})
+    saver.put_writes(config, [("x", 1)], "task-1")
+    cid = config["configurable"]["checkpoint_id"]
+    ids = [
+        saver._cube_id(user, "deferred", "", "checkpoint", cid),
+        saver._cube_id(user, "deferred", "", "writes", cid, "task-1"),
+    ]
+    if ckpt_vault._journal is not None:  # an embedded vault defers; ":memory:" writes through
+        assert set(ids) <= ckpt_vault._pending_ids
+    # another saver on the vault, and the vault itself, see them; another principal does not
+    other = MemCubeSaver(ckpt_vault, principal=user)
+    tup = other.get_tuple(cfg("deferred"))
+    assert tup is not None and tup.config["configurable"]["checkpoint_id"] == cid
+    assert tup.pending_writes == [("task-1", "x", 1)]
+    assert not ckpt_vault._pending_ids
+    assert MemCubeSaver(ckpt_vault, principal=f"{user}-2").get_tuple(cfg("deferred")) is None
+    # a put again of a deferred checkpoint takes the version path, as for a stored one
+    config2 = saver.put(cfg("deferred2"), empty_checkpoint(), {"step": 0}, {})
+    saver.put(
+        cfg("deferred2"),
+        {**empty_checkpoint(), "id": config2["configurable"]["checkpoint_id"]},
+        {"step": 9},
+        {},
+    )
+    again = saver.get_tuple(config2)
+    assert again is not None and again.metadata["step"] == 9
+    found = ckpt_vault.find(Principal(id=user), cube_ids=ids, filter=CubeFilter(statuses=None))
+    assert sorted(c.id for c in found) == sorted(ids)
+
+
+def test_every_deferred_put_is_audited(ckpt_vault: MemVault, user: str) -> None:
+    saver = MemCubeSaver(ckpt_vault, principal=user)
+    config = cfg("audited")
+    ids = []
+    for i in range(3):
+        ck = empty_checkpoint()
+        config = saver.put(config, ck, {"step": i}, {})
+        saver.put_writes(config, [("x", i)], f"task-{i}")
+        cid = ck["id"]
+        ids += [
+            saver._cube_id(user, "audited", "", "checkpoint", cid),
+            saver._cube_id(user, "audited", "", "writes", cid, f"task-{i}"),
+        ]
+    events = ckpt_vault.audit_log(Principal(id=user), action="put", limit=1000)
+    named = {i for e in events if e.outcome == "ok" for i in e.cube_ids}
+    assert set(ids) <= named
+    if ckpt_vault._journal is not None:  # one event for the batch: every id in one event
+        assert any(set(ids) <= set(e.cube_ids) for e in events)
+
+
+def test_deferred_puts_flush_in_batches(tmp_path: Path) -> None:
+    from memos_lc.cube import MemCube
+    from memos_lc.vault.qdrant import DEFER_BATCH, JOURNAL
+
+    owner = Principal(id="batcher")
+    cubes = [MemCube.from_text(f"c{i}", namespace=("b",)) for i in range(DEFER_BATCH + 3)]
+    with MemVault.open(tmp_path / "vault") as vault:
+        for c in cubes:
+            vault.put(owner, c, index=False, deferred=True)
+        assert len(vault._pending_ids) == 3  # the first DEFER_BATCH went in as one batch
+        assert (tmp_path / "vault" / JOURNAL).read_bytes().count(b"\n") == 3
+        batch = [e for e in vault.audit_log(owner, action="put") if len(e.cube_ids) > 3]
+        assert [set(e.cube_ids) for e in batch] == [{c.id for c in cubes[:DEFER_BATCH]}]
+        assert vault.count(owner, namespace=("b",)) == len(cubes)  # a read flushes the rest
+        assert not vault._pending_ids
+        assert (tmp_path / "vault" / JOURNAL).stat().st_size == 0

@@ -67,6 +67,7 @@ from memos_lc.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    VaultCorruptError,
     VersionNotFoundError,
 )
 from memos_lc.governance import (
@@ -102,6 +103,10 @@ NO_EXPIRY_TS = 253402300799.0  # 9999-12-31T23:59:59Z: "never" as a sortable flo
 MAX_LIMIT = 10_000
 MAX_QUERY_CHARS = 8_000
 ENV_VAULT = "MEMOS_LC_VAULT"
+JOURNAL = "journal.jsonl"
+"""File of deferred puts not yet in the engine, in an embedded vault's directory."""
+DEFER_BATCH = 128
+"""Deferred cubes that trigger a flush (an audit event names at most 200 cube ids)."""
 
 _CUBE_INDEXES = {
     "owner": "tenant",
@@ -232,6 +237,59 @@ def _filter(filter: CubeFilter | None, namespace: Sequence[str] | None) -> CubeF
     return f
 
 
+class _Journal:
+    """The write-ahead file of deferred puts: one JSON line per acknowledged put,
+    ``{"p": principal, "c": [cube, ...]}``, appended with one ``write()`` (in the OS once it
+    returns, like the engine's own WAL, which does not fsync a write either unless the vault
+    was opened with ``fsync=True``). Emptied once its cubes are in the engine."""
+
+    def __init__(self, path: Path, *, fsync: bool) -> None:
+        self.path = path
+        self.fsync = fsync
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def append(self, principal: Principal, cubes: Sequence[MemCube]) -> None:
+        try:
+            docs = [c.model_dump_json().encode() for c in cubes]
+        except ValueError as e:  # e.g. a lone surrogate in a field no validator covers
+            raise InvalidCubeError(f"cube cannot be stored as JSON: {e}") from None
+        line = b'{"p":%s,"c":[%s]}\n' % (principal.model_dump_json().encode(), b",".join(docs))
+        view = memoryview(line)
+        while view:  # a regular file takes it whole; a short write only on a full disk
+            view = view[os.write(self._fd, view) :]
+        if self.fsync:
+            os.fsync(self._fd)
+
+    def read(self) -> list[tuple[Principal, list[MemCube]]]:
+        """The records in the file. A torn last record (a crash mid-append) is left out; a
+        bad record before it is corruption."""
+        with open(self.path, "rb") as fh:
+            lines = fh.read().split(b"\n")
+        out = []
+        for n, line in enumerate(lines):
+            if not line:
+                continue
+            try:
+                doc = json.loads(line)
+                principal = Principal.model_validate(doc["p"])
+                cubes = [MemCube.model_validate(c) for c in doc["c"]]
+            except (ValueError, KeyError, TypeError) as e:
+                if n == len(lines) - 1:  # no newline after it: the append was cut short
+                    break
+                raise VaultCorruptError(f"{self.path}: record {n + 1} is unreadable: {e}") from None
+            out.append((principal, cubes))
+        return out
+
+    def clear(self) -> None:
+        os.ftruncate(self._fd, 0)
+        if self.fsync:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
 def default_vault_path() -> Path:
     """``$MEMOS_LC_VAULT``, else ``<user data dir>/memos-lc/vault``."""
     if env := os.environ.get(ENV_VAULT):
@@ -288,6 +346,52 @@ class MemVault:
         driver.ensure_collection(CUBES, CollectionSpec(dims, True, _CUBE_INDEXES))
         driver.ensure_collection(AUDIT, CollectionSpec(None, False, _AUDIT_INDEXES))
         driver.ensure_collection(GRANTS, CollectionSpec(None, False, _GRANT_INDEXES))
+        # Deferred puts (see put(deferred=True)): acknowledged cubes not yet in the engine,
+        # by principal, kept in the journal until flushed. Only an embedded vault defers: its
+        # directory holds the journal next to the engine's WAL and only this process reads
+        # it. A server is shared, and ":memory:" is served as well by writing through.
+        self._pending: dict[Principal, list[MemCube]] = {}
+        self._pending_ids: set[str] = set()
+        self._journal: _Journal | None = None
+        if isinstance(driver, EdgeDriver):
+            self._journal = _Journal(driver.path / JOURNAL, fsync=driver.fsync)
+            try:
+                self._replay()
+            except BaseException:
+                self._journal.close()
+                raise
+
+    def _replay(self) -> None:
+        """Move what the journal holds into the engine (puts acknowledged before a crash)."""
+        assert self._journal is not None
+        for principal, cubes in self._journal.read():
+            self._pending.setdefault(principal, []).extend(cubes)
+            self._pending_ids.update(c.id for c in cubes)
+        self.flush()
+        self._journal.clear()  # also drops a torn record
+
+    def flush(self) -> None:
+        """Write deferred cubes into the engine: one existence check, one upsert and one audit
+        event (naming the cube ids) per principal and up to :data:`DEFER_BATCH` cubes. Every
+        other vault call does this first, so reads always see acknowledged puts."""
+        if not self._pending_ids:
+            return
+        with self._write_lock:
+            for principal in list(self._pending):
+                cubes = self._pending[principal]
+                for start in range(0, len(cubes), DEFER_BATCH):
+                    part = cubes[start : start + DEFER_BATCH]
+                    with self._audited(principal, "put", part[0].namespace, flush=False) as ids:
+                        # cubes already there were flushed before a crash emptied the journal
+                        there = self.driver.retrieve(CUBES, [c.version_id for c in part])
+                        done = {p.payload["cube_id"] for p in there}
+                        fresh = [c for c in part if c.id not in done]
+                        self.driver.upsert(CUBES, [self._point(c, None, True) for c in fresh])
+                        ids.extend(c.id for c in fresh)
+                del self._pending[principal]
+                self._pending_ids.difference_update(c.id for c in cubes)
+            if self._journal is not None:
+                self._journal.clear()
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -332,14 +436,19 @@ class MemVault:
         The embedded engine indexes only when asked: call this after a bulk load. It also
         runs by itself once ``auto_optimize`` new points were written and writes paused (see
         :class:`~memos_lc.vault.drivers.EdgeDriver`). A Qdrant server indexes on its own."""
+        self.flush()
         self.driver.optimize()
 
     def close(self) -> None:
         """Flush and release the storage (the directory lock, for the embedded engine)."""
         with self._write_lock:
+            with contextlib.suppress(Exception):  # what fails stays in the journal
+                self.flush()
             with contextlib.suppress(Exception):
                 self.driver.flush()
             self.driver.close()
+            if self._journal is not None:
+                self._journal.close()
             if self._scratch_blobs is not None:
                 self._scratch_blobs.cleanup()
 
@@ -363,13 +472,23 @@ class MemVault:
 
     @contextlib.contextmanager
     def _audited(
-        self, principal: Principal, action: str, namespace: Sequence[str] | None = None
+        self,
+        principal: Principal,
+        action: str,
+        namespace: Sequence[str] | None = None,
+        *,
+        flush: bool = True,
+        record_ok: bool = True,
     ) -> Iterator[list[str]]:
-        """Audit one call: yields a list the call fills with the cube ids it touched."""
+        """Audit one call: yields a list the call fills with the cube ids it touched. Deferred
+        puts are flushed first (unless ``flush=False``), so the call sees them; a deferred put
+        itself is recorded when flushed (``record_ok=False``), and here only if it fails."""
         if not isinstance(principal, Principal):
             raise InvalidInputError(
                 f"principal must be a memos_lc.Principal, got {type(principal).__name__}"
             )
+        if flush and self._pending_ids:
+            self.flush()
         ids: list[str] = []
         outcome: AuditOutcome = "ok"
         detail = None
@@ -391,17 +510,18 @@ class MemVault:
             ns = None
             with contextlib.suppress(Exception):
                 ns = tuple(namespace) if namespace is not None else None
-            self._record(
-                AuditEvent(
-                    principal=principal.id,
-                    roles=tuple(sorted(principal.roles)),
-                    action=action,
-                    cube_ids=tuple(ids[:200]),
-                    namespace=ns if ns and all(isinstance(x, str) for x in ns) else None,
-                    outcome=outcome,
-                    detail=detail,
+            if record_ok or outcome != "ok":
+                self._record(
+                    AuditEvent(
+                        principal=principal.id,
+                        roles=tuple(sorted(principal.roles)),
+                        action=action,
+                        cube_ids=tuple(ids[:200]),
+                        namespace=ns if ns and all(isinstance(x, str) for x in ns) else None,
+                        outcome=outcome,
+                        detail=detail,
+                    )
                 )
-            )
 
     def audit_log(
         self,
@@ -681,14 +801,30 @@ class MemVault:
         *,
         vectors: Sequence[Sequence[float]] | None = None,
         index: bool = True,
+        deferred: bool = False,
     ) -> list[MemCube]:
         """Store new cubes (version 1). The principal becomes the owner unless the cube names
         one (only admins may store cubes for others). ``vectors`` supplies precomputed dense
         vectors instead of embedding the texts; ``index=False`` stores the cubes without
         vectors (found by id, key and filters only; their versions stay unindexed).
-        Returns the stored cubes."""
+        Returns the stored cubes.
+
+        ``deferred=True`` (with ``index=False``, on an embedded vault; elsewhere it writes
+        through) checks and acknowledges the put at once but writes the cubes to the engine
+        later, with others, in one batch: they go to the vault's journal file (replayed when
+        the vault is next opened, so a crash loses no acknowledged put) and into the engine
+        at the next other vault call (which therefore sees them), after
+        :data:`DEFER_BATCH` cubes, or on :meth:`flush` / :meth:`close`. Small unindexed puts
+        in a stream (checkpoints) then cost a fraction of an engine write each."""
         batch = [cubes] if isinstance(cubes, MemCube) else list(cubes)
-        with self._audited(principal, "put", batch[0].namespace if batch else None) as touched:
+        defer = deferred and not index and self._journal is not None
+        with self._audited(
+            principal,
+            "put",
+            batch[0].namespace if batch else None,
+            flush=not defer,
+            record_ok=not defer,
+        ) as touched:
             if not batch:
                 return []
             if not all(isinstance(c, MemCube) for c in batch):
@@ -727,16 +863,36 @@ class MemVault:
             else:
                 dense = list(self._embed([c.text for c in stored]))
             with self._write_lock:
-                existing = self.driver.retrieve(CUBES, [c.version_id for c in stored])
-                if existing:
-                    raise ConflictError(
-                        f"cube {existing[0].payload['cube_id']} already exists; use update()"
+                self._check_new(stored)
+                if defer:
+                    assert self._journal is not None
+                    self._journal.append(principal, stored)  # acknowledged from here on
+                    self._pending.setdefault(principal, []).extend(stored)
+                    self._pending_ids.update(c.id for c in stored)
+                    if len(self._pending_ids) >= DEFER_BATCH:
+                        # the put is acknowledged (journaled) whatever the flush meets; what
+                        # fails stays pending and the next call's flush raises it
+                        with contextlib.suppress(Exception):
+                            self.flush()
+                else:
+                    self.driver.upsert(
+                        CUBES,
+                        [self._point(c, d, True) for c, d in zip(stored, dense, strict=True)],
                     )
-                self.driver.upsert(
-                    CUBES, [self._point(c, d, True) for c, d in zip(stored, dense, strict=True)]
-                )
             touched.extend(c.id for c in stored)
             return stored
+
+    def _check_new(self, cubes: Sequence[MemCube]) -> None:
+        """Raise :class:`ConflictError` if any of ``cubes`` exists, deferred or stored (under
+        the write lock: a deferred cube counts as stored)."""
+        for c in cubes:
+            if c.id in self._pending_ids:
+                raise ConflictError(f"cube {c.id} already exists; use update()")
+        existing = self.driver.retrieve(CUBES, [c.version_id for c in cubes])
+        if existing:
+            raise ConflictError(
+                f"cube {existing[0].payload['cube_id']} already exists; use update()"
+            )
 
     def add(
         self,
@@ -801,6 +957,8 @@ class MemVault:
             with self._write_lock:
                 existing = self.driver.retrieve(CUBES, [c.version_id for c in stored])
                 existing = existing or self._heads(list(chains))
+                if pending := next((i for i in chains if i in self._pending_ids), None):
+                    raise ConflictError(f"cube {pending} already exists; use update()")
                 if existing:
                     raise ConflictError(
                         f"cube {existing[0].payload['cube_id']} already exists; use update()"
