@@ -955,13 +955,10 @@ class MemVault:
                 texts = sorted({c.text for c in stored})
                 vectors = dict(zip(texts, self._embed(texts), strict=True))
             with self._write_lock:
-                existing = self.driver.retrieve(CUBES, [c.version_id for c in stored])
-                existing = existing or self._heads(list(chains))
-                if pending := next((i for i in chains if i in self._pending_ids), None):
-                    raise ConflictError(f"cube {pending} already exists; use update()")
-                if existing:
+                self._check_new(stored)
+                if heads := self._heads(list(chains)):
                     raise ConflictError(
-                        f"cube {existing[0].payload['cube_id']} already exists; use update()"
+                        f"cube {heads[0].payload['cube_id']} already exists; use update()"
                     )
                 points = [
                     self._point(c, vectors.get(c.text), c.superseded_by is None) for c in stored
