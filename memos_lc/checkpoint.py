@@ -102,12 +102,22 @@ CHUNK_CHARS = 3_000_000
 """Base64 characters per cube; the vault accepts at most 4 MB of JSON ``data``."""
 
 _ID_NS = uuid.UUID("9f6f8e2a-3c1b-4e0f-8a51-7c2d5b1e0a44")
-_CLEAN = re.compile(r"[^\x00-\x1f\x7f]+")
+_CLEAN = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]+")  # no control chars, no lone surrogates
 _UUID_EPOCH = 0x01B21DD213814000  # 1582-10-15 -> 1970-01-01 in 100 ns ticks
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _PAGE = 64
 _REFS_CACHE = 4096
 T = TypeVar("T")
+# What every checkpoint cube shares; MemCubeSaver._cubes copies it with the rest filled in.
+_PROTOTYPE = MemCube.model_validate(
+    {
+        "namespace": ("langgraph", "checkpoints"),
+        "memory_type": MemoryType.CHECKPOINT.value,
+        "access": {"owner": "prototype"},
+        "provenance": {"origin": "langgraph"},
+        "payload": {"kind": "plaintext", "text": "checkpoint"},
+    }
+)
 
 
 class CheckpointConfigError(InvalidInputError, KeyError):
@@ -471,49 +481,43 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         created: datetime,
         expires: datetime | None,
     ) -> list[MemCube]:
-        """The cube (and chunk cubes) holding ``env``; ``tags[0]`` is the lookup tag."""
+        """The cube (and chunk cubes) holding ``env``; ``tags[0]`` is the lookup tag.
+
+        Copied from :data:`_PROTOTYPE` instead of validated (validation was a sixth of a
+        put's CPU): every value is the saver's own and valid by construction. Labels, tags
+        and keys come cleaned and bounded from :func:`_label`, :func:`_tag` and
+        :func:`_key`, the owner is a validated principal, the text a ``repr``, the data
+        base64 in chunks under the vault's limit. ``tests/test_checkpoint.py`` re-validates
+        what this builds."""
         raw = ormsgpack.packb(env)
         b64 = _b64(raw)
-        header: dict[str, Any] = {
-            "namespace": namespace,
-            "memory_type": MemoryType.CHECKPOINT.value,
-            "created_at": created,
-            "updated_at": created,
-            "expires_at": expires,
-            "access": {"owner": principal.id},
-            "provenance": {"origin": "langgraph", "thread_id": _key(env["t"])},
-        }
         chunks = [b64[i : i + CHUNK_CHARS] for i in range(0, len(b64), CHUNK_CHARS)] or [""]
         data: dict[str, Any] = {"b": chunks[0]}
         digest = ""
         if len(chunks) > 1:
             digest = hashlib.sha256(raw).hexdigest()
             data.update(n=len(chunks), d=digest)
-        main = MemCube.model_validate(
-            {
-                **header,
-                "id": cube_id,
-                "key": key,
-                "tags": (kind, *tags),
-                "payload": {"kind": "plaintext", "text": text, "data": data},
-            }
-        )
-        out = [main]
-        for i, part in enumerate(chunks[1:], start=1):
-            out.append(
-                MemCube.model_validate(
-                    {
-                        **header,
-                        "id": self._chunk_id(cube_id, digest, i),
-                        "tags": (CHUNK, tags[0]),
-                        "payload": {
-                            "kind": "plaintext",
-                            "text": f"chunk {i} of {text}",
-                            "data": {"b": part},
-                        },
-                    }
-                )
+        header = {
+            "namespace": namespace,
+            "created_at": created,
+            "updated_at": created,
+            "expires_at": expires,
+            "access": _PROTOTYPE.access.model_copy(update={"owner": principal.id}),
+            "provenance": _PROTOTYPE.provenance.model_copy(update={"thread_id": _key(env["t"])}),
+        }
+
+        def cube(
+            id_: str, key_: str | None, tags_: tuple[str, ...], text_: str, data_: Any
+        ) -> MemCube:
+            payload = _PROTOTYPE.payload.model_copy(update={"text": text_, "data": data_})
+            return _PROTOTYPE.model_copy(
+                update={**header, "id": id_, "key": key_, "tags": tags_, "payload": payload}
             )
+
+        out = [cube(cube_id, key, (kind, *tags), text, data)]
+        for i, part in enumerate(chunks[1:], start=1):
+            chunk_id = self._chunk_id(cube_id, digest, i)
+            out.append(cube(chunk_id, None, (CHUNK, tags[0]), f"chunk {i} of {text}", {"b": part}))
         return out
 
     @staticmethod

@@ -24,8 +24,9 @@ from langgraph.checkpoint.serde.types import ERROR, INTERRUPT
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from memos_lc import CubeFilter, MemVault, Principal
+from memos_lc import CubeFilter, MemCube, MemVault, Principal
 from memos_lc.checkpoint import ROOT, CheckpointConfigError, MemCubeSaver
+from memos_lc.cube import utcnow
 from memos_lc.errors import CubeNotFoundError, InvalidInputError
 
 STEPS = 20
@@ -207,6 +208,49 @@ def test_checkpoints_are_unindexed_checkpoint_cubes(saver: MemCubeSaver, user: s
         assert sorted(stored) == sorted(versions), ch  # each version exactly once
     holders = sum("__start__" in e["r"] for e in envs)
     assert holders == STEPS + 2 and len(used["__start__"]) == 2  # referenced 22x, stored 2x
+
+
+@pytest.mark.parametrize(
+    "thread_id",
+    [
+        "plain",
+        "ctl\x00\x1f\x7fchars",
+        "x" * 5000,
+        "#looks-hashed",
+        "ünï 🧠",
+    ],
+)
+def test_saver_cubes_are_valid_cubes(saver: MemCubeSaver, user: str, thread_id: str) -> None:
+    """The saver builds its cubes without validating them (a copy of a prototype): every
+    cube it builds, from any thread id, namespace or value size, must validate unchanged."""
+    ckpt = empty_checkpoint()
+    ckpt["channel_values"] = {"v": "y" * 2_500_000}  # base64 over two chunk cubes
+    ckpt["channel_versions"] = {"v": 1}
+    principal = Principal(id=user)
+    for ns in ("", "sub:\x01graph"):
+        config = saver.put(cfg(thread_id, checkpoint_ns=ns), ckpt, {"step": 0}, {"v": 1})
+        saver.put_writes(config, [("v", "z"), (ERROR, "boom")], "task\x00id")
+        assert saver.get_tuple(config).checkpoint["channel_values"] == ckpt["channel_values"]
+    built = saver.vault.list(
+        principal, filter=CubeFilter(namespace=ROOT, statuses=None), limit=1000
+    )
+    assert len(built) == 6  # per namespace: a checkpoint, its chunk, the writes
+    for cube in built:
+        assert MemCube.model_validate(cube.model_dump()) == cube
+    for cube in saver._cubes(
+        principal,
+        cube_id=str(uuid.uuid4()),
+        namespace=saver._ns(thread_id, "ns"),
+        kind="checkpoint",
+        tags=("c:x",),
+        key=None,
+        text="t",
+        env={"t": thread_id, "x": "y" * 4_000_000},
+        created=utcnow(),
+        expires=utcnow() + timedelta(days=1),
+    ):
+        assert MemCube.model_validate(cube.model_dump()) == cube
+    saver.delete_thread(thread_id)
 
 
 def test_pending_writes_sorted_idempotent_and_special_channels_replaced(
