@@ -31,6 +31,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check memos_lc tests benchmarks cookbook graphs
+	$(VENV)/bin/ruff format --check memos_lc tests benchmarks cookbook graphs
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 row = dict(f)
                 for label, phrasing in PHRASINGS[: 1 if args.no_held_out else 2]:
                     q = phrasing.format(person=f["person"], attribute=f["attribute"])
-                    for which, adapter_name in (("adapter", name), ("base", None))[: n_models]:
+                    for which, adapter_name in (("adapter", name), ("base", None))[:n_models]:
                         with registry.use(adapter_name) as model:
                             answer = ask(model, lm.tokenizer, q, args.max_new_tokens)
                         row[f"{label}_{which}_answer"] = answer

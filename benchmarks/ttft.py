@@ -105,8 +105,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="tokens of the cached memory prefix")  # fmt: skip
     p.add_argument("--questions", type=int, default=3, help="questions (timed runs) per size")
     p.add_argument("--max-tokens", type=int, default=16, help="greedy tokens per answer")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's; 1 helps on a busy CPU)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's; 1 helps on a busy CPU)",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/ttft.json"))
     return p.parse_args(argv)
@@ -178,8 +182,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     wall_s = time.perf_counter() - started
     report = {
         "machine": ttft_machine_info(),
-        "load_average": {"before": [round(x, 2) for x in load_before],
-                         "after": [round(x, 2) for x in os.getloadavg()]},  # fmt: skip
+        "load_average": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },  # fmt: skip
         "config": {
             "model": lm.name,
             "fingerprint": lm.fingerprint,

@@ -54,8 +54,10 @@ def main(vault_dir: str) -> None:
         cube = chat.compile_activation(BLOCK, namespace=("alice", "team-kv"))
         again = chat.compile_activation(BLOCK, namespace=("alice", "team-kv"))
         kv = cube.payload
-        print(f"activation cube {cube.id[:8]}: {kv.prefix_tokens} prefix tokens, "
-              f"{kv.blob.size / 2**20:.1f} MB KV cache for {kv.model_fingerprint}")
+        print(
+            f"activation cube {cube.id[:8]}: {kv.prefix_tokens} prefix tokens, "
+            f"{kv.blob.size / 2**20:.1f} MB KV cache for {kv.model_fingerprint}"
+        )
         print(f"compiled once: {again.id == cube.id}")
 
         question = "What is Chloe's locker number?"

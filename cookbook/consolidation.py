@@ -31,22 +31,47 @@ def main(vault_dir: str) -> None:
     with MemVault.open(vault_dir) as vault:
         # The same fact, said three times in three conversations.
         said = [
-            vault.add(alice, "Alice is allergic to peanuts", namespace=NS,
-                      provenance={"source_ids": ("chat-3#12",)}, **days_ago(20)),
-            vault.add(alice, "alice is allergic to peanuts.", namespace=NS,
-                      provenance={"source_ids": ("chat-9#4",)}, **days_ago(8)),
-            vault.add(alice, "Alice has an allergy to peanuts", namespace=NS,
-                      provenance={"source_ids": ("chat-14#2",)}, **days_ago(1)),
+            vault.add(
+                alice,
+                "Alice is allergic to peanuts",
+                namespace=NS,
+                provenance={"source_ids": ("chat-3#12",)},
+                **days_ago(20),
+            ),
+            vault.add(
+                alice,
+                "alice is allergic to peanuts.",
+                namespace=NS,
+                provenance={"source_ids": ("chat-9#4",)},
+                **days_ago(8),
+            ),
+            vault.add(
+                alice,
+                "Alice has an allergy to peanuts",
+                namespace=NS,
+                provenance={"source_ids": ("chat-14#2",)},
+                **days_ago(1),
+            ),
         ]
         # A slot whose value changed: the newest statement is the current one.
         vault.add(alice, "Alice lives in Paris", namespace=NS, key="alice:city", **days_ago(90))
-        berlin = vault.add(alice, "Alice lives in Berlin", namespace=NS, key="alice:city",
-                           **days_ago(3))
+        berlin = vault.add(
+            alice, "Alice lives in Berlin", namespace=NS, key="alice:city", **days_ago(3)
+        )
         # A note that should not outlive the day, and a long-held, often recalled fact.
-        vault.add(alice, "Alice's parking spot today is B12", namespace=NS,
-                  expires_at=now + timedelta(hours=10))
-        stable = vault.add(alice, "Alice's mother tongue is Portuguese", namespace=NS,
-                           usage={"hits": 6}, **days_ago(60))
+        vault.add(
+            alice,
+            "Alice's parking spot today is B12",
+            namespace=NS,
+            expires_at=now + timedelta(hours=10),
+        )
+        stable = vault.add(
+            alice,
+            "Alice's mother tongue is Portuguese",
+            namespace=NS,
+            usage={"hits": 6},
+            **days_ago(60),
+        )
         standup = vault.add(alice, "Alice's standup is at 9:30", namespace=NS)
         for _ in range(4):
             vault.record_use(alice, [standup.id])
@@ -60,17 +85,24 @@ def main(vault_dir: str) -> None:
         dup = report.deduplicated[0]
         merged = vault.get(alice, dup.cube_id)
         print(f"merged {len(dup.sources)} duplicates into {merged.text!r}")
-        print(f"  derived_from {len(merged.provenance.derived_from)} cubes, "
-              f"evidence kept: {sorted(merged.provenance.source_ids)}")
+        print(
+            f"  derived_from {len(merged.provenance.derived_from)} cubes, "
+            f"evidence kept: {sorted(merged.provenance.source_ids)}"
+        )
         city = vault.get(alice, berlin.id)
-        print(f"contradiction resolved: {city.text!r} is v{city.version} of its slot, "
-              f"archived {len(report.archived)} older statement(s)")
-        print("expired:", [vault.get(alice, i, include_expired=True).text
-                           for i in report.expired])
-        print("hot (activation candidates):",
-              [vault.get(alice, i).text for i in report.activation_candidates])
-        print("stable (parametric candidates):",
-              [vault.get(alice, i).text for i in report.parametric_candidates])
+        print(
+            f"contradiction resolved: {city.text!r} is v{city.version} of its slot, "
+            f"archived {len(report.archived)} older statement(s)"
+        )
+        print("expired:", [vault.get(alice, i, include_expired=True).text for i in report.expired])
+        print(
+            "hot (activation candidates):",
+            [vault.get(alice, i).text for i in report.activation_candidates],
+        )
+        print(
+            "stable (parametric candidates):",
+            [vault.get(alice, i).text for i in report.parametric_candidates],
+        )
         assert report.parametric_candidates == (stable.id,)
 
         print("history of the first statement:")
@@ -81,8 +113,9 @@ def main(vault_dir: str) -> None:
         print(f"second run changed anything: {again.changed}")
 
         restored = vault.rollback(alice, said[0].id, 1)
-        print(f"rolled back: {restored.text!r} is {restored.status.value} again "
-              f"(v{restored.version})")
+        print(
+            f"rolled back: {restored.text!r} is {restored.status.value} again (v{restored.version})"
+        )
         hits = vault.search(alice, "peanut allergy", namespace=NS, limit=5)
         print("peanut memories now active:", len([h for h in hits if "peanut" in h.cube.text]))
 

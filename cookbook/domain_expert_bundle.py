@@ -90,23 +90,49 @@ def main(workdir: str) -> None:
     key = generate_ed25519_key()
     with MemVault.open(root / "expert-vault") as expert:
         for fact in WINE_FACTS:
-            expert.add(sommelier, fact, namespace=("kb", "wine"), tags=("wine",),
-                       provenance={"origin": "curated", "actor": "sommelier"})
-        manifest = export_bundle(expert, sommelier, bundle, namespace=("kb", "wine"),
-                                 sign_with=key, title="Wine basics", source="sommelier-vault",
-                                 overwrite=True)
-    print(f"published {manifest.cube_count} wine facts in {bundle.name} "
-          f"({bundle.stat().st_size} bytes, bundle {manifest.bundle_id[:8]})")
+            expert.add(
+                sommelier,
+                fact,
+                namespace=("kb", "wine"),
+                tags=("wine",),
+                provenance={"origin": "curated", "actor": "sommelier"},
+            )
+        manifest = export_bundle(
+            expert,
+            sommelier,
+            bundle,
+            namespace=("kb", "wine"),
+            sign_with=key,
+            title="Wine basics",
+            source="sommelier-vault",
+            overwrite=True,
+        )
+    print(
+        f"published {manifest.cube_count} wine facts in {bundle.name} "
+        f"({bundle.stat().st_size} bytes, bundle {manifest.bundle_id[:8]})"
+    )
 
     # 2. a new agent installs it under its own namespace, after verifying the signature
     with MemVault.open(root / "agent-vault") as agent:
-        report = import_bundle(agent, rookie, bundle, verify_with=key.public_key(),
-                               remap={("kb",): ("agents", "rookie", "kb")})
+        report = import_bundle(
+            agent,
+            rookie,
+            bundle,
+            verify_with=key.public_key(),
+            remap={("kb",): ("agents", "rookie", "kb")},
+        )
         print(f"verified signature {report.signer}")
-        print(f"installed {len(report.imported)} memories into agents/rookie/kb/wine "
-              f"({len(report.skipped)} skipped)")
-        again = import_bundle(agent, rookie, bundle, verify_with=key.public_key(),
-                              remap={("kb",): ("agents", "rookie", "kb")})
+        print(
+            f"installed {len(report.imported)} memories into agents/rookie/kb/wine "
+            f"({len(report.skipped)} skipped)"
+        )
+        again = import_bundle(
+            agent,
+            rookie,
+            bundle,
+            verify_with=key.public_key(),
+            remap={("kb",): ("agents", "rookie", "kb")},
+        )
         print(f"installing again: {len(again.imported)} new, {len(again.skipped)} skipped")
 
         # 3. recall from the installed knowledge
@@ -114,8 +140,10 @@ def main(workdir: str) -> None:
             hit = agent.search(rookie, question, namespace=("agents", "rookie"), limit=1)[0]
             print(f"Q: {question}\n   recalled: {hit.cube.text!r}")
         cube = hit.cube
-        print(f"   owner {cube.access.owner}, origin {cube.provenance.origin}, "
-              f"from {[s for s in cube.provenance.source_ids if s.startswith('bundle:')][0][:15]}")
+        print(
+            f"   owner {cube.access.owner}, origin {cube.provenance.origin}, "
+            f"from {[s for s in cube.provenance.source_ids if s.startswith('bundle:')][0][:15]}"
+        )
 
         # 4. a copy edited on the way is refused, and nothing is written
         before = agent.count(rookie, namespace=("agents",))
@@ -125,8 +153,10 @@ def main(workdir: str) -> None:
             import_bundle(agent, rookie, tampered, verify_with=key.public_key())
         except BundleError as e:
             print(f"tampered bundle rejected: {type(e).__name__}: {e}")
-        print(f"memories after the rejected import: {agent.count(rookie, namespace=('agents',))}"
-              f" (was {before})")
+        print(
+            f"memories after the rejected import: {agent.count(rookie, namespace=('agents',))}"
+            f" (was {before})"
+        )
 
 
 if __name__ == "__main__":

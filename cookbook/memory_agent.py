@@ -32,8 +32,9 @@ def agent(state, config):
 
 def main(vault_dir: str) -> None:
     with MemVault.open(vault_dir) as vault:
-        graph = with_memory(agent, MemoryNodes(vault, budget_tokens=256),
-                            checkpointer=InMemorySaver())
+        graph = with_memory(
+            agent, MemoryNodes(vault, budget_tokens=256), checkpointer=InMemorySaver()
+        )
 
         def ask(text: str, thread: str, user: str) -> dict:
             cfg = {"configurable": {"thread_id": thread, "user_id": user}}
@@ -47,8 +48,12 @@ def main(vault_dir: str) -> None:
         theirs = ask("What is my sister's name?", "bob-1", "bob")
         print("bob's memory context:", repr(theirs["memory_context"]))
         cubes = vault.list(Principal(id="alice"), namespace=("memories", "alice"))
-        print("alice's memories:", len(cubes), "cubes, threads",
-              sorted({c.provenance.thread_id for c in cubes}))
+        print(
+            "alice's memories:",
+            len(cubes),
+            "cubes, threads",
+            sorted({c.provenance.thread_id for c in cubes}),
+        )
 
 
 if __name__ == "__main__":

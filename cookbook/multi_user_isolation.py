@@ -25,8 +25,9 @@ def main(vault_dir: str) -> None:
     ops = Principal(id="ops", roles=frozenset({"admin"}))
     with MemVault.open(vault_dir) as vault:
         vault.add(alice, "Alice's blood type is O negative", namespace=("alice", "health"))
-        roadmap = vault.add(alice, "The Q3 roadmap focuses on offline sync",
-                            namespace=("alice", "work"))
+        roadmap = vault.add(
+            alice, "The Q3 roadmap focuses on offline sync", namespace=("alice", "work")
+        )
         vault.add(bob, "Bob's Q3 goal is to cut cloud costs by 20%", namespace=("bob", "work"))
 
         retriever = MemCubeRetriever(vault=vault, k=5, record_use=False)
@@ -51,10 +52,13 @@ def main(vault_dir: str) -> None:
             print("bob editing the shared roadmap: PermissionDeniedError (read grant)")
 
         vault.grant(alice, ("alice", "work"), "bob", "write")
-        edited = vault.update(bob, roadmap.id,
-                              text="The Q3 roadmap focuses on offline sync and cost cuts")
-        print(f"bob with a write grant: v{edited.version} {edited.text!r} "
-              f"(owner still {edited.access.owner})")
+        edited = vault.update(
+            bob, roadmap.id, text="The Q3 roadmap focuses on offline sync and cost cuts"
+        )
+        print(
+            f"bob with a write grant: v{edited.version} {edited.text!r} "
+            f"(owner still {edited.access.owner})"
+        )
 
         for g in vault.grants(alice):
             vault.revoke(alice, g.id)
@@ -66,18 +70,22 @@ def main(vault_dir: str) -> None:
         # One session id, two users: two separate histories.
         a_chat = MemCubeChatMessageHistory(vault, "support-42", principal=alice)
         b_chat = MemCubeChatMessageHistory(vault, "support-42", principal=bob)
-        a_chat.add_messages([HumanMessage("My card was charged twice"),
-                             AIMessage("I've refunded one charge.")])
+        a_chat.add_messages(
+            [HumanMessage("My card was charged twice"), AIMessage("I've refunded one charge.")]
+        )
         b_chat.add_messages([HumanMessage("How do I export my data?")])
         print("alice's session support-42:", [m.content for m in a_chat.messages])
         print("bob's session support-42:  ", [m.content for m in b_chat.messages])
 
         denied = vault.audit_log(ops, who="bob", outcome="denied", limit=10)
         print("audit, bob's denied calls:", [(e.action, e.outcome) for e in denied])
-        sharing = [e.action for e in vault.audit_log(alice, limit=100)
-                   if e.action in ("grant", "revoke")]
-        print(f"audit, alice's sharing: {sharing.count('grant')} grants, "
-              f"{sharing.count('revoke')} revokes")
+        sharing = [
+            e.action for e in vault.audit_log(alice, limit=100) if e.action in ("grant", "revoke")
+        ]
+        print(
+            f"audit, alice's sharing: {sharing.count('grant')} grants, "
+            f"{sharing.count('revoke')} revokes"
+        )
 
 
 if __name__ == "__main__":

@@ -36,15 +36,20 @@ def main(vault_dir: str) -> None:
 
         # A short recipe for two facts. The defaults (66 steps, with an anchor loss that keeps
         # the model's other predictions close to the base model's) are sized for ~50 facts.
-        config = AdapterTrainingConfig(steps=30, batch_size=1, pairs_per_sequence=4,
-                                       learning_rate=3e-3)
+        config = AdapterTrainingConfig(
+            steps=30, batch_size=1, pairs_per_sequence=4, learning_rate=3e-3
+        )
         adapter = consolidate_to_adapter(vault, alice, facts, config=config)
         t = adapter.payload.training
-        print(f"adapter {adapter.id}: {t['steps']} steps in {float(t['seconds']):.0f} s, "
-              f"loss {float(t['first_loss']):.2f} -> {float(t['loss']):.2f}, "
-              f"{adapter.payload.blob.size / 1e6:.1f} MB")
-        print(f"derived from {len(adapter.provenance.derived_from)} memories, "
-              f"for model {adapter.payload.model_fingerprint}")
+        print(
+            f"adapter {adapter.id}: {t['steps']} steps in {float(t['seconds']):.0f} s, "
+            f"loss {float(t['first_loss']):.2f} -> {float(t['loss']):.2f}, "
+            f"{adapter.payload.blob.size / 1e6:.1f} MB"
+        )
+        print(
+            f"derived from {len(adapter.provenance.derived_from)} memories, "
+            f"for model {adapter.payload.model_fingerprint}"
+        )
 
         chat = ChatMemOS(vault=vault, principal=alice, max_tokens=24)
         for question, value in QUESTIONS:

@@ -42,16 +42,20 @@ def main(vault_dir: str, with_llm: bool = False) -> None:
     with MemVault.open(vault_dir) as vault:
         for user, facts in MEMORIES.items():
             for text, memory_type in facts:
-                vault.add(Principal(id=user), text, namespace=("users", user),
-                          memory_type=memory_type)
+                vault.add(
+                    Principal(id=user), text, namespace=("users", user), memory_type=memory_type
+                )
 
         # Preferences only: what a cooking assistant needs (any CubeFilter field works here).
-        retriever = MemCubeRetriever(vault=vault, k=2,
-                                     filter=CubeFilter(memory_types=("preference",)))
-        prompt = ChatPromptTemplate.from_messages([
-            ("system", "Answer using what you remember about the user:\n{context}"),
-            ("human", "{question}"),
-        ])
+        retriever = MemCubeRetriever(
+            vault=vault, k=2, filter=CubeFilter(memory_types=("preference",))
+        )
+        prompt = ChatPromptTemplate.from_messages(
+            [
+                ("system", "Answer using what you remember about the user:\n{context}"),
+                ("human", "{question}"),
+            ]
+        )
         chain = {"context": retriever | join, "question": RunnablePassthrough()} | prompt
 
         question = "What should I cook for dinner tonight?"
@@ -62,14 +66,19 @@ def main(vault_dir: str, with_llm: bool = False) -> None:
 
         docs = retriever.invoke("allergy", {"configurable": {"user_id": "alice"}})
         meta = docs[0].metadata
-        print(f"top document: {docs[0].page_content!r} (cube {meta['cube_id'][:8]}, "
-              f"v{meta['version']}, {meta['memory_type']}, score {meta['score']:.3f})")
+        print(
+            f"top document: {docs[0].page_content!r} (cube {meta['cube_id'][:8]}, "
+            f"v{meta['version']}, {meta['memory_type']}, score {meta['score']:.3f})"
+        )
         print("carol sees:", retriever.invoke(question, {"configurable": {"user_id": "carol"}}))
 
-        tool = create_retriever_tool(retriever, "recall_memories",
-                                     "Search what you remember about the user.")
-        print("tool output for bob:",
-              repr(tool.invoke({"query": "seafood"}, {"configurable": {"user_id": "bob"}})))
+        tool = create_retriever_tool(
+            retriever, "recall_memories", "Search what you remember about the user."
+        )
+        print(
+            "tool output for bob:",
+            repr(tool.invoke({"query": "seafood"}, {"configurable": {"user_id": "bob"}})),
+        )
         hits = vault.get(Principal(id="alice"), docs[0].id).usage.hits
         print(f"recalls counted for the lifecycle's promotion policy: {hits}")
 
@@ -80,10 +89,17 @@ def main(vault_dir: str, with_llm: bool = False) -> None:
             from memos_lc.models import load_causal_lm
 
             lm = load_causal_lm()
-            pipe = pipeline("text-generation", model=lm.model, tokenizer=lm.tokenizer,
-                            max_new_tokens=40, do_sample=False, return_full_text=False)
-            llm = ChatHuggingFace(llm=HuggingFacePipeline(pipeline=pipe), tokenizer=lm.tokenizer,
-                                  model_id=lm.name)
+            pipe = pipeline(
+                "text-generation",
+                model=lm.model,
+                tokenizer=lm.tokenizer,
+                max_new_tokens=40,
+                do_sample=False,
+                return_full_text=False,
+            )
+            llm = ChatHuggingFace(
+                llm=HuggingFacePipeline(pipeline=pipe), tokenizer=lm.tokenizer, model_id=lm.name
+            )
             answer = (chain | llm).invoke(question, {"configurable": {"user_id": "alice"}})
             print("SmolLM2 for alice:", answer.content)
 

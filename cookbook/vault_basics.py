@@ -14,13 +14,19 @@ from memos_lc import MemVault, Principal
 def main(vault_dir: str) -> None:
     alice, bob = Principal(id="alice"), Principal(id="bob")
     with MemVault.open(vault_dir) as vault:
-        allergy = vault.add(alice, "Alice is allergic to peanuts", namespace=("alice", "health"),
-                            memory_type="preference")
+        allergy = vault.add(
+            alice,
+            "Alice is allergic to peanuts",
+            namespace=("alice", "health"),
+            memory_type="preference",
+        )
         vault.add(alice, "Alice's team ships on Thursdays", namespace=("alice", "work"))
 
         hit = vault.search(alice, "what food should I avoid?", limit=1, explain=True)[0]
-        print(f"recalled: {hit.cube.text!r} (dense rank {hit.dense_rank}, "
-              f"lexical rank {hit.lexical_rank})")
+        print(
+            f"recalled: {hit.cube.text!r} (dense rank {hit.dense_rank}, "
+            f"lexical rank {hit.lexical_rank})"
+        )
 
         vault.update(alice, allergy.id, text="Alice is allergic to peanuts and shellfish")
         vault.rollback(alice, allergy.id, 1)

@@ -86,8 +86,8 @@ ANCHOR_CHATS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Can you suggest a name for a small bakery?",
-        "How about \"The Rising Loaf\"? It is short, easy to remember and says what you sell. "
-        "\"Crumb & Co.\" or \"Morning Oven\" would work too.",
+        'How about "The Rising Loaf"? It is short, easy to remember and says what you sell. '
+        '"Crumb & Co." or "Morning Oven" would work too.',
     ),
     (
         "What should I pack for a weekend of hiking?",

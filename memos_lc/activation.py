@@ -445,8 +445,13 @@ class ActivationMemory:
         )
         header.setdefault("memory_type", "working")
         cube = MemCube.model_validate(
-            {"namespace": tuple(namespace), "key": key, "payload": payload,
-             "provenance": provenance, **header}  # fmt: skip
+            {
+                "namespace": tuple(namespace),
+                "key": key,
+                "payload": payload,
+                "provenance": provenance,
+                **header,
+            }  # fmt: skip
         )
         return self.vault.put(principal, cube)[0]
 

@@ -109,7 +109,7 @@ CHATML_TOOLS_TEMPLATE = (
     "{%- for tool in tools %}{{- '\\n' }}{{- tool | tojson }}{%- endfor %}"
     "{{- '\\n</tools>\\n\\nFor each function call, return a json object with function name and "
     "arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n"
-    "{\"name\": <function-name>, \"arguments\": <args-json-object>}\\n</tool_call><|im_end|>\\n' }}"
+    '{"name": <function-name>, "arguments": <args-json-object>}\\n</tool_call><|im_end|>\\n\' }}'
     "{%- elif messages and messages[0].role == 'system' %}"
     "{{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}{%- endif %}"
     "{%- for message in messages %}"
@@ -117,7 +117,7 @@ CHATML_TOOLS_TEMPLATE = (
     "{%- elif message.role == 'assistant' and message.tool_calls %}"
     "{{- '<|im_start|>assistant\\n' + (message.content or '') }}"
     "{%- for tc in message.tool_calls %}{%- set f = tc.function if tc.function else tc %}"
-    "{{- '\\n<tool_call>\\n{\"name\": \"' + f.name + '\", \"arguments\": ' }}"
+    '{{- \'\\n<tool_call>\\n{"name": "\' + f.name + \'", "arguments": \' }}'
     "{{- f.arguments | tojson }}{{- '}\\n</tool_call>' }}{%- endfor %}"
     "{{- '<|im_end|>\\n' }}"
     "{%- elif message.role == 'tool' %}"
@@ -519,8 +519,9 @@ class ChatMemOS(BaseChatModel):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             None,
-            lambda: self.compile_activation(text, namespace=namespace, principal=principal,
-                                            **header),  # fmt: skip
+            lambda: self.compile_activation(
+                text, namespace=namespace, principal=principal, **header
+            ),  # fmt: skip
         )
 
     # -- tools -----------------------------------------------------------------------------
@@ -532,8 +533,11 @@ class ChatMemOS(BaseChatModel):
             tok = self.lm.tokenizer
             msgs = [{"role": "user", "content": "hi"}]
             probe = convert_to_openai_tool(
-                {"name": "probe_tool_x", "description": "probe", "parameters": {
-                    "type": "object", "properties": {}}}  # fmt: skip
+                {
+                    "name": "probe_tool_x",
+                    "description": "probe",
+                    "parameters": {"type": "object", "properties": {}},
+                }  # fmt: skip
             )
             try:
                 plain = tok.apply_chat_template(msgs, chat_template=key, tokenize=False)

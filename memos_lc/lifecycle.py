@@ -440,9 +440,9 @@ class _Run:
         p = self.policy
         flt = self._filter(kinds=(MemoryKind.PLAINTEXT,), memory_types=p.memory_types)
         cubes = self.vault.find(self.principal, filter=flt, limit=p.max_cubes, order_by="updated")
-        self.report["truncated"] = (
-            len(cubes) == p.max_cubes and self.vault.count(self.principal, filter=flt) > len(cubes)
-        )
+        self.report["truncated"] = len(cubes) == p.max_cubes and self.vault.count(
+            self.principal, filter=flt
+        ) > len(cubes)
         cubes = [
             c
             for c in cubes
@@ -926,9 +926,7 @@ def consolidate(
             if promoter is not None and cands:
                 out = promoter(vault, principal, list(cands))
                 if inspect.isawaitable(out):
-                    raise InvalidInputError(
-                        f"{name} promoter is async: use aconsolidate() with it"
-                    )
+                    raise InvalidInputError(f"{name} promoter is async: use aconsolidate() with it")
                 made[name] = _ids(out)
     return run.finish(made["activation"], made["parametric"])
 

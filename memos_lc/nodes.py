@@ -343,9 +343,7 @@ class MemoryNodes:
 
     # -- inject ----------------------------------------------------------------------------
 
-    def inject(
-        self, state: dict[str, Any], config: RunnableConfig | None = None
-    ) -> dict[str, Any]:
+    def inject(self, state: dict[str, Any], config: RunnableConfig | None = None) -> dict[str, Any]:
         """Put the planned memory where the model sees it (pure: no vault call)."""
         plan = state.get("memory_plan") or {}
         context = self.render(plan)
@@ -484,9 +482,7 @@ class MemoryNodes:
 
     # -- create_react_agent hooks ----------------------------------------------------------
 
-    def recall(
-        self, state: dict[str, Any], config: RunnableConfig | None = None
-    ) -> dict[str, Any]:
+    def recall(self, state: dict[str, Any], config: RunnableConfig | None = None) -> dict[str, Any]:
         """``read`` and ``schedule`` in one step, leaving the messages alone: the state update
         carries the plan, its rendered text (``memory_context``) and the activation and adapter
         ids, for hooks that hand the memory to the model themselves."""
@@ -621,4 +617,3 @@ def with_memory(
     builder.add_edge(write_back, consolidate_)
     builder.add_edge(consolidate_, END)
     return builder.compile(**compile_kwargs)
-

@@ -710,8 +710,10 @@ def _loop(
                 on_step(len(losses), losses[-1])
             # checked after a step, so even a tiny budget trains one
             elapsed = time.perf_counter() - started
-            if config.max_seconds is not None and elapsed >= config.max_seconds and (
-                len(losses) < total
+            if (
+                config.max_seconds is not None
+                and elapsed >= config.max_seconds
+                and (len(losses) < total)
             ):
                 status = "time_budget"
                 break

@@ -99,9 +99,7 @@ def cube_to_document(cube: MemCube, hit: ScoredCube | None = None) -> Document:
         "message_ids": list(prov.message_ids),
     }
     if hit is not None:
-        metadata.update(
-            score=hit.score, dense_rank=hit.dense_rank, lexical_rank=hit.lexical_rank
-        )
+        metadata.update(score=hit.score, dense_rank=hit.dense_rank, lexical_rank=hit.lexical_rank)
     return Document(id=cube.id, page_content=cube.text, metadata=metadata)
 
 

@@ -94,8 +94,9 @@ class Writer:
 
     def text(self) -> str:
         self.serial += 1
-        words = " ".join(self.rng.choice(["tea", "oslo", "maren", "peanut", "kayak", "chess"])
-                         for _ in range(3))
+        words = " ".join(
+            self.rng.choice(["tea", "oslo", "maren", "peanut", "kayak", "chess"]) for _ in range(3)
+        )
         return f"r{self.round} s{self.serial} {words}"
 
     def next_n(self) -> int:
@@ -105,8 +106,10 @@ class Writer:
     # -- operations: each says ``begin`` before its call and ``ack`` after it returned ------
 
     def op_vput(self) -> None:
-        cubes = [MemCube.from_text(self.text(), namespace=VAULT_NS)
-                 for _ in range(self.rng.randint(1, 3))]
+        cubes = [
+            MemCube.from_text(self.text(), namespace=VAULT_NS)
+            for _ in range(self.rng.randint(1, 3))
+        ]
         say({"begin": {"op": "vput", "ids": [c.id for c in cubes]}})
         stored = self.vault.put(self.p, cubes, vectors=[self.vec() for _ in cubes])
         for c in stored:
@@ -197,9 +200,15 @@ class Writer:
 
     def run(self) -> None:
         ops = [
-            (self.op_vput, 22), (self.op_vupd, 20), (self.op_vdel, 3), (self.op_sput, 22),
-            (self.op_sdel, 3), (self.op_cput, 16), (self.op_cwrites, 10),
-            (self.op_optimize, 1), (self.op_pause, 1),
+            (self.op_vput, 22),
+            (self.op_vupd, 20),
+            (self.op_vdel, 3),
+            (self.op_sput, 22),
+            (self.op_sdel, 3),
+            (self.op_cput, 16),
+            (self.op_cwrites, 10),
+            (self.op_optimize, 1),
+            (self.op_pause, 1),
         ]
         funcs = [f for f, _ in ops]
         weights = [w for _, w in ops]

@@ -326,8 +326,10 @@ def test_corrupt_blob_is_a_typed_error(
 ) -> None:
     cube = chat.compile_activation("Dana's bike is red.", namespace=("alice", "corrupt"),
                                    principal=alice)  # fmt: skip
-    path = Path(kv_vault.blobs.root) / cube.payload.blob.sha256[:2] / (
-        f"{cube.payload.blob.sha256}.safetensors"
+    path = (
+        Path(kv_vault.blobs.root)
+        / cube.payload.blob.sha256[:2]
+        / (f"{cube.payload.blob.sha256}.safetensors")
     )
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF

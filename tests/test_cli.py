@@ -60,8 +60,17 @@ def add(capsys, vault: Path, text: str, ns: str = "users/alice", *extra: str, wh
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("3600", 3600), ("90s", 90), ("15m", 900), ("12h", 43200), ("7d", 604800),
-     ("2w", 1209600), ("1d12h", 129600), ("1.5h", 5400), (" 7D ", 604800)],
+    [
+        ("3600", 3600),
+        ("90s", 90),
+        ("15m", 900),
+        ("12h", 43200),
+        ("7d", 604800),
+        ("2w", 1209600),
+        ("1d12h", 129600),
+        ("1.5h", 5400),
+        (" 7D ", 604800),
+    ],
 )
 def test_parse_ttl(text: str, seconds: int) -> None:
     assert parse_ttl(text) == timedelta(seconds=seconds)
@@ -99,13 +108,30 @@ def test_help_and_usage_errors_return_codes(capsys) -> None:
 
 
 def test_round_trip_add_search_get_history_rollback_forget_list(capsys, vault_dir) -> None:
-    cube = add(capsys, vault_dir, "Alice is allergic to peanuts", "users/alice",
-               "--type", "preference", "--tag", "food", "--tag", "health",
-               "--priority", "0.8", "--key", "allergy", "--ttl", "7d")
+    cube = add(
+        capsys,
+        vault_dir,
+        "Alice is allergic to peanuts",
+        "users/alice",
+        "--type",
+        "preference",
+        "--tag",
+        "food",
+        "--tag",
+        "health",
+        "--priority",
+        "0.8",
+        "--key",
+        "allergy",
+        "--ttl",
+        "7d",
+    )
     cid = cube["id"]
     assert cube["namespace"] == ["users", "alice"]
     assert (cube["memory_type"], cube["tags"], cube["priority"]) == (
-        "preference", ["food", "health"], 0.8
+        "preference",
+        ["food", "health"],
+        0.8,
     )
     assert cube["key"] == "allergy" and cube["expires_at"] is not None
     assert cube["provenance"]["origin"] == "cli" and cube["access"]["owner"] == "alice"
@@ -135,7 +161,9 @@ def test_round_trip_add_search_get_history_rollback_forget_list(capsys, vault_di
     assert (back["version"], back["status"]) == (3, "active")
     history = run_json(capsys, vault_dir, "history", cid)
     assert [(c["version"], c["status"]) for c in history] == [
-        (1, "active"), (2, "deleted"), (3, "active")
+        (1, "active"),
+        (2, "deleted"),
+        (3, "active"),
     ]
     assert run_json(capsys, vault_dir, "get", cid, "--version", "2")["status"] == "deleted"
     listed = run_json(capsys, vault_dir, "list", "--status", "all")
@@ -152,8 +180,14 @@ def test_round_trip_add_search_get_history_rollback_forget_list(capsys, vault_di
 
 
 def test_human_output_shows_prefixes_in_lists_and_full_ids_in_details(capsys, vault_dir) -> None:
-    cid = add(capsys, vault_dir, "Alice's dog is a beagle named Biscuit", "users/alice/pets",
-              "--tag", "pet")["id"]
+    cid = add(
+        capsys,
+        vault_dir,
+        "Alice's dog is a beagle named Biscuit",
+        "users/alice/pets",
+        "--tag",
+        "pet",
+    )["id"]
     code, out, _ = run(capsys, vault_dir, "list")
     assert code == 0
     assert cid[:8] in out and cid not in out
@@ -198,7 +232,10 @@ def test_audit_shows_the_actions(capsys, vault_dir) -> None:
     assert mine[:4] == [("delete", "ok"), ("get", "ok"), ("search", "ok"), ("put", "ok")]
     assert {e["principal"] for e in events} == {"alice"}  # only your own events
     assert [e["action"] for e in run_json(capsys, vault_dir, "audit", "--cube", cid)] == [
-        "delete", "get", "search", "put"
+        "delete",
+        "get",
+        "search",
+        "put",
     ]
     assert [e["cube_ids"] for e in run_json(capsys, vault_dir, "audit", "--action", "put")] == [
         [cid]
@@ -222,7 +259,9 @@ def test_grant_lets_a_second_principal_search(capsys, vault_dir) -> None:
 
     grant = run_json(capsys, vault_dir, "grant", "users/alice/work", "bob")
     assert (grant["grantee"], grant["namespace"], grant["permission"]) == (
-        "bob", ["users", "alice", "work"], "read"
+        "bob",
+        ["users", "alice", "work"],
+        "read",
     )
     hits = run_json(capsys, vault_dir, "search", "when does the team ship", who="bob")
     assert [h["cube"]["id"] for h in hits] == [cid]  # the private namespace stays private
@@ -376,8 +415,13 @@ def test_model_free_commands_do_not_import_torch(vault_dir) -> None:
         "'langchain_huggingface') if m in sys.modules]; "
         "print(rc, heavy)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "MEMOS_LC_PRINCIPAL": "alice"})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "MEMOS_LC_PRINCIPAL": "alice"},
+    )
     assert done.stdout.splitlines()[-1] == "0 []", done.stderr
 
 
@@ -429,11 +473,16 @@ def test_update_writes_a_new_version(capsys, vault_dir) -> None:
     cid = add(capsys, vault_dir, "Alice drinks coffee", "users/alice", "--tag", "drinks")["id"]
     v2 = run_json(capsys, vault_dir, "update", cid, "Alice switched to green tea")
     assert (v2["version"], v2["payload"]["text"], v2["tags"]) == (
-        2, "Alice switched to green tea", ["drinks"]
+        2,
+        "Alice switched to green tea",
+        ["drinks"],
     )
     v3 = run_json(capsys, vault_dir, "update", cid, "--tag", "tea", "--priority", "0.9")
     assert (v3["version"], v3["payload"]["text"], v3["tags"], v3["priority"]) == (
-        3, "Alice switched to green tea", ["tea"], 0.9
+        3,
+        "Alice switched to green tea",
+        ["tea"],
+        0.9,
     )
     hits = run_json(capsys, vault_dir, "search", "green tea", "-k", "1")
     assert hits[0]["cube"]["version"] == 3

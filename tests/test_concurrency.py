@@ -46,8 +46,10 @@ def test_conditional_updates_have_exactly_one_winner_per_version(plain_vault: Me
     v = plain_vault
     a, b = v.put(
         ALICE,
-        [MemCube.from_text("thread counter", namespace=("c",)),
-         MemCube.from_text("task counter", namespace=("c",))],
+        [
+            MemCube.from_text("thread counter", namespace=("c",)),
+            MemCube.from_text("task counter", namespace=("c",)),
+        ],
         vectors=[vec(rng), vec(rng)],
     )
     threads, rounds, tasks = 6, 12, 6
@@ -78,8 +80,10 @@ def test_conditional_updates_have_exactly_one_winner_per_version(plain_vault: Me
             head = (await v.aget(ALICE, b.id)).version
             results.append(
                 await asyncio.gather(
-                    *(v.aupdate(ALICE, b.id, expected_version=head, tags=(f"a{k}r{r}",))
-                      for k in range(tasks)),
+                    *(
+                        v.aupdate(ALICE, b.id, expected_version=head, tags=(f"a{k}r{r}",))
+                        for k in range(tasks)
+                    ),
                     return_exceptions=True,
                 )
             )
@@ -327,8 +331,12 @@ def test_store_writers_racing_on_a_new_key_leave_one_item(plain_vault: MemVault)
     assert len(v.find(ALICE, filter=CubeFilter(namespace=("race",), key="k"))) == 1
 
     twin = MemCube.model_validate(
-        {"namespace": ("race",), "key": "k", "memory_type": "long_term",
-         "payload": {"kind": "plaintext", "text": "twin", "data": {"i": -1}}}
+        {
+            "namespace": ("race",),
+            "key": "k",
+            "memory_type": "long_term",
+            "payload": {"kind": "plaintext", "text": "twin", "data": {"i": -1}},
+        }
     )
     v.put(ALICE, twin, index=False)  # as a racing writer elsewhere would have
     assert stores[0].get(("race",), "k").value == {"i": -1}  # the newest wins reads
@@ -350,8 +358,11 @@ def test_second_process_gets_vault_locked_from_every_entry_point(tmp_path: Path)
         saver = MemCubeSaver(store.vault, principal=ALICE)
         saver.put(cfg("t"), empty_checkpoint(), {"step": 0}, {})
         out = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(
-                """
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(
+                    """
                 import sys
                 from memos_lc import MemVault
                 from memos_lc.checkpoint import MemCubeSaver
@@ -371,12 +382,19 @@ def test_second_process_gets_vault_locked_from_every_entry_point(tmp_path: Path)
                         print(name, "locked")
                 print("cli", main(["--vault", path, "--principal", "alice", "list"]))
                 """
-            ), str(path)],
-            capture_output=True, text=True, timeout=120,
+                ),
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={**os.environ, "HF_HUB_OFFLINE": "1"},
         )
         assert out.stdout.split("\n")[:4] == [
-            "vault locked", "store locked", "saver locked", "cli 1"
+            "vault locked",
+            "store locked",
+            "saver locked",
+            "cli 1",
         ], out.stdout + out.stderr
         assert "is open in another process" in out.stderr
         assert "Traceback" not in out.stderr

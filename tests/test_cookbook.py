@@ -27,7 +27,7 @@ EXPECTED = {
         "recalled: 'Alice is allergic to peanuts'",
         "v3: Alice is allergic to peanuts",
         "bob before sharing: []",
-        "bob after sharing:  [\"Alice's team ships on Thursdays\"]",
+        'bob after sharing:  ["Alice\'s team ships on Thursdays"]',
     ],
     "domain_expert_bundle.py": [
         "published 30 wine facts",
@@ -48,12 +48,12 @@ EXPECTED = {
         "tool output for bob: 'Bob is allergic to shellfish",
     ],
     "multi_user_isolation.py": [
-        "bob recalls:   [\"Bob's Q3 goal is to cut cloud costs by 20%\"]",
+        'bob recalls:   ["Bob\'s Q3 goal is to cut cloud costs by 20%"]',
         "bob reading alice's cube by id: CubeNotFoundError",
         "'The Q3 roadmap focuses on offline sync']",
         "bob editing the shared roadmap: PermissionDeniedError",
         "bob with a write grant: v2",
-        "bob after alice revokes: [\"Bob's Q3 goal is to cut cloud costs by 20%\"]",
+        'bob after alice revokes: ["Bob\'s Q3 goal is to cut cloud costs by 20%"]',
         "'ops' named in config: []",
         "bob's session support-42:   ['How do I export my data?']",
         "audit, bob's denied calls: [('update', 'denied')]",
@@ -63,8 +63,8 @@ EXPECTED = {
         "merged 3 duplicates into 'Alice has an allergy to peanuts'",
         "evidence kept: ['chat-14#2', 'chat-3#12', 'chat-9#4']",
         "contradiction resolved: 'Alice lives in Berlin' is v2 of its slot",
-        "expired: [\"Alice's parking spot today is B12\"]",
-        "hot (activation candidates): [\"Alice's standup is at 9:30\"]",
+        'expired: ["Alice\'s parking spot today is B12"]',
+        'hot (activation candidates): ["Alice\'s standup is at 9:30"]',
         "v2 merged   'Alice is allergic to peanuts'",
         "second run changed anything: False",
         "is active again (v3)",
@@ -76,7 +76,9 @@ EXPECTED = {
 def test_cookbook_script_runs(script: Path, tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "vault")],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert out.returncode == 0, out.stderr[-2000:]

@@ -58,12 +58,20 @@ class ForkServer:
     """The warm writer server: ``run`` forks a writer, returns its output lines as they come."""
 
     def __init__(self) -> None:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1",
-               "OMP_NUM_THREADS": "1"}
+        env = {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+        }
         here = Path(__file__).parent
         self.proc = subprocess.Popen(
             [sys.executable, str(here / "crash_writer.py")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, bufsize=1,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            bufsize=1,
         )
         self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -212,8 +220,14 @@ def check_vault(vault: MemVault, model: Model, rng: random.Random) -> None:
     words = "tea oslo maren peanut kayak chess"  # every text holds some of them
     found = vault.search(writer, words, namespace=VAULT_NS, mode="lexical", limit=1000)
     assert {h.cube.id for h in found} == active
-    hits = vault.search(writer, "q", namespace=VAULT_NS, mode="dense", limit=5,
-                        query_vector=[rng.uniform(-1, 1) for _ in range(vault.dims)])
+    hits = vault.search(
+        writer,
+        "q",
+        namespace=VAULT_NS,
+        mode="dense",
+        limit=5,
+        query_vector=[rng.uniform(-1, 1) for _ in range(vault.dims)],
+    )
     assert {h.cube.id for h in hits} <= active and bool(hits) == bool(active)
 
 
@@ -239,8 +253,9 @@ def check_saver(vault: MemVault, model: Model, rng: random.Random, new_from: int
     for _, cid, task, n in model.writes:
         writes[cid].append((task, n))
     for t, cid, n, tag, length in todo:
-        tup = saver.get_tuple({"configurable": {"thread_id": t, "checkpoint_ns": "",
-                                                "checkpoint_id": cid}})
+        tup = saver.get_tuple(
+            {"configurable": {"thread_id": t, "checkpoint_ns": "", "checkpoint_id": cid}}
+        )
         assert tup is not None, f"acknowledged checkpoint {cid} of {t} is missing"
         assert tup.checkpoint["channel_values"] == {"n": n, "pad": pad_value(tag, length)}
         pending = {(task, value) for task, ch, value in tup.pending_writes if ch == "n"}

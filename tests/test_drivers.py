@@ -26,8 +26,13 @@ from memos_lc.vault.drivers import ClientDriver
 
 def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def test_reopen_keeps_cubes_versions_and_search(tmp_path: Path, embeddings) -> None:
@@ -121,8 +126,11 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path, embeddings) -> None
     after put/update returned) is present and readable after reopening."""
     path = tmp_path / "v"
     proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(
-            """
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
             import sys, random
             from memos_lc import MemVault, MemCube, Principal
             p = Principal(id="w")
@@ -139,8 +147,12 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path, embeddings) -> None
                     u = v.update(p, first.id, priority=round(rng.random(), 3))
                     print("update", u.id, u.version, flush=True)
             """
-        ), str(path)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            ),
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     acked: list[str] = []
     assert proc.stdout is not None
@@ -181,13 +193,18 @@ def test_server_driver_retries_then_raises_typed_error() -> None:
 def test_server_driver_uses_qdrant_json_filters(embeddings) -> None:
     # the same JSON filter the edge driver converts must validate as qdrant-client models
     driver = ClientDriver(":memory:")
-    flt = {"must": [{"key": "owner", "match": {"value": "a"}},
-                    {"should": [{"key": "tags", "match": {"any": ["x"]}},
-                                {"is_empty": {"key": "tags"}}]},
-                    {"key": "ts", "range": {"gte": 1.0}}],
-           "must_not": [{"key": "status", "match": {"except": ["active"]}}]}
+    flt = {
+        "must": [
+            {"key": "owner", "match": {"value": "a"}},
+            {"should": [{"key": "tags", "match": {"any": ["x"]}}, {"is_empty": {"key": "tags"}}]},
+            {"key": "ts", "range": {"gte": 1.0}},
+        ],
+        "must_not": [{"key": "status", "match": {"except": ["active"]}}],
+    }
     assert json.loads(driver._filter(flt).model_dump_json(exclude_none=True))["must"][0] == {
-        "key": "owner", "match": {"value": "a"}}
+        "key": "owner",
+        "match": {"value": "a"},
+    }
 
 
 def test_index_builds_explicitly_and_in_the_background(tmp_path: Path, embeddings) -> None:
@@ -228,8 +245,11 @@ def test_local_mode_client_is_safe_across_threads(embeddings) -> None:
         rng = random.Random(seed)
         try:
             for i in range(30):
-                vault.put(p, MemCube.from_text(f"t{seed} {i}", namespace=("a",)),
-                          vectors=[[rng.uniform(0.1, 1) for _ in range(384)]])
+                vault.put(
+                    p,
+                    MemCube.from_text(f"t{seed} {i}", namespace=("a",)),
+                    vectors=[[rng.uniform(0.1, 1) for _ in range(384)]],
+                )
                 vault.list(p, limit=5)
                 vault.count(p)
         except Exception as e:  # collected: a failure in a thread must fail the test

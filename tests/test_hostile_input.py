@@ -70,9 +70,11 @@ leaf = st.one_of(
 )  # fmt: skip
 value_tree = st.recursive(
     leaf,
-    lambda c: st.lists(c, max_size=4)
-    | st.tuples(c, c)
-    | st.dictionaries(st.one_of(text, st.integers()), c, max_size=4),
+    lambda c: (
+        st.lists(c, max_size=4)
+        | st.tuples(c, c)
+        | st.dictionaries(st.one_of(text, st.integers()), c, max_size=4)
+    ),
     max_leaves=16,
 )
 store_value = st.one_of(
@@ -133,8 +135,13 @@ def test_store_put_round_trips_or_changes_nothing(hvault: MemVault, ns, key, val
 
 
 @settings(FAST, max_examples=40)
-@given(ns=namespace, key=text, query=st.one_of(st.none(), text), limit=st.integers(-3, 20_000),
-       offset=st.integers(-3, 50))
+@given(
+    ns=namespace,
+    key=text,
+    query=st.one_of(st.none(), text),
+    limit=st.integers(-3, 20_000),
+    offset=st.integers(-3, 50),
+)
 def test_store_reads_answer_or_raise_typed(hvault: MemVault, ns, key, query, limit, offset):
     store = MemCubeStore(hvault, principal=ALICE)
     before = count_all(hvault)
@@ -166,8 +173,9 @@ filter_value = st.one_of(
 
 
 @settings(FAST, max_examples=40)
-@given(flt=st.dictionaries(st.sampled_from(["n", "s", "t", "d", "m", "zz"]), filter_value,
-                           max_size=3))
+@given(
+    flt=st.dictionaries(st.sampled_from(["n", "s", "t", "d", "m", "zz"]), filter_value, max_size=3)
+)
 def test_store_filters_behave_like_inmemorystore(hvault: MemVault, flt) -> None:
     """A value filter LangGraph's InMemoryStore answers gets the same answer; one it rejects
     (an unknown operator, a range over a string) is rejected with the same exception type."""
@@ -244,8 +252,13 @@ def test_cube_documents_validate_or_raise_invalid_cube(hvault: MemVault, doc: An
 
 
 @settings(FAST, max_examples=60)
-@given(raw=st.one_of(st.binary(max_size=64), st.text(max_size=64),
-                     st.builds(lambda d: json.dumps(d, default=repr), cube_docs)))
+@given(
+    raw=st.one_of(
+        st.binary(max_size=64),
+        st.text(max_size=64),
+        st.builds(lambda d: json.dumps(d, default=repr), cube_docs),
+    )
+)
 def test_cube_json_parses_or_raises_invalid_cube(raw: str | bytes) -> None:
     with contextlib.suppress(InvalidCubeError):
         MemCube.from_json(raw)
@@ -259,11 +272,14 @@ when = st.datetimes(
 filter_fields = {
     "namespace": st.one_of(namespace, st.none()),
     "namespace_exact": st.booleans(),
-    "kinds": st.one_of(st.none(), st.lists(st.sampled_from(["plaintext", "activation", "x"]),
-                                           max_size=3).map(tuple)),
+    "kinds": st.one_of(
+        st.none(),
+        st.lists(st.sampled_from(["plaintext", "activation", "x"]), max_size=3).map(tuple),
+    ),
     "memory_types": st.one_of(st.none(), st.lists(text, max_size=3).map(tuple)),
-    "statuses": st.one_of(st.none(), st.lists(st.sampled_from(["active", "deleted", "?"]),
-                                              max_size=3).map(tuple)),
+    "statuses": st.one_of(
+        st.none(), st.lists(st.sampled_from(["active", "deleted", "?"]), max_size=3).map(tuple)
+    ),
     "tags": st.one_of(st.none(), st.lists(text, max_size=3).map(tuple)),
     "owner": st.one_of(st.none(), text),
     "key": st.one_of(st.none(), text),
@@ -279,12 +295,26 @@ filter_fields = {
 
 @pytest.fixture(scope="module")
 def seeded(hvault: MemVault) -> MemVault:
-    hvault.put(ALICE, [
-        MemCube.from_text("Alice likes tea", namespace=("alice", "prefs"), key="drink",
-                          tags=("food", "a.b")),
-        MemCube.model_validate({"namespace": ("alice", "notes"), "key": "n1", "payload": {
-            "kind": "plaintext", "text": "a note", "data": {"type": "note", "meta": {"l": "en"}}}}),
-    ], vectors=[HashEmbeddings().embed_query("tea"), HashEmbeddings().embed_query("note")])
+    hvault.put(
+        ALICE,
+        [
+            MemCube.from_text(
+                "Alice likes tea", namespace=("alice", "prefs"), key="drink", tags=("food", "a.b")
+            ),
+            MemCube.model_validate(
+                {
+                    "namespace": ("alice", "notes"),
+                    "key": "n1",
+                    "payload": {
+                        "kind": "plaintext",
+                        "text": "a note",
+                        "data": {"type": "note", "meta": {"l": "en"}},
+                    },
+                }
+            ),
+        ],
+        vectors=[HashEmbeddings().embed_query("tea"), HashEmbeddings().embed_query("note")],
+    )
     return hvault  # fmt: skip
 
 
@@ -300,8 +330,9 @@ def test_cube_filters_select_or_raise_typed(seeded: MemVault, kwargs, query) -> 
         lambda: seeded.count(ALICE, filter=f),
         lambda: seeded.find(ALICE, filter=f),
         lambda: seeded.search(ALICE, query, filter=f, mode="lexical"),
-        lambda: seeded.search(ALICE, query, filter=f, mode="dense",
-                              query_vector=np.ones(384).tolist()),
+        lambda: seeded.search(
+            ALICE, query, filter=f, mode="dense", query_vector=np.ones(384).tolist()
+        ),
     ):
         try:
             result = call()
@@ -531,8 +562,13 @@ def hostile_bundles(draw: st.DrawFn, valid: bytes) -> bytes:
         return draw(st.binary(max_size=2048))
     if how == "flip":
         data = bytearray(valid)
-        for pos, byte in draw(st.lists(st.tuples(st.integers(0, len(data) - 1),
-                                                 st.integers(0, 255)), min_size=1, max_size=8)):
+        for pos, byte in draw(
+            st.lists(
+                st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)),
+                min_size=1,
+                max_size=8,
+            )
+        ):
             data[pos] = byte
         return bytes(data)
     if how == "truncate":

@@ -33,8 +33,15 @@ NS = ("alice", "facts")
 EVERY_STATUS = CubeFilter(statuses=None, include_expired=True)
 
 
-def add(vault: MemVault, who: Principal, text: str, *, ns=NS, age: timedelta | None = None,
-        **header: Any) -> MemCube:
+def add(
+    vault: MemVault,
+    who: Principal,
+    text: str,
+    *,
+    ns=NS,
+    age: timedelta | None = None,
+    **header: Any,
+) -> MemCube:
     if age is not None:
         header.setdefault("created_at", utcnow() - age)
         header.setdefault("updated_at", utcnow() - age)
@@ -53,12 +60,28 @@ def versions(vault: MemVault, admin: Principal) -> int:
 
 
 def test_near_duplicates_merge_into_one_cube_with_history_and_rollback(vault, alice) -> None:
-    a = add(vault, alice, "Alice is allergic to peanuts", age=timedelta(days=3),
-            provenance={"source_ids": ("turn-1",)}, tags=("health",))
-    b = add(vault, alice, "alice is allergic to peanuts.", age=timedelta(days=2),
-            provenance={"source_ids": ("turn-7",)})
-    c = add(vault, alice, "Alice has an allergy to peanuts",
-            provenance={"source_ids": ("turn-9", "turn-1")}, tags=("food",))
+    a = add(
+        vault,
+        alice,
+        "Alice is allergic to peanuts",
+        age=timedelta(days=3),
+        provenance={"source_ids": ("turn-1",)},
+        tags=("health",),
+    )
+    b = add(
+        vault,
+        alice,
+        "alice is allergic to peanuts.",
+        age=timedelta(days=2),
+        provenance={"source_ids": ("turn-7",)},
+    )
+    c = add(
+        vault,
+        alice,
+        "Alice has an allergy to peanuts",
+        provenance={"source_ids": ("turn-9", "turn-1")},
+        tags=("food",),
+    )
     other = add(vault, alice, "Alice is allergic to peanuts and shellfish")  # adds information
     work = add(vault, alice, "Alice works at ACME as an engineer")
 
@@ -124,10 +147,22 @@ def test_vault_vectors_are_the_stored_ones_and_governed(vault, alice, bob) -> No
 
 
 def test_contradicting_slot_resolves_to_new_version_of_newest(vault, alice) -> None:
-    paris = add(vault, alice, "Alice lives in Paris", key="alice:city", age=timedelta(days=30),
-                provenance={"source_ids": ("t1",)})
-    berlin = add(vault, alice, "Alice lives in Berlin", key="alice:city", age=timedelta(days=1),
-                 provenance={"source_ids": ("t2",)})
+    paris = add(
+        vault,
+        alice,
+        "Alice lives in Paris",
+        key="alice:city",
+        age=timedelta(days=30),
+        provenance={"source_ids": ("t1",)},
+    )
+    berlin = add(
+        vault,
+        alice,
+        "Alice lives in Berlin",
+        key="alice:city",
+        age=timedelta(days=1),
+        provenance={"source_ids": ("t2",)},
+    )
     again = add(vault, alice, "alice lives in Berlin", key="alice:city", age=timedelta(days=2))
     tea = add(vault, alice, "Alice drinks green tea", key="alice:drink")
 
@@ -143,7 +178,9 @@ def test_contradicting_slot_resolves_to_new_version_of_newest(vault, alice) -> N
     assert set(head.provenance.derived_from) == {paris.id, again.id}
     assert head.provenance.source_ids == ("t2",)  # a contradicted memory is no evidence
     assert [v.status for v in vault.history(alice, paris.id)] == [
-        LifecycleStatus.ACTIVE, LifecycleStatus.ARCHIVED]
+        LifecycleStatus.ACTIVE,
+        LifecycleStatus.ARCHIVED,
+    ]
     assert vault.get(alice, tea.id).version == 1
     hits = vault.search(alice, "where does Alice live?", namespace=NS, limit=5)
     assert paris.id not in [h.cube.id for h in hits]
@@ -172,7 +209,9 @@ def test_expired_cubes_are_swept_only_for_the_principal(vault, alice, bob) -> No
     report = consolidate(vault, alice, ("alice",), now=later)
     assert report.expired == (mine.id,)
     assert [v.status for v in vault.history(alice, mine.id)] == [
-        LifecycleStatus.ACTIVE, LifecycleStatus.EXPIRED]
+        LifecycleStatus.ACTIVE,
+        LifecycleStatus.EXPIRED,
+    ]
     assert vault.get(alice, keep.id).version == 1
     assert len(vault.history(bob, bobs.id)) == 1  # bob's is untouched
 
@@ -188,13 +227,20 @@ def _activation_promoter(calls: list[list[str]]):
         calls.append([c.id for c in cubes])
         ref = vault.blobs.put_bytes(save_tensors({"k": np.zeros(4, dtype=np.float32)}))
         text = "\n".join(c.text for c in cubes)
-        cube = MemCube.model_validate({
-            "namespace": ("alice", "compiled"),
-            "provenance": {"origin": "activation", "derived_from": [c.id for c in cubes]},
-            "payload": {"kind": "activation", "blob": ref.model_dump(), "model_fingerprint": "m",
-                        "prefix_tokens": 4, "prefix_token_ids_sha256": "0" * 64,
-                        "source_text": text},
-        })
+        cube = MemCube.model_validate(
+            {
+                "namespace": ("alice", "compiled"),
+                "provenance": {"origin": "activation", "derived_from": [c.id for c in cubes]},
+                "payload": {
+                    "kind": "activation",
+                    "blob": ref.model_dump(),
+                    "model_fingerprint": "m",
+                    "prefix_tokens": 4,
+                    "prefix_token_ids_sha256": "0" * 64,
+                    "source_text": text,
+                },
+            }
+        )
         return vault.put(who, cube)
 
     return promote
@@ -204,8 +250,13 @@ def test_promotion_candidates_and_promoters(vault, alice) -> None:
     hot = add(vault, alice, "Alice's standup is at 9:30 every weekday")
     for _ in range(3):
         vault.record_use(alice, [hot.id])
-    stable = add(vault, alice, "Alice's mother tongue is Portuguese", age=timedelta(days=40),
-                 usage={"hits": 5})
+    stable = add(
+        vault,
+        alice,
+        "Alice's mother tongue is Portuguese",
+        age=timedelta(days=40),
+        usage={"hits": 5},
+    )
     young = add(vault, alice, "Alice started learning Rust", usage={"hits": 9})
     cold = add(vault, alice, "Alice once visited Oslo", age=timedelta(days=40))
 
@@ -222,7 +273,10 @@ def test_promotion_candidates_and_promoters(vault, alice) -> None:
     calls: list[list[str]] = []
     trained: list[list[str]] = []
     report = consolidate(
-        vault, alice, NS, activate=_activation_promoter(calls),
+        vault,
+        alice,
+        NS,
+        activate=_activation_promoter(calls),
         parametrize=lambda v, who, cubes: trained.append([c.id for c in cubes]),
     )
     assert calls == [[hot.id]] and trained == [[stable.id]]
@@ -382,8 +436,14 @@ async def test_aconsolidate_matches_consolidate(vault, alice) -> None:
     report = await aconsolidate(vault, alice, NS, GREY, judge=judge)
     assert len(report.deduplicated) == 1
     assert [m.cube_id for m in report.resolved] == [berlin.id]
-    again = await aconsolidate(vault, alice, NS, judge=ModelJudge(GenericFakeChatModel(
-        messages=iter([AIMessage('{"relation": "distinct"}')] * 5))))
+    again = await aconsolidate(
+        vault,
+        alice,
+        NS,
+        judge=ModelJudge(
+            GenericFakeChatModel(messages=iter([AIMessage('{"relation": "distinct"}')] * 5))
+        ),
+    )
     assert not again.changed
 
 

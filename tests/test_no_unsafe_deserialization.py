@@ -19,8 +19,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = [ROOT / "memos_lc"]
 
-BANNED_MODULES = {"pickle", "cPickle", "_pickle", "dill", "joblib", "marshal", "shelve",
-                  "cloudpickle"}
+BANNED_MODULES = {
+    "pickle",
+    "cPickle",
+    "_pickle",
+    "dill",
+    "joblib",
+    "marshal",
+    "shelve",
+    "cloudpickle",
+}
 SAFE_YAML_LOADERS = {"yaml.SafeLoader", "yaml.CSafeLoader", "yaml.BaseLoader", "yaml.CBaseLoader"}
 UNSAFE_YAML = {"yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load", "yaml.full_load_all"}
 
@@ -109,8 +117,9 @@ class _Scanner(ast.NodeVisitor):
             allow = self._kw(node, "allow_pickle")
             if allow is not None and not self._is_const(allow, False):
                 self._flag(node, "numpy.load(allow_pickle=...)")
-        if any(k.arg == "pickle_fallback" and not self._is_const(k.value, False)
-               for k in node.keywords):
+        if any(
+            k.arg == "pickle_fallback" and not self._is_const(k.value, False) for k in node.keywords
+        ):
             self._flag(node, f"{name or 'a call'}(pickle_fallback=...)")
         self.generic_visit(node)
 

@@ -212,8 +212,9 @@ def test_create_react_agent_hooks(vault: MemVault, smol) -> None:
 
     alice = user()
     nodes = MemoryNodes(vault, budget_tokens=256)
-    vault.add(Principal(id=alice), "user: My sister is called Ondine.",
-              namespace=("memories", alice))
+    vault.add(
+        Principal(id=alice), "user: My sister is called Ondine.", namespace=("memories", alice)
+    )
     agent = create_react_agent(
         smol,
         tools=[],

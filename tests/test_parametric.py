@@ -419,7 +419,12 @@ async def test_async_consolidate_and_cancel(pvault: MemVault, alice, lm: LocalLM
     cfg = AdapterTrainingConfig(steps=1000, batch_size=1, pairs_per_sequence=2)
     task = asyncio.ensure_future(
         aconsolidate_to_adapter(
-            pvault, alice, [fact.id], lm=lm, config=cfg, progress=False,
+            pvault,
+            alice,
+            [fact.id],
+            lm=lm,
+            config=cfg,
+            progress=False,
             on_step=lambda step, loss: stepped.set(),
         )  # fmt: skip
     )

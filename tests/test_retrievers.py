@@ -44,8 +44,14 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Iterator[Mem
     vault = MemVault.open(root / "vault", embeddings=embeddings, blobs=root / "blobs")
     alice = Principal(id="alice")
     for i, text in enumerate(FACTS):
-        vault.add(alice, text, namespace=NS, memory_type="preference" if i < 3 else "long_term",
-                  provenance={"source_ids": (f"turn-{i}",)}, tags=("food",) if i < 3 else ())
+        vault.add(
+            alice,
+            text,
+            namespace=NS,
+            memory_type="preference" if i < 3 else "long_term",
+            provenance={"source_ids": (f"turn-{i}",)},
+            tags=("food",) if i < 3 else (),
+        )
     vault.add(Principal(id="bob"), "Bob is allergic to shellfish", namespace=("bob", "kb"))
     yield vault
     vault.close()
@@ -105,13 +111,19 @@ def test_principal_comes_from_config_kwarg_or_field(seeded: MemVault) -> None:
 
 
 def test_per_call_overrides_filter_and_modes(seeded: MemVault) -> None:
-    retriever = MemCubeRetriever(vault=seeded, principal="alice", record_use=False,
-                                 filter=CubeFilter(memory_types=("preference",)), k=10)
+    retriever = MemCubeRetriever(
+        vault=seeded,
+        principal="alice",
+        record_use=False,
+        filter=CubeFilter(memory_types=("preference",)),
+        k=10,
+    )
     assert len(retriever.invoke("Alice")) == 3
     assert len(retriever.invoke("Alice", filter=CubeFilter(tags=("food",)), k=2)) == 2
     assert retriever.invoke("Alice", namespace=("bob",)) == []
-    lexical = MemCubeRetriever(vault=seeded, principal="alice", search_mode="lexical", k=1,
-                               record_use=False)
+    lexical = MemCubeRetriever(
+        vault=seeded, principal="alice", search_mode="lexical", k=1, record_use=False
+    )
     assert lexical.invoke("bicycle")[0].page_content == "Alice drives a blue bicycle to work"
 
 
@@ -122,7 +134,9 @@ async def test_ainvoke_matches_invoke(seeded: MemVault) -> None:
     assert [d.id for d in await retriever.ainvoke("breakfast", config)] == [d.id for d in sync]
     batch = await retriever.abatch(["peanuts", "bicycle"], config)
     assert [b[0].page_content for b in batch] == [
-        "Alice is allergic to peanuts", "Alice drives a blue bicycle to work"]
+        "Alice is allergic to peanuts",
+        "Alice drives a blue bicycle to work",
+    ]
 
 
 async def test_record_use_counts_recalls(vault: MemVault, alice: Principal) -> None:
@@ -186,8 +200,9 @@ def test_history_round_trips_messages_in_order(vault: MemVault, alice: Principal
     again.add_messages([HumanMessage("thanks")])
     assert [m.content for m in history.messages][-1] == "thanks"
 
-    cubes = vault.find(alice, namespace=("chat", "s1"), limit=100, order_by="created",
-                       newest_first=False)
+    cubes = vault.find(
+        alice, namespace=("chat", "s1"), limit=100, order_by="created", newest_first=False
+    )
     assert [c.text for c in cubes][:2] == ["system: You are terse.", "human: What's the weather?"]
     assert cubes[1].memory_type == "episodic" and cubes[1].provenance.thread_id == "s1"
     assert cubes[1].provenance.message_ids == ("m1",)
@@ -200,7 +215,8 @@ def test_history_survives_reopening_the_vault(tmp_path: Path, embeddings) -> Non
     alice = Principal(id="alice")
     with MemVault.open(tmp_path / "v", embeddings=embeddings) as vault:
         MemCubeChatMessageHistory(vault, "s", principal=alice, index=False).add_messages(
-            CONVERSATION)
+            CONVERSATION
+        )
     with MemVault.open(tmp_path / "v", embeddings=embeddings) as vault:
         history = MemCubeChatMessageHistory(vault, "s", principal=alice, index=False)
         assert history.messages == CONVERSATION
@@ -210,7 +226,8 @@ def test_history_survives_reopening_the_vault(tmp_path: Path, embeddings) -> Non
 
 def test_histories_are_isolated_per_principal(vault: MemVault, alice, bob) -> None:
     MemCubeChatMessageHistory(vault, "shared-id", principal=alice).add_messages(
-        [HumanMessage("alice's secret")])
+        [HumanMessage("alice's secret")]
+    )
     bobs = MemCubeChatMessageHistory(vault, "shared-id", principal=bob)
     assert bobs.messages == []
     bobs.add_messages([HumanMessage("bob's turn")])
@@ -236,13 +253,18 @@ def test_clear_tombstones_and_purge_removes(vault: MemVault, alice: Principal) -
     history.add_messages([HumanMessage("after clear")])
     assert [m.content for m in history.messages] == ["after clear"]
     assert history.purge() == 2 * 3 + 2 + 1  # 3 cubes x 2 versions, +rollback, +tombstone, +new
-    assert vault.count(alice, namespace=("chat", "s2"),
-                       filter=CubeFilter(statuses=None, include_expired=True)) == 0
+    assert (
+        vault.count(
+            alice, namespace=("chat", "s2"), filter=CubeFilter(statuses=None, include_expired=True)
+        )
+        == 0
+    )
 
 
 def test_history_ttl_and_bad_input(vault: MemVault, alice: Principal) -> None:
-    history = MemCubeChatMessageHistory(vault, "s3", principal=alice,
-                                        ttl=timedelta(milliseconds=300), index=False)
+    history = MemCubeChatMessageHistory(
+        vault, "s3", principal=alice, ttl=timedelta(milliseconds=300), index=False
+    )
     history.add_messages([HumanMessage("short-lived")])
     assert len(history.messages) == 1
     time.sleep(0.4)
@@ -258,8 +280,9 @@ def test_history_ttl_and_bad_input(vault: MemVault, alice: Principal) -> None:
 async def test_history_async_twins(vault: MemVault, alice: Principal) -> None:
     history = MemCubeChatMessageHistory(vault, "s4", principal=alice)
     await history.aadd_messages(CONVERSATION[:2])
-    await asyncio.gather(history.aadd_messages([AIMessage("a")]),
-                         history.aadd_messages([AIMessage("b")]))
+    await asyncio.gather(
+        history.aadd_messages([AIMessage("a")]), history.aadd_messages([AIMessage("b")])
+    )
     got = await history.aget_messages()
     assert got[:2] == CONVERSATION[:2] and sorted(m.content for m in got[2:]) == ["a", "b"]
     await history.aclear()
@@ -275,8 +298,7 @@ def _echo_history_length(inputs: dict) -> AIMessage:
 async def test_runnable_with_message_history(vault: MemVault, alice: Principal, bob) -> None:
     chain = RunnableWithMessageHistory(
         RunnableLambda(_echo_history_length),
-        lambda user_id, session_id: MemCubeChatMessageHistory(
-            vault, session_id, principal=user_id),
+        lambda user_id, session_id: MemCubeChatMessageHistory(vault, session_id, principal=user_id),
         input_messages_key="input",
         history_messages_key="history",
         history_factory_config=[
@@ -294,4 +316,3 @@ async def test_runnable_with_message_history(vault: MemVault, alice: Principal, 
     stored = MemCubeChatMessageHistory(vault, "s1", principal=alice).messages
     assert [m.content for m in stored][::2] == ["hi", "again", "async"]
     assert stored[1].content == "0 earlier messages; you said hi"
-

@@ -329,9 +329,18 @@ def test_batch_reads_before_writes_and_last_put_wins(store: MemCubeStore) -> Non
         SearchOp(("a",)),
         ListNamespacesOp(),
     ]
-    assert comparable(store.batch(ops)) == comparable(reference.batch(ops)) == [
-        None, None, None, None, [], [],
-    ]
+    assert (
+        comparable(store.batch(ops))
+        == comparable(reference.batch(ops))
+        == [
+            None,
+            None,
+            None,
+            None,
+            [],
+            [],
+        ]
+    )
     after = [SearchOp(("a",)), GetOp(("a",), "x")]
     assert comparable(store.batch(after)) == comparable(reference.batch(after))
     assert [i.key for i in store.search(("a",))] == ["x", "y"]  # first put's position
@@ -341,12 +350,14 @@ def test_batch_reads_before_writes_and_last_put_wins(store: MemCubeStore) -> Non
 def test_order_without_query_follows_insertion(store: MemCubeStore) -> None:
     reference = reference_store()
     script = [
-        ("put", ("n1",), "a"), ("put", ("n2",), "b"), ("put", ("n1",), "c"),
-        ("put", ("n1",), "a"),      # overwrite keeps its place
-        ("delete", ("n1",), "a"),   # n1 still exists (c) and keeps its place before n2
-        ("put", ("n1",), "a"),      # re-put after delete goes last in n1
-        ("delete", ("n2",), "b"),   # n2 empties ...
-        ("put", ("n2",), "d"),      # ... and comes back after n1
+        ("put", ("n1",), "a"),
+        ("put", ("n2",), "b"),
+        ("put", ("n1",), "c"),
+        ("put", ("n1",), "a"),  # overwrite keeps its place
+        ("delete", ("n1",), "a"),  # n1 still exists (c) and keeps its place before n2
+        ("put", ("n1",), "a"),  # re-put after delete goes last in n1
+        ("delete", ("n2",), "b"),  # n2 empties ...
+        ("put", ("n2",), "d"),  # ... and comes back after n1
     ]
     for i, (op, ns, key) in enumerate(script):
         for s in (store, reference):
@@ -354,7 +365,9 @@ def test_order_without_query_follows_insertion(store: MemCubeStore) -> None:
         prune(reference)
         assert comparable(store.search(())) == comparable(reference.search(()))
     assert [(i.namespace, i.key) for i in store.search(())] == [
-        (("n1",), "c"), (("n1",), "a"), (("n2",), "d"),
+        (("n1",), "c"),
+        (("n1",), "a"),
+        (("n2",), "d"),
     ]
 
 
@@ -515,8 +528,9 @@ def test_ttl_expires_items_and_reads_refresh_it(store: MemCubeStore) -> None:
     assert refreshed > first
     store.search(("t",))
     assert expiry(store, "long") > refreshed
-    history = store.vault.history(store.principal, store.vault.list(
-        store.principal, filter=CubeFilter(key="long"))[0].id)
+    history = store.vault.history(
+        store.principal, store.vault.list(store.principal, filter=CubeFilter(key="long"))[0].id
+    )
     assert len(history) == 1  # a refresh is not a new version
     time.sleep(0.7)
     assert store.get(("t",), "short") is None
@@ -704,10 +718,8 @@ async def test_async_context_manager_and_twins() -> None:
 def test_langmem_tools_work_on_the_store(indexed: MemCubeStore) -> None:
     from langmem import create_manage_memory_tool, create_search_memory_tool
 
-    manage = create_manage_memory_tool(namespace=("memories", "{langgraph_user_id}"),
-                                       store=indexed)
-    search = create_search_memory_tool(namespace=("memories", "{langgraph_user_id}"),
-                                       store=indexed)
+    manage = create_manage_memory_tool(namespace=("memories", "{langgraph_user_id}"), store=indexed)
+    search = create_search_memory_tool(namespace=("memories", "{langgraph_user_id}"), store=indexed)
     alice = {"configurable": {"langgraph_user_id": "alice"}}
     bob = {"configurable": {"langgraph_user_id": "bob"}}
     out = manage.invoke({"content": "User prefers green tea in the morning"}, alice)
@@ -715,8 +727,9 @@ def test_langmem_tools_work_on_the_store(indexed: MemCubeStore) -> None:
     manage.invoke({"content": "User's cat is called Miso"}, alice)
     found = search.invoke({"query": "favourite hot beverage"}, alice)
     assert "green tea" in found.split("Miso")[0]  # the tea memory ranks first
-    manage.invoke({"action": "update", "id": memory_id, "content": "User prefers oolong tea"},
-                  alice)
+    manage.invoke(
+        {"action": "update", "id": memory_id, "content": "User prefers oolong tea"}, alice
+    )
     item = indexed.get(("memories", "alice"), memory_id)
     assert item.value == {"content": "User prefers oolong tea"}
     assert item.created_at < item.updated_at
@@ -731,10 +744,8 @@ def test_langmem_tools_work_on_the_store(indexed: MemCubeStore) -> None:
 async def test_langmem_async_tools(indexed: MemCubeStore) -> None:
     from langmem import create_manage_memory_tool, create_search_memory_tool
 
-    manage = create_manage_memory_tool(namespace=("memories", "{langgraph_user_id}"),
-                                       store=indexed)
-    search = create_search_memory_tool(namespace=("memories", "{langgraph_user_id}"),
-                                       store=indexed)
+    manage = create_manage_memory_tool(namespace=("memories", "{langgraph_user_id}"), store=indexed)
+    search = create_search_memory_tool(namespace=("memories", "{langgraph_user_id}"), store=indexed)
     cfg = {"configurable": {"langgraph_user_id": "dora"}}
     await manage.ainvoke({"content": "Dora runs marathons"}, cfg)
     assert "marathons" in await search.ainvoke({"query": "sports"}, cfg)

@@ -40,15 +40,32 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Callable[[], None]]]:
     project.mkdir()
     (project / "langgraph.json").symlink_to(REPO / "langgraph.json")
     (project / "graphs").symlink_to(REPO / "graphs", target_is_directory=True)
-    env = {**os.environ, "MEMOS_LC_VAULT": str(vault_dir), "MEMOS_LC_PRINCIPAL": "studio",
-           "HF_HUB_OFFLINE": "1", "LANGSMITH_TRACING": "false",
-           "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
+    env = {
+        **os.environ,
+        "MEMOS_LC_VAULT": str(vault_dir),
+        "MEMOS_LC_PRINCIPAL": "studio",
+        "HF_HUB_OFFLINE": "1",
+        "LANGSMITH_TRACING": "false",
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+    }
     port = _free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
-             "--port", str(port)],
-            cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(LANGGRAPH),
+                "dev",
+                "--no-browser",
+                "--no-reload",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def stop() -> None:
@@ -127,9 +144,12 @@ def test_langgraph_dev_serves_our_store_and_checkpointer(server) -> None:
         studio, alice = Principal(id="studio"), Principal(id="alice")
         notes = vault.list(studio, namespace=("notes", "default"))
         assert sorted(c.payload.data["text"] for c in notes) == [
-            "My dog is called Pixel", "Pixel loves the sea"]
+            "My dog is called Pixel",
+            "Pixel loves the sea",
+        ]
         assert [c.payload.data["text"] for c in vault.list(alice, namespace=("notes",))] == [
-            "I take my tea with lemon"]
+            "I take my tea with lemon"
+        ]
         checkpoints = CubeFilter(memory_types=("checkpoint",))
         ns = ("langgraph", "checkpoints")
         assert vault.count(studio, namespace=(*ns, thread["thread_id"]), filter=checkpoints) >= 2

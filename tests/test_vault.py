@@ -445,10 +445,17 @@ def test_reading_the_audit_log_and_grants_is_audited(vault, alice, admin) -> Non
 
 
 def test_unindexed_cubes_are_found_by_key_not_by_similarity(vault, alice) -> None:
-    c = MemCube.from_text("checkpoint of thread 7", namespace=("threads", "7"),
-                          key="ckpt-1", memory_type="checkpoint",
-                          payload={"kind": "plaintext", "text": "checkpoint of thread 7",
-                                   "data": {"step": 3, "values": {"messages": ["hi"]}}})
+    c = MemCube.from_text(
+        "checkpoint of thread 7",
+        namespace=("threads", "7"),
+        key="ckpt-1",
+        memory_type="checkpoint",
+        payload={
+            "kind": "plaintext",
+            "text": "checkpoint of thread 7",
+            "data": {"step": 3, "values": {"messages": ["hi"]}},
+        },
+    )
     vault.put(alice, c, index=False)
     assert vault.search(alice, "checkpoint of thread 7") == []
     found = vault.list(alice, filter=CubeFilter(namespace=("threads", "7"), key="ckpt-1"))
@@ -458,22 +465,25 @@ def test_unindexed_cubes_are_found_by_key_not_by_similarity(vault, alice) -> Non
     assert vault.rollback(alice, c.id, 1).payload.data["step"] == 3
     assert v2.version == 2
     with pytest.raises(InvalidInputError):
-        vault.put(alice, MemCube.from_text("x", namespace=("a",)), vectors=[[0.1] * 384],
-                  index=False)
+        vault.put(
+            alice, MemCube.from_text("x", namespace=("a",)), vectors=[[0.1] * 384], index=False
+        )
 
 
 def test_structured_data_must_be_json(vault, alice) -> None:
     for bad in ({"x": {1, 2}}, {"x": float("nan")}, {"x": object()}):
         with pytest.raises(InvalidCubeError):
-            MemCube.from_text("x", namespace=("a",),
-                              payload={"kind": "plaintext", "text": "x", "data": bad})
+            MemCube.from_text(
+                "x", namespace=("a",), payload={"kind": "plaintext", "text": "x", "data": bad}
+            )
 
 
 def test_exact_namespace_filter(vault, alice) -> None:
     vault.add(alice, "top", namespace=("a",))
     vault.add(alice, "below", namespace=("a", "b"))
-    assert texts(vault.list(alice, filter=CubeFilter(namespace=("a",), namespace_exact=True))) \
-        == ["top"]
+    assert texts(vault.list(alice, filter=CubeFilter(namespace=("a",), namespace_exact=True))) == [
+        "top"
+    ]
     assert vault.count(alice, namespace=("a",)) == 2
 
 
@@ -486,14 +496,23 @@ def test_put_history_writes_a_linked_version_chain(vault, alice, bob, admin) -> 
     v3 = v2.next_version(priority=0.9)
     other = MemCube.from_text("Alice runs on Sundays", namespace=("a",))
     stored = vault.put_history(alice, [v3, other, v1, v2])  # any order
-    assert [(c.id, c.version) for c in stored] == [(v1.id, 1), (v1.id, 2), (v1.id, 3),
-                                                   (other.id, 1)]
+    assert [(c.id, c.version) for c in stored] == [
+        (v1.id, 1),
+        (v1.id, 2),
+        (v1.id, 3),
+        (other.id, 1),
+    ]
     history = vault.history(alice, v1.id)
     assert [(c.version, c.text, c.priority) for c in history] == [
-        (1, "Alice drinks coffee", 0.5), (2, "Alice drinks green tea", 0.5),
-        (3, "Alice drinks green tea", 0.9)]
-    assert [c.superseded_by for c in history] == [history[1].version_id, history[2].version_id,
-                                                  None]
+        (1, "Alice drinks coffee", 0.5),
+        (2, "Alice drinks green tea", 0.5),
+        (3, "Alice drinks green tea", 0.9),
+    ]
+    assert [c.superseded_by for c in history] == [
+        history[1].version_id,
+        history[2].version_id,
+        None,
+    ]
     assert [c.replaces for c in history] == [None, history[0].version_id, history[1].version_id]
     assert {c.access.owner for c in history} == {"alice"}
     assert vault.get(alice, v1.id).version == 3  # the head
@@ -508,10 +527,12 @@ def test_put_history_writes_a_linked_version_chain(vault, alice, bob, admin) -> 
     with pytest.raises(InvalidCubeError, match="1..n"):
         vault.put_history(alice, [gap, gap.next_version().next_version()])
     with pytest.raises(PermissionDeniedError):
-        vault.put_history(alice, [MemCube.from_text("y", namespace=("a",),
-                                                   access={"owner": "bob"})])
-    assert vault.put_history(admin, [MemCube.from_text("z", namespace=("b",),
-                                                      access={"owner": "bob"})])
+        vault.put_history(
+            alice, [MemCube.from_text("y", namespace=("a",), access={"owner": "bob"})]
+        )
+    assert vault.put_history(
+        admin, [MemCube.from_text("z", namespace=("b",), access={"owner": "bob"})]
+    )
     assert vault.count(bob) == 1 and vault.count(alice) == 2
     assert [e.action for e in vault.audit_log(admin, who="alice", action="put_history")]
 
@@ -520,15 +541,22 @@ def test_put_history_writes_a_linked_version_chain(vault, alice, bob, admin) -> 
 
 
 def _item(key: str, data: dict, ns: tuple[str, ...] = ("s",)) -> MemCube:
-    return MemCube.model_validate({"namespace": ns, "key": key,
-                                   "payload": {"kind": "plaintext", "text": key, "data": data}})
+    return MemCube.model_validate(
+        {"namespace": ns, "key": key, "payload": {"kind": "plaintext", "text": key, "data": data}}
+    )
 
 
 def test_filter_by_many_keys_and_by_data_strings(vault, alice) -> None:
-    vault.put(alice, [_item("a", {"type": "note", "meta": {"lang": "en"}}),
-                      _item("b", {"type": "todo", "meta": {"lang": "en"}}),
-                      _item("c", {"type": ["note", "x"]}),
-                      _item("d", {"type": "note"}, ns=("t",))], index=False)
+    vault.put(
+        alice,
+        [
+            _item("a", {"type": "note", "meta": {"lang": "en"}}),
+            _item("b", {"type": "todo", "meta": {"lang": "en"}}),
+            _item("c", {"type": ["note", "x"]}),
+            _item("d", {"type": "note"}, ns=("t",)),
+        ],
+        index=False,
+    )
     keys = lambda f: sorted(c.key for c in vault.list(alice, filter=f))  # noqa: E731
     assert keys(CubeFilter(keys=("a", "c", "zz"))) == ["a", "c"]
     assert keys(CubeFilter(namespace=("s",), keys=("a", "d"))) == ["a"]
@@ -566,8 +594,9 @@ def test_refresh_expiry_in_place(vault, alice, bob) -> None:
     assert texts(vault.search(alice, "short lived")) == ["short lived"]  # vectors kept
     assert vault.count(alice, filter=CubeFilter(created_after=soon - timedelta(hours=1))) == 1
     assert vault.refresh_expiry(bob, {c.id: later + timedelta(hours=1)}) == []  # not bob's
-    past = vault.add(alice, "gone", namespace=("a",),
-                     expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    past = vault.add(
+        alice, "gone", namespace=("a",), expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
     assert vault.refresh_expiry(alice, {past.id: later}) == []  # expired stays expired
     with pytest.raises(InvalidInputError):
         vault.refresh_expiry(alice, {c.id: datetime(2030, 1, 1)})  # naive
@@ -579,8 +608,9 @@ def test_refresh_expiry_in_place(vault, alice, bob) -> None:
 
 def test_find_is_a_batch_get_and_orders_by_creation(vault, alice, bob) -> None:
     old = datetime.now(UTC) - timedelta(hours=2)
-    a = vault.put(alice, MemCube.from_text("first", ("f",), created_at=old, updated_at=old),
-                  index=False)[0]
+    a = vault.put(
+        alice, MemCube.from_text("first", ("f",), created_at=old, updated_at=old), index=False
+    )[0]
     b = vault.add(alice, "second", namespace=("f",))
     vault.update(alice, a.id, text="first, edited")  # updated last, created first
     c = vault.add(bob, "bob's", namespace=("f",))
@@ -588,9 +618,13 @@ def test_find_is_a_batch_get_and_orders_by_creation(vault, alice, bob) -> None:
     assert sorted(x.id for x in got) == sorted([a.id, b.id])  # unknown and bob's skipped
     assert sorted(vault.audit_log(alice, action="find")[0].cube_ids) == sorted([a.id, b.id])
     assert [x.text for x in vault.find(alice, namespace=("f",), order_by="created")] == [
-        "second", "first, edited"]
+        "second",
+        "first, edited",
+    ]
     assert [x.text for x in vault.find(alice, namespace=("f",), order_by="updated")] == [
-        "first, edited", "second"]
+        "first, edited",
+        "second",
+    ]
     oldest = vault.find(alice, namespace=("f",), order_by="created", newest_first=False, limit=1)
     assert [x.id for x in oldest] == [a.id]
     assert vault.find(alice, cube_ids=[]) == []
