@@ -205,7 +205,8 @@ class VaultCounter:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            self.counts[name] += 1
+            if name != "waiting":  # a look at the vault's own memory, not a round trip
+                self.counts[name] += 1
             return attr(*args, **kwargs)
 
         return call

@@ -15,6 +15,11 @@ Layout (cubes under the namespace ``("langgraph", "checkpoints", <thread>, <chec
   few checkpoints its references point at.
 * a **writes cube** per ``put_writes(task_id)``: the task's pending writes keyed by
   ``(task_id, idx)`` (``WRITES_IDX_MAP`` for special channels), with each write's task path.
+  On an embedded vault, writes still waiting in the journal when the next checkpoint is put
+  ride in that checkpoint's cube instead (tagged ``w:<parent id>``, their own cube withdrawn
+  from the batch): a graph step then costs the engine one cube, not two. Reads merge both
+  places as ``put_writes`` merges a task's writes; deleting the carrier first moves them
+  back into a writes cube of their checkpoint.
 * **chunk cubes** when a cube's serialized bytes exceed what one cube holds (4 MB of JSON).
 
 Values are serialized with LangGraph's serde (``self.serde.dumps_typed``, msgpack by
@@ -107,6 +112,10 @@ _UUID_EPOCH = 0x01B21DD213814000  # 1582-10-15 -> 1970-01-01 in 100 ns ticks
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _PAGE = 64
 _REFS_CACHE = 4096
+# Deferred pending writes the next checkpoint may carry (see MemCubeSaver._carry): only small
+# ones, and only while a batch can still be waiting (the vault writes one every 128 cubes).
+_CARRY_BYTES = 64 * 1024
+_CARRY_KEYS = 256
 T = TypeVar("T")
 # What every checkpoint cube shares; MemCubeSaver._cubes copies it with the rest filled in.
 _PROTOTYPE = MemCube.model_validate(
@@ -357,6 +366,11 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         self.principal_from_config = principal_from_config
         self._refs: OrderedDict[tuple[str, ...], dict[str, list[Any]]] = OrderedDict()
         self._refs_lock = threading.Lock()
+        # Pending writes put deferred, by checkpoint, so the put of the next checkpoint can
+        # carry them (see put): (owner, thread, ns, checkpoint id) -> task -> (cube id, entries)
+        self._unflushed: OrderedDict[tuple[str, ...], dict[str, tuple[str, list[Any]]]] = (
+            OrderedDict()
+        )
         self._latest_ids = _latest_ids(vault)
         self._owns_vault = False
 
@@ -619,12 +633,14 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             return []
         return self._find(principal, scope, exact=exact, tags=(CHECKPOINT,), limit=limit)
 
-    def _store(self, principal: Principal, cubes: list[MemCube]) -> None:
-        """Write a cube and its chunks in one vault call (deferred: see ``MemVault.put``);
-        when the cube exists already (a checkpoint put again), write it as a new version
-        instead."""
+    def _store(
+        self, principal: Principal, cubes: list[MemCube], withdraw: Sequence[str] = ()
+    ) -> None:
+        """Write a cube and its chunks in one vault call (deferred: see ``MemVault.put``,
+        which also drops the ``withdraw`` cubes it makes redundant); when the cube exists
+        already (a checkpoint put again), write it as a new version instead."""
         try:
-            self._vault.put(principal, cubes, index=False, deferred=True)
+            self._vault.put(principal, cubes, index=False, deferred=True, withdraw=withdraw)
             return
         except ConflictError:
             pass
@@ -643,6 +659,47 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             self._store_version(principal, have[cubes[0].id], cubes)
         else:  # only chunks were there (an interrupted write): add what is missing
             self._vault.put(principal, [c for c in cubes if c.id not in have], index=False)
+
+    def _carry(
+        self, principal: Principal, thread_id: str, ns: str, parent_id: str
+    ) -> dict[str, tuple[str, list[Any]]]:
+        """The parent checkpoint's pending writes that are still deferred (not yet in the
+        engine): the child's put carries them and withdraws their own cubes, so a graph step
+        costs the engine one cube, not two. Reads find them by the child's ``w:`` tag."""
+        with self._refs_lock:
+            mine = self._unflushed.pop((principal.id, thread_id, ns, parent_id), None)
+        if not mine:
+            return {}
+        still = self._vault.waiting(principal, [cube_id for cube_id, _ in mine.values()])
+        return {task: entry for task, entry in mine.items() if entry[0] in still}
+
+    def _unflushed_put(self, key: tuple[str, ...], task_id: str, cube_id: str, w: list) -> None:
+        with self._refs_lock:
+            self._unflushed.setdefault(key, {})[task_id] = (cube_id, w)
+            self._unflushed.move_to_end(key)
+            while len(self._unflushed) > _CARRY_KEYS:
+                self._unflushed.popitem(last=False)
+
+    @staticmethod
+    def _carried(checkpoint: _Stored) -> list[_Stored]:
+        """The parent's pending writes a checkpoint carries (see :meth:`_carry`), as the
+        writes records the readers expect (marked ``carried``)."""
+        env = checkpoint.env
+        return [
+            _Stored(
+                checkpoint.cube,
+                {
+                    "f": FORMAT,
+                    "t": env["t"],
+                    "ns": env["ns"],
+                    "id": env["p"],
+                    "task": task,
+                    "w": entries,
+                    "carried": True,
+                },
+            )
+            for task, entries in env.get("pw") or ()
+        ]
 
     def _refs_get(self, key: tuple[str, ...]) -> dict[str, list[Any]] | None:
         with self._refs_lock:
@@ -727,10 +784,17 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         env = main.env
         thread_id, ns, cid = env["t"], env["ns"], env["id"]
         checkpoint: Checkpoint = self._loads(*env["c"])
+        # a task's writes may come twice: carried by the next checkpoint and in their own
+        # cube (written after, or replayed after a crash): merged as put_writes merges them
+        by_task: dict[str, dict[int, list[Any]]] = {}
+        for w in sorted(writes, key=lambda w: not w.env.get("carried")):
+            merged = by_task.setdefault(w.env["task"], {})
+            for entry in w.env["w"]:
+                if entry[0] < 0 or entry[0] not in merged:
+                    merged[entry[0]] = entry
         pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
-        for w in writes:
-            task_id = w.env["task"]
-            for idx, channel, type_, data, path in w.env["w"]:
+        for task_id, merged in by_task.items():
+            for idx, channel, type_, data, path in merged.values():
                 pending.append(
                     (
                         writes_sort_key(path, task_id, idx),
@@ -781,6 +845,9 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 checkpoints.setdefault((d.cube.namespace, d.id), d)
             else:
                 writes.setdefault((*d.cube.namespace, d.id), []).append(d)
+        for d in (*mains, *decoded):
+            for w in self._carried(d) if _kind(d.cube) == CHECKPOINT else ():
+                writes.setdefault((*d.cube.namespace, w.id), []).append(w)
         return checkpoints, writes
 
     def _assemble(
@@ -1007,6 +1074,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         tags = [_tag("c", cid)]
         if isinstance(run_id := md.get("run_id"), str) and run_id:
             tags.append(_tag("r", run_id))
+        carried = self._carry(principal, thread_id, ns, parent_id) if parent_id else {}
+        if carried:
+            env["pw"] = [[task, entries] for task, (_, entries) in carried.items()]
+            tags.append(_tag("w", parent_id))
         id_time = _id_time(cid)
         created = min(id_time or now, now)
         cubes = self._cubes(
@@ -1023,7 +1094,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         )
         key = (principal.id, thread_id, ns)
         try:
-            self._store(principal, cubes)
+            self._store(principal, cubes, withdraw=[cube_id for cube_id, _ in carried.values()])
         except BaseException:
             if self._latest_ids is not None:
                 self._latest_ids.advance(key, None)  # written or not: no longer known
@@ -1103,9 +1174,25 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         for idx, (channel, value) in enumerate(writes):
             i = WRITES_IDX_MAP.get(channel, idx)
             entries[i] = [i, channel, *self._dumps(value), task_path]
-        if not entries:
-            return
-        cube_id = self._cube_id(principal.id, thread_id, ns, WRITES, cid, str(task_id))
+        if entries:
+            self._store_writes(principal, thread_id, ns, cid, str(task_id), entries, track=True)
+
+    def _store_writes(
+        self,
+        principal: Principal,
+        thread_id: str,
+        ns: str,
+        cid: str,
+        task_id: str,
+        entries: dict[int, list[Any]],
+        *,
+        track: bool = False,
+        older: bool = False,
+    ) -> None:
+        """Store serialized writes of a task (``put_writes`` after serializing); ``track``
+        remembers a deferred put for the next checkpoint to carry; ``older``: ``entries``
+        were written before what the task's cube may hold (carried writes moving back)."""
+        cube_id = self._cube_id(principal.id, thread_id, ns, WRITES, cid, task_id)
         now = utcnow()
 
         def build(merged: dict[int, list[Any]]) -> list[MemCube]:
@@ -1132,9 +1219,14 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
 
         try:
             self._vault.put(principal, build(entries), index=False, deferred=True)
-            return
         except ConflictError:
             pass
+        else:
+            small = sum(len(e[3] or b"") for e in entries.values()) <= _CARRY_BYTES
+            if track and small and self._vault.waiting(principal, [cube_id]):
+                w = sorted(entries.values(), key=lambda w: w[0])
+                self._unflushed_put((principal.id, thread_id, ns, cid), task_id, cube_id, w)
+            return
         for _ in range(8):  # the task wrote before: merge, as a new version of its cube
             old = self._vault.find(
                 principal,
@@ -1148,14 +1240,11 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                     self._store(principal, build(entries))
                     return
                 continue
-            merged = {w[0]: w for w in self._decode(principal, old, {})[0].env["w"]}
-            changed = False
-            for i, w in entries.items():
-                if (i >= 0 and i in merged) or merged.get(i) == w:
-                    continue
-                merged[i] = w
-                changed = True
-            if not changed:
+            stored = {w[0]: w for w in self._decode(principal, old, {})[0].env["w"]}
+            first, then = (entries, stored) if older else (stored, entries)
+            merged = dict(first)  # regular writes: the first kept; special ones: the last
+            merged.update((i, w) for i, w in then.items() if i < 0 or i not in first)
+            if merged == stored:
                 return
             with contextlib.suppress(ConflictError):
                 self._store_version(principal, old[0], build(merged))
@@ -1284,6 +1373,22 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 expires=keep.cube.expires_at,
             )
             self._store_version(principal, keep.cube, cubes)
+        for gone in checkpoints:  # writes a doomed checkpoint carries for a kept parent
+            parent = (gone.cube.namespace, gone.env.get("p"))
+            if (gone.cube.namespace, gone.id) in doomed and parent in by_key:
+                if parent in doomed:
+                    continue
+                for w in self._carried(gone):
+                    entries = {e[0]: e for e in w.env["w"]}
+                    self._store_writes(
+                        principal,
+                        thread_id,
+                        w.env["ns"],
+                        w.id,
+                        w.env["task"],
+                        entries,
+                        older=True,
+                    )
         ids: list[str] = []
         for d in (*checkpoints, *writes):
             if (d.cube.namespace, d.id) in doomed:

@@ -802,6 +802,7 @@ class MemVault:
         vectors: Sequence[Sequence[float]] | None = None,
         index: bool = True,
         deferred: bool = False,
+        withdraw: Sequence[str] = (),
     ) -> list[MemCube]:
         """Store new cubes (version 1). The principal becomes the owner unless the cube names
         one (only admins may store cubes for others). ``vectors`` supplies precomputed dense
@@ -815,7 +816,13 @@ class MemVault:
         the vault is next opened, so a crash loses no acknowledged put) and into the engine
         at the next other vault call (which therefore sees them), after
         :data:`DEFER_BATCH` cubes, or on :meth:`flush` / :meth:`close`. Small unindexed puts
-        in a stream (checkpoints) then cost a fraction of an engine write each."""
+        in a stream (checkpoints) then cost a fraction of an engine write each.
+
+        ``withdraw`` (with a deferred put) names deferred cubes of the principal, still
+        waiting (see :meth:`waiting`), that the new cubes make redundant: once the new
+        cubes are journaled, those leave the batch, and are never written to the engine nor
+        audited on their own. Their journal records stay until the next flush, so a crash
+        before it replays them as well: the caller must read such duplicates as one."""
         batch = [cubes] if isinstance(cubes, MemCube) else list(cubes)
         defer = deferred and not index and self._journal is not None
         with self._audited(
@@ -869,6 +876,11 @@ class MemVault:
                     self._journal.append(principal, stored)  # acknowledged from here on
                     self._pending.setdefault(principal, []).extend(stored)
                     self._pending_ids.update(c.id for c in stored)
+                    if dropped := set(withdraw) & self._pending_ids:
+                        own = self._pending[principal]
+                        kept = [c for c in own if c.id not in dropped]
+                        self._pending_ids.difference_update(c.id for c in own if c.id in dropped)
+                        self._pending[principal] = kept
                     if len(self._pending_ids) >= DEFER_BATCH:
                         # the put is acknowledged (journaled) whatever the flush meets; what
                         # fails stays pending and the next call's flush raises it
@@ -881,6 +893,15 @@ class MemVault:
                     )
             touched.extend(c.id for c in stored)
             return stored
+
+    def waiting(self, principal: Principal, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are the principal's deferred puts still waiting for the engine
+        (see ``put(deferred=True)``). Not audited: it reads only what the principal wrote."""
+        with self._write_lock:
+            if not self._pending_ids:
+                return set()
+            wanted = set(ids) & self._pending_ids
+            return {c.id for c in self._pending.get(principal, ()) if c.id in wanted}
 
     def _check_new(self, cubes: Sequence[MemCube]) -> None:
         """Raise :class:`ConflictError` if any of ``cubes`` exists, deferred or stored (under
