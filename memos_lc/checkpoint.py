@@ -80,7 +80,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from memos_lc.cube import MemCube, MemoryType, utcnow
+from memos_lc.cube import AccessControl, MemCube, MemoryType, Provenance, utcnow
 from memos_lc.errors import (
     ConflictError,
     InvalidInputError,
@@ -172,6 +172,16 @@ def _id_time(checkpoint_id: str) -> datetime | None:
         return None
     when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10)
     return when if when.year >= 2000 else None
+
+
+@functools.lru_cache(maxsize=1024)  # immutable models: one per owner / thread is enough
+def _access(owner: str) -> AccessControl:
+    return _PROTOTYPE.access.model_copy(update={"owner": owner})
+
+
+@functools.lru_cache(maxsize=1024)
+def _provenance(thread_key: str | None) -> Provenance:
+    return _PROTOTYPE.provenance.model_copy(update={"thread_id": thread_key})
 
 
 def _b64(data: bytes) -> str:
@@ -516,8 +526,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             "created_at": created,
             "updated_at": created,
             "expires_at": expires,
-            "access": _PROTOTYPE.access.model_copy(update={"owner": principal.id}),
-            "provenance": _PROTOTYPE.provenance.model_copy(update={"thread_id": _key(env["t"])}),
+            "access": _access(principal.id),
+            "provenance": _provenance(_key(env["t"])),
         }
 
         def cube(

@@ -247,13 +247,19 @@ class _Journal:
         self.path = path
         self.fsync = fsync
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        self._principals: dict[Principal, bytes] = {}  # their JSON, in every record
 
     def append(self, principal: Principal, cubes: Sequence[MemCube]) -> None:
         try:
             docs = [c.model_dump_json().encode() for c in cubes]
         except ValueError as e:  # e.g. a lone surrogate in a field no validator covers
             raise InvalidCubeError(f"cube cannot be stored as JSON: {e}") from None
-        line = b'{"p":%s,"c":[%s]}\n' % (principal.model_dump_json().encode(), b",".join(docs))
+        who = self._principals.get(principal)
+        if who is None:
+            if len(self._principals) >= 1024:
+                self._principals.clear()
+            who = self._principals[principal] = principal.model_dump_json().encode()
+        line = b'{"p":%s,"c":[%s]}\n' % (who, b",".join(docs))
         view = memoryview(line)
         while view:  # a regular file takes it whole; a short write only on a full disk
             view = view[os.write(self._fd, view) :]
