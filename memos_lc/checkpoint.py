@@ -184,6 +184,14 @@ def _provenance(thread_key: str | None) -> Provenance:
     return _PROTOTYPE.provenance.model_copy(update={"thread_id": thread_key})
 
 
+def _merge_writes(first: dict[int, list[Any]], then: dict[int, list[Any]]) -> dict[int, list[Any]]:
+    """A task's writes by index, ``then`` written after ``first``: a regular write keeps the
+    first value stored under its index, a special channel (negative index) the last."""
+    merged = dict(first)
+    merged.update((i, w) for i, w in then.items() if i < 0 or i not in first)
+    return merged
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -798,10 +806,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         # cube (written after, or replayed after a crash): merged as put_writes merges them
         by_task: dict[str, dict[int, list[Any]]] = {}
         for w in sorted(writes, key=lambda w: not w.env.get("carried")):
-            merged = by_task.setdefault(w.env["task"], {})
-            for entry in w.env["w"]:
-                if entry[0] < 0 or entry[0] not in merged:
-                    merged[entry[0]] = entry
+            task = w.env["task"]
+            by_task[task] = _merge_writes(by_task.get(task, {}), {e[0]: e for e in w.env["w"]})
         pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
         for task_id, merged in by_task.items():
             for idx, channel, type_, data, path in merged.values():
@@ -1233,7 +1239,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             pass
         else:
             small = sum(len(e[3] or b"") for e in entries.values()) <= _CARRY_BYTES
-            if track and small and self._vault.waiting(principal, [cube_id]):
+            if track and small and self._vault.defers:  # _carry checks it is still waiting
                 w = sorted(entries.values(), key=lambda w: w[0])
                 self._unflushed_put((principal.id, thread_id, ns, cid), task_id, cube_id, w)
             return
@@ -1251,9 +1257,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                     return
                 continue
             stored = {w[0]: w for w in self._decode(principal, old, {})[0].env["w"]}
-            first, then = (entries, stored) if older else (stored, entries)
-            merged = dict(first)  # regular writes: the first kept; special ones: the last
-            merged.update((i, w) for i, w in then.items() if i < 0 or i not in first)
+            merged = _merge_writes(entries, stored) if older else _merge_writes(stored, entries)
             if merged == stored:
                 return
             with contextlib.suppress(ConflictError):
@@ -1385,9 +1389,11 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             self._store_version(principal, keep.cube, cubes)
         for gone in checkpoints:  # writes a doomed checkpoint carries for a kept parent
             parent = (gone.cube.namespace, gone.env.get("p"))
-            if (gone.cube.namespace, gone.id) in doomed and parent in by_key:
-                if parent in doomed:
-                    continue
+            if (
+                (gone.cube.namespace, gone.id) in doomed
+                and parent in by_key
+                and parent not in doomed
+            ):
                 for w in self._carried(gone):
                     entries = {e[0]: e for e in w.env["w"]}
                     self._store_writes(

@@ -830,7 +830,7 @@ class MemVault:
         audited on their own. Their journal records stay until the next flush, so a crash
         before it replays them as well: the caller must read such duplicates as one."""
         batch = [cubes] if isinstance(cubes, MemCube) else list(cubes)
-        defer = deferred and not index and self._journal is not None
+        defer = deferred and not index and self.defers
         with self._audited(
             principal,
             "put",
@@ -899,6 +899,12 @@ class MemVault:
                     )
             touched.extend(c.id for c in stored)
             return stored
+
+    @property
+    def defers(self) -> bool:
+        """Whether ``put(deferred=True)`` defers here (an embedded vault, with its journal)
+        rather than writing through (a server, ``":memory:"``)."""
+        return self._journal is not None
 
     def waiting(self, principal: Principal, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are the principal's deferred puts still waiting for the engine
