@@ -256,11 +256,14 @@ class _Latest:
     Entries are ``(created_at, checkpoint id)``, the order :meth:`MemCubeSaver._latest` picks
     by. One is installed from a read only if no write or delete ran meanwhile (the epoch);
     puts advance it; deletes drop the thread's entries. ``(_NEVER, "")`` records a scope seen
-    empty, so the first puts of a new thread are tracked too."""
+    empty, so the first puts of a new thread are tracked too. A thread seen with no checkpoint
+    in any namespace is *bare* until one is put: its first put has no expired thread to purge.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids: OrderedDict[tuple[str, str, str], tuple[datetime, str]] = OrderedDict()
+        self._bare: set[tuple[str, str]] = set()
         self._epoch = 0
 
     def get(self, key: tuple[str, str, str]) -> str | None:
@@ -271,23 +274,40 @@ class _Latest:
             return None
         return entry[1]
 
+    def bare(self, owner: str, thread_id: str) -> bool:
+        """Whether the thread is known to have no checkpoint in any namespace."""
+        with self._lock:
+            return (owner, thread_id) in self._bare
+
     def epoch(self) -> int:
         with self._lock:
             return self._epoch
 
-    def install(self, key: tuple[str, str, str], entry: tuple[datetime, str], epoch: int) -> None:
+    def install(
+        self,
+        key: tuple[str, str, str],
+        entry: tuple[datetime, str],
+        epoch: int,
+        *,
+        bare: bool = False,
+    ) -> None:
         with self._lock:
             if epoch == self._epoch:
                 self._ids[key] = entry
                 self._ids.move_to_end(key)
                 while len(self._ids) > _REFS_CACHE:
                     self._ids.popitem(last=False)
+                if bare:
+                    if len(self._bare) >= _REFS_CACHE:
+                        self._bare.clear()
+                    self._bare.add(key[:2])
 
     def advance(self, key: tuple[str, str, str], entry: tuple[datetime, str] | None) -> None:
         """A checkpoint was written under ``key``; ``None`` when its place in the order is
         not known (the entry is dropped)."""
         with self._lock:
             self._epoch += 1
+            self._bare.discard(key[:2])
             if key not in self._ids:
                 return
             if entry is None:
@@ -300,6 +320,7 @@ class _Latest:
             self._epoch += 1
             for key in [k for k in self._ids if k[0] == owner and thread_id in (None, k[1])]:
                 del self._ids[key]
+            self._bare = {k for k in self._bare if k[0] != owner or thread_id not in (None, k[1])}
 
 
 _LATEST: weakref.WeakKeyDictionary[MemVault, _Latest] = weakref.WeakKeyDictionary()
@@ -906,10 +927,19 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if not mains and not checkpoint_id:
             epoch = latest.epoch() if latest is not None else 0
             pool = {}
-            mains = self._latest(principal, scope, pool)
+            # a new thread (no checkpoint in any namespace) is known as such until its first
+            # put, which then need not look for an expired thread to purge
+            bare = (
+                latest is not None
+                and ns == ""
+                and not self._find(
+                    principal, self._ns(thread_id), tags=(CHECKPOINT,), limit=1, ordered=False
+                )
+            )
+            mains = [] if bare else self._latest(principal, scope, pool)
             if latest is not None:
                 seen = (mains[0].cube.created_at, mains[0].id) if mains else (_NEVER, "")
-                latest.install(key, seen, epoch)
+                latest.install(key, seen, epoch, bare=bare)
         if not mains:
             return None
         main = mains[0]
@@ -1083,7 +1113,13 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             "m": self._dumps(md),
             "s": stored,
         }
-        if parent_id is None and ns == "" and self._thread_alive(principal, thread_id) is False:
+        latest = self._latest_ids
+        if (
+            parent_id is None
+            and ns == ""
+            and not (latest is not None and latest.bare(principal.id, thread_id))
+            and self._thread_alive(principal, thread_id) is False
+        ):
             self._purge_threads(principal, [thread_id])  # an expired thread starts afresh
         env["r"] = self._resolve_refs(principal, thread_id, ns, parent_id, cid, c, stored)
         now = utcnow()
@@ -1112,12 +1148,12 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         try:
             self._store(principal, cubes, withdraw=[cube_id for cube_id, _ in carried.values()])
         except BaseException:
-            if self._latest_ids is not None:
-                self._latest_ids.advance(key, None)  # written or not: no longer known
+            if latest is not None:
+                latest.advance(key, None)  # written or not: no longer known
             raise
-        if self._latest_ids is not None:
+        if latest is not None:
             # a re-put keeps the first creation time: known only when the id carries it
-            self._latest_ids.advance(key, (created, cid) if created == id_time else None)
+            latest.advance(key, (created, cid) if created == id_time else None)
         self._refs_put((*key, cid), env["r"])
         return self._config(thread_id, ns, cid, echo)
 

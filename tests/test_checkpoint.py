@@ -383,6 +383,34 @@ def test_thread_expires_ttl_after_its_last_checkpoint(ckpt_vault: MemVault, user
     assert saver.vault.count(saver.principal, filter=CubeFilter(namespace=ROOT, statuses=None)) == 0
 
 
+def test_a_new_threads_first_put_reads_nothing(
+    ckpt_vault: MemVault, user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run starts with get_tuple on its thread: a new thread, empty in every namespace, is
+    known as such, so the run's first put need not look for an expired thread to purge."""
+    saver = MemCubeSaver(ckpt_vault, principal=user)
+    if saver._latest_ids is None:
+        pytest.skip("only an embedded vault (one writer) tracks its threads")
+    finds: list[dict[str, Any]] = []
+    real = ckpt_vault.find
+    monkeypatch.setattr(ckpt_vault, "find", lambda *a, **k: finds.append(k) or real(*a, **k))
+    assert saver.get_tuple(cfg("bare")) is None
+    finds.clear()
+    first = saver.put(cfg("bare", checkpoint_ns=""), empty_checkpoint(), {"step": -1}, {})
+    assert finds == []
+    # once it has a checkpoint it is not bare: a first put of another run looks again
+    assert saver.get_tuple(cfg("bare")).config == first
+    finds.clear()
+    saver.put(cfg("bare", checkpoint_ns=""), empty_checkpoint(), {"step": -1}, {})
+    assert finds
+    # nor is a thread with a checkpoint in a subgraph namespace only
+    saver.put(cfg("sub", checkpoint_ns="child:1"), empty_checkpoint(), {"step": 0}, {})
+    assert saver.get_tuple(cfg("sub")) is None
+    finds.clear()
+    saver.put(cfg("sub", checkpoint_ns=""), empty_checkpoint(), {"step": -1}, {})
+    assert finds
+
+
 def test_ttl_must_be_positive(ckpt_vault: MemVault) -> None:
     with pytest.raises(InvalidInputError):
         MemCubeSaver(ckpt_vault, ttl=0)
@@ -595,6 +623,7 @@ def test_acknowledged_puts_survive_kill_9(tmp_path: Path) -> None:
     import subprocess
     import sys
 
+    from memos_lc.vault.deferred import read_journal
     from memos_lc.vault.qdrant import JOURNAL
 
     path = tmp_path / "vault"
@@ -608,13 +637,13 @@ def test_acknowledged_puts_survive_kill_9(tmp_path: Path) -> None:
     try:
         last = child.stdout.readline().strip()
         assert last, "the child died before acknowledging its puts"
-        assert (path / JOURNAL).stat().st_size > 0  # deferred: in the journal only
+        assert read_journal(path / JOURNAL)  # deferred: in the journal only
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
     with MemCubeSaver.from_path(str(path), principal="crash") as saver:
-        assert (path / JOURNAL).stat().st_size == 0  # replayed, then emptied
+        assert not read_journal(path / JOURNAL)  # replayed, then emptied
         tup = saver.get_tuple(cfg("t"))
         assert tup is not None and tup.config["configurable"]["checkpoint_id"] == last
         assert tup.checkpoint["channel_values"] == {"n": 4}
@@ -628,6 +657,7 @@ def test_acknowledged_puts_survive_kill_9(tmp_path: Path) -> None:
 def test_a_torn_journal_record_is_ignored(tmp_path: Path) -> None:
     from memos_lc.cube import MemCube
     from memos_lc.errors import VaultCorruptError
+    from memos_lc.vault.deferred import read_journal
     from memos_lc.vault.qdrant import JOURNAL
 
     owner = Principal(id="journal-owner")
@@ -636,14 +666,22 @@ def test_a_torn_journal_record_is_ignored(tmp_path: Path) -> None:
     with MemVault.open(tmp_path / "first") as vault:  # a real journal: two deferred puts
         vault.put(owner, kept, index=False, deferred=True)
         vault.put(owner, torn, index=False, deferred=True)
-        lines = (tmp_path / "first" / JOURNAL).read_bytes().splitlines(keepends=True)
-    assert len(lines) == 2
+        raw = (tmp_path / "first" / JOURNAL).read_bytes()
+        assert [
+            [c.id for c in cubes] for _, cubes in read_journal(tmp_path / "first" / JOURNAL)
+        ] == [
+            [kept.id],
+            [torn.id],
+        ]
+    # the journal is a memory map: its records, then zeros up to its mapped size
+    lines = raw.rstrip(b"\0").splitlines(keepends=True)
+    assert len(lines) == 2 and raw.endswith(b"\0")
     path = tmp_path / "second"
     MemVault.open(path).close()
     (path / JOURNAL).write_bytes(lines[0] + lines[1][:-40])  # the crash cut the second append
     with MemVault.open(path) as vault:
         assert [c.id for c in vault.find(owner, namespace=("j",))] == [kept.id]
-        assert (path / JOURNAL).stat().st_size == 0
+        assert not read_journal(path / JOURNAL)
         assert any(kept.id in e.cube_ids for e in vault.audit_log(owner, action="put"))
     # a damaged record before the last is corruption, not a torn append: refuse to guess
     (path / JOURNAL).write_bytes(lines[0][:-40] + b"\n" + lines[1])
@@ -652,6 +690,12 @@ def test_a_torn_journal_record_is_ignored(tmp_path: Path) -> None:
     MemVault.open(tmp_path / "third").close()  # the failed open released what it held
     with pytest.raises(VaultCorruptError):
         MemVault.open(path)
+    # killed in the middle of an append to the mapped journal: its first byte is still zero
+    path = tmp_path / "fourth"
+    MemVault.open(path).close()
+    (path / JOURNAL).write_bytes(lines[0] + b"\0" + lines[1][1:] + bytes(64))
+    with MemVault.open(path) as vault:
+        assert [c.id for c in vault.find(owner, namespace=("j",))] == [kept.id]
 
 
 def test_reads_see_deferred_puts_without_a_flush(ckpt_vault: MemVault, user: str) -> None:
@@ -722,6 +766,7 @@ def test_every_deferred_put_is_audited(ckpt_vault: MemVault, user: str) -> None:
 
 def test_deferred_puts_flush_in_batches(tmp_path: Path) -> None:
     from memos_lc.cube import MemCube
+    from memos_lc.vault.deferred import read_journal
     from memos_lc.vault.qdrant import DEFER_BATCH, JOURNAL
 
     owner = Principal(id="batcher")
@@ -730,9 +775,9 @@ def test_deferred_puts_flush_in_batches(tmp_path: Path) -> None:
         for c in cubes:
             vault.put(owner, c, index=False, deferred=True)
         assert len(vault._pending_ids) == 3  # the first DEFER_BATCH went in as one batch
-        assert (tmp_path / "vault" / JOURNAL).read_bytes().count(b"\n") == 3
+        assert len(read_journal(tmp_path / "vault" / JOURNAL)) == 3
         batch = [e for e in vault.audit_log(owner, action="put") if len(e.cube_ids) > 3]
         assert [set(e.cube_ids) for e in batch] == [{c.id for c in cubes[:DEFER_BATCH]}]
         assert vault.count(owner, namespace=("b",)) == len(cubes)  # a read flushes the rest
         assert not vault._pending_ids
-        assert (tmp_path / "vault" / JOURNAL).stat().st_size == 0
+        assert not read_journal(tmp_path / "vault" / JOURNAL)

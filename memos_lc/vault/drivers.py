@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -421,6 +421,16 @@ class EdgeDriver(Driver):
         )
         recs, _ = self._shard(name).scroll(req)
         return [_from_record(r) for r in recs]
+
+    def point_ids(self, name: str) -> Iterator[str]:
+        """Every point id in the collection, in pages (ids only: no payloads cross over)."""
+        qe, shard, offset = self._qe, self._shard(name), None
+        while True:
+            req = qe.ScrollRequest(offset=offset, limit=10_000, with_payload=False)
+            recs, offset = shard.scroll(req)
+            yield from (str(r.id) for r in recs)
+            if offset is None:
+                return
 
     def count(self, name: str, *, filter: Filter | None) -> int:
         qe = self._qe

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import json
 import math
 import os
@@ -67,7 +68,6 @@ from memos_lc.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
-    VaultCorruptError,
     VersionNotFoundError,
 )
 from memos_lc.governance import (
@@ -84,6 +84,7 @@ from memos_lc.governance import (
     read_filter,
 )
 from memos_lc.vault.blobs import BlobStore
+from memos_lc.vault.deferred import IdFilter, Journal
 from memos_lc.vault.drivers import (
     ClientDriver,
     CollectionSpec,
@@ -107,6 +108,9 @@ JOURNAL = "journal.jsonl"
 """File of deferred puts not yet in the engine, in an embedded vault's directory."""
 DEFER_BATCH = 128
 """Deferred cubes that trigger a flush (an audit event names at most 200 cube ids)."""
+ID_FILTER_MAX = 500_000
+"""Stored points up to which an embedded vault keeps the :class:`IdFilter` that spares a
+deferred put its engine lookup (built at the first deferred put: about 3 s per million)."""
 
 _CUBE_INDEXES = {
     "owner": "tenant",
@@ -237,65 +241,6 @@ def _filter(filter: CubeFilter | None, namespace: Sequence[str] | None) -> CubeF
     return f
 
 
-class _Journal:
-    """The write-ahead file of deferred puts: one JSON line per acknowledged put,
-    ``{"p": principal, "c": [cube, ...]}``, appended with one ``write()`` (in the OS once it
-    returns, like the engine's own WAL, which does not fsync a write either unless the vault
-    was opened with ``fsync=True``). Emptied once its cubes are in the engine."""
-
-    def __init__(self, path: Path, *, fsync: bool) -> None:
-        self.path = path
-        self.fsync = fsync
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        self._principals: dict[Principal, bytes] = {}  # their JSON, in every record
-
-    def append(self, principal: Principal, cubes: Sequence[MemCube]) -> None:
-        try:
-            docs = [c.model_dump_json().encode() for c in cubes]
-        except ValueError as e:  # e.g. a lone surrogate in a field no validator covers
-            raise InvalidCubeError(f"cube cannot be stored as JSON: {e}") from None
-        who = self._principals.get(principal)
-        if who is None:
-            if len(self._principals) >= 1024:
-                self._principals.clear()
-            who = self._principals[principal] = principal.model_dump_json().encode()
-        line = b'{"p":%s,"c":[%s]}\n' % (who, b",".join(docs))
-        view = memoryview(line)
-        while view:  # a regular file takes it whole; a short write only on a full disk
-            view = view[os.write(self._fd, view) :]
-        if self.fsync:
-            os.fsync(self._fd)
-
-    def read(self) -> list[tuple[Principal, list[MemCube]]]:
-        """The records in the file. A torn last record (a crash mid-append) is left out; a
-        bad record before it is corruption."""
-        with open(self.path, "rb") as fh:
-            lines = fh.read().split(b"\n")
-        out = []
-        for n, line in enumerate(lines):
-            if not line:
-                continue
-            try:
-                doc = json.loads(line)
-                principal = Principal.model_validate(doc["p"])
-                cubes = [MemCube.model_validate(c) for c in doc["c"]]
-            except (ValueError, KeyError, TypeError) as e:
-                if n == len(lines) - 1:  # no newline after it: the append was cut short
-                    break
-                raise VaultCorruptError(f"{self.path}: record {n + 1} is unreadable: {e}") from None
-            out.append((principal, cubes))
-        return out
-
-    def clear(self) -> None:
-        os.ftruncate(self._fd, 0)
-        if self.fsync:
-            os.fsync(self._fd)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-
-
 def default_vault_path() -> Path:
     """``$MEMOS_LC_VAULT``, else ``<user data dir>/memos-lc/vault``."""
     if env := os.environ.get(ENV_VAULT):
@@ -358,9 +303,11 @@ class MemVault:
         # it. A server is shared, and ":memory:" is served as well by writing through.
         self._pending: dict[Principal, list[MemCube]] = {}
         self._pending_ids: set[str] = set()
-        self._journal: _Journal | None = None
+        self._journal: Journal | None = None
+        # Point ids stored, once a deferred put asked (see _check_new); False: too many
+        self._ids: IdFilter | bool | None = None
         if isinstance(driver, EdgeDriver):
-            self._journal = _Journal(driver.path / JOURNAL, fsync=driver.fsync)
+            self._journal = Journal(driver.path / JOURNAL, fsync=driver.fsync)
             try:
                 self._replay()
             except BaseException:
@@ -373,13 +320,16 @@ class MemVault:
         for principal, cubes in self._journal.read():
             self._pending.setdefault(principal, []).extend(cubes)
             self._pending_ids.update(c.id for c in cubes)
-        self.flush()
+        self._flush(replay=True)
         self._journal.clear()  # also drops a torn record
 
     def flush(self) -> None:
-        """Write deferred cubes into the engine: one existence check, one upsert and one audit
-        event (naming the cube ids) per principal and up to :data:`DEFER_BATCH` cubes. Every
-        other vault call does this first, so reads always see acknowledged puts."""
+        """Write deferred cubes into the engine: one upsert and one audit event (naming the
+        cube ids) per principal and up to :data:`DEFER_BATCH` cubes. Every other vault call
+        does this first, so reads always see acknowledged puts."""
+        self._flush(replay=False)
+
+    def _flush(self, *, replay: bool) -> None:
         if not self._pending_ids:
             return
         with self._write_lock:
@@ -388,12 +338,13 @@ class MemVault:
                 for start in range(0, len(cubes), DEFER_BATCH):
                     part = cubes[start : start + DEFER_BATCH]
                     with self._audited(principal, "put", part[0].namespace, flush=False) as ids:
-                        # cubes already there were flushed before a crash emptied the journal
-                        there = self.driver.retrieve(CUBES, [c.version_id for c in part])
-                        done = {p.payload["cube_id"] for p in there}
-                        fresh = [c for c in part if c.id not in done]
-                        self.driver.upsert(CUBES, [self._point(c, None, True) for c in fresh])
-                        ids.extend(c.id for c in fresh)
+                        if replay:  # some may be in already, flushed before the crash
+                            there = self.driver.retrieve(CUBES, [c.version_id for c in part])
+                            done = {p.payload["cube_id"] for p in there}
+                            part = [c for c in part if c.id not in done]
+                        # otherwise none is: puts check the engine and waiting ids alike
+                        self.driver.upsert(CUBES, [self._point(c, None, True) for c in part])
+                        ids.extend(c.id for c in part)
                 del self._pending[principal]
                 self._pending_ids.difference_update(c.id for c in cubes)
             if self._journal is not None:
@@ -876,7 +827,7 @@ class MemVault:
             else:
                 dense = list(self._embed([c.text for c in stored]))
             with self._write_lock:
-                self._check_new(stored)
+                self._check_new(stored, deferred=defer)
                 if defer:
                     assert self._journal is not None
                     self._journal.append(principal, stored)  # acknowledged from here on
@@ -915,13 +866,25 @@ class MemVault:
             wanted = set(ids) & self._pending_ids
             return {c.id for c in self._pending.get(principal, ()) if c.id in wanted}
 
-    def _check_new(self, cubes: Sequence[MemCube]) -> None:
+    def _check_new(self, cubes: Sequence[MemCube], *, deferred: bool = False) -> None:
         """Raise :class:`ConflictError` if any of ``cubes`` exists, deferred or stored (under
-        the write lock: a deferred cube counts as stored)."""
+        the write lock: a deferred cube counts as stored). The engine is asked only about ids
+        the :class:`IdFilter` may have seen, once a deferred put built it (a deferred put
+        runs on a checkpointer's background thread, where an engine call is dear)."""
         for c in cubes:
             if c.id in self._pending_ids:
                 raise ConflictError(f"cube {c.id} already exists; use update()")
-        existing = self.driver.retrieve(CUBES, [c.version_id for c in cubes])
+        ids = [c.version_id for c in cubes]  # version 1: a cube that exists has it
+        if deferred and self._ids is None and isinstance(self.driver, EdgeDriver):
+            stored = self.driver.count(CUBES, filter=None)
+            waiting = [c.version_id for own in self._pending.values() for c in own]
+            self._ids = stored <= ID_FILTER_MAX and IdFilter(
+                itertools.chain(self.driver.point_ids(CUBES), waiting),
+                capacity=max(2 * (stored + len(waiting)), 1 << 16),
+            )
+        if isinstance(self._ids, IdFilter):  # added before the write: at worst a false maybe
+            ids = [i for i in ids if self._ids.add(i)]
+        existing = self.driver.retrieve(CUBES, ids) if ids else []
         if existing:
             raise ConflictError(
                 f"cube {existing[0].payload['cube_id']} already exists; use update()"
