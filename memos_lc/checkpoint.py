@@ -80,7 +80,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from memos_lc.cube import AccessControl, MemCube, MemoryType, Provenance, utcnow
+from memos_lc.cube import AccessControl, MemCube, MemoryType, Provenance, utcnow, uuid5_str
 from memos_lc.errors import (
     ConflictError,
     InvalidInputError,
@@ -493,7 +493,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     @staticmethod
     def _cube_id(owner: str, thread_id: str, ns: str, kind: str, *parts: str) -> str:
         name = json.dumps([owner, thread_id, ns, kind, *parts])  # unambiguous for any ids
-        return str(uuid.uuid5(_ID_NS, name))
+        return uuid5_str(_ID_NS, name)
 
     def _config(
         self, thread_id: str, ns: str, checkpoint_id: str, echo: dict[str, Any]
@@ -575,7 +575,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
 
     @staticmethod
     def _chunk_id(cube_id: str, digest: str, i: int) -> str:
-        return str(uuid.uuid5(_ID_NS, f"{cube_id}\x1f{digest}\x1f{i}"))
+        return uuid5_str(_ID_NS, f"{cube_id}\x1f{digest}\x1f{i}")
 
     def _chunk_ids(self, cube: MemCube) -> list[str]:
         data = cube.payload.data or {}

@@ -51,7 +51,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from memos_lc.cube import MAX_IDS, MemCube, MemoryType, Provenance, utcnow, validate_namespace
+from memos_lc.cube import (
+    MAX_IDS,
+    MemCube,
+    MemoryType,
+    Provenance,
+    utcnow,
+    uuid5_str,
+    validate_namespace,
+)
 from memos_lc.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -424,7 +432,7 @@ class MemReader:
 
     def _cube_id(self, ns: tuple[str, ...], thread_id: str | None, *parts: str) -> str:
         key = json.dumps([list(ns), thread_id, self.mode, *parts], ensure_ascii=False)
-        return str(uuid.uuid5(_ID_NS, key))
+        return uuid5_str(_ID_NS, key)
 
     # -- fast -------------------------------------------------------------------------------
 
