@@ -637,13 +637,13 @@ def test_acknowledged_puts_survive_kill_9(tmp_path: Path) -> None:
     try:
         last = child.stdout.readline().strip()
         assert last, "the child died before acknowledging its puts"
-        assert read_journal(path / JOURNAL)  # deferred: in the journal only
+        assert read_journal(path / JOURNAL).puts  # deferred: in the journal only
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
     with MemCubeSaver.from_path(str(path), principal="crash") as saver:
-        assert not read_journal(path / JOURNAL)  # replayed, then emptied
+        assert read_journal(path / JOURNAL) == ([], [])  # replayed, then emptied
         tup = saver.get_tuple(cfg("t"))
         assert tup is not None and tup.config["configurable"]["checkpoint_id"] == last
         assert tup.checkpoint["channel_values"] == {"n": 4}
@@ -652,6 +652,10 @@ def test_acknowledged_puts_survive_kill_9(tmp_path: Path) -> None:
         history = list(saver.list(cfg("t")))
         assert [t.metadata["step"] for t in history] == [4, 3, 2, 1, 0]
         assert all(len(t.pending_writes) == 1 for t in history)
+        # the audit events journaled with them survive too: the first put's look for an
+        # expired thread, and every put written to the engine on replay
+        events = saver.vault.audit_log(Principal(id="crash"), limit=1000)
+        assert {"find", "put"} <= {e.action for e in events}
 
 
 def test_a_torn_journal_record_is_ignored(tmp_path: Path) -> None:
@@ -668,7 +672,7 @@ def test_a_torn_journal_record_is_ignored(tmp_path: Path) -> None:
         vault.put(owner, torn, index=False, deferred=True)
         raw = (tmp_path / "first" / JOURNAL).read_bytes()
         assert [
-            [c.id for c in cubes] for _, cubes in read_journal(tmp_path / "first" / JOURNAL)
+            [c.id for c in cubes] for _, cubes in read_journal(tmp_path / "first" / JOURNAL).puts
         ] == [
             [kept.id],
             [torn.id],
@@ -681,7 +685,7 @@ def test_a_torn_journal_record_is_ignored(tmp_path: Path) -> None:
     (path / JOURNAL).write_bytes(lines[0] + lines[1][:-40])  # the crash cut the second append
     with MemVault.open(path) as vault:
         assert [c.id for c in vault.find(owner, namespace=("j",))] == [kept.id]
-        assert not read_journal(path / JOURNAL)
+        assert read_journal(path / JOURNAL).puts == []  # the find's audit event waits there
         assert any(kept.id in e.cube_ids for e in vault.audit_log(owner, action="put"))
     # a damaged record before the last is corruption, not a torn append: refuse to guess
     (path / JOURNAL).write_bytes(lines[0][:-40] + b"\n" + lines[1])
@@ -696,6 +700,44 @@ def test_a_torn_journal_record_is_ignored(tmp_path: Path) -> None:
     (path / JOURNAL).write_bytes(lines[0] + b"\0" + lines[1][1:] + bytes(64))
     with MemVault.open(path) as vault:
         assert [c.id for c in vault.find(owner, namespace=("j",))] == [kept.id]
+
+
+def test_the_journal_grows_and_syncs_with_fsync(tmp_path: Path) -> None:
+    """With ``fsync=True`` every append is synced (msync) before the put returns; a record
+    larger than the mapped file grows it. Both still replay."""
+    from memos_lc.cube import MemCube
+    from memos_lc.vault.deferred import read_journal
+    from memos_lc.vault.qdrant import JOURNAL
+
+    owner = Principal(id="fsync-owner")
+    small = MemCube.from_text("small", namespace=("f",))
+    big = MemCube.model_validate(  # larger than the journal's first 1 MiB map
+        {
+            "namespace": ("f",),
+            "payload": {"kind": "plaintext", "text": "big", "data": {"b": "x" * 1_500_000}},
+        }
+    )
+    path = tmp_path / "vault"
+    vault = MemVault.open(path, fsync=True)
+    try:
+        vault.put(owner, [small], index=False, deferred=True)
+        vault.put(owner, [big], index=False, deferred=True)
+        assert [[c.id for c in cs] for _, cs in read_journal(path / JOURNAL).puts] == [
+            [small.id],
+            [big.id],
+        ]
+        # what a crash now would leave: the journal alone, replayed by the next open
+        (tmp_path / "copy").mkdir()
+        (tmp_path / "copy" / JOURNAL).write_bytes((path / JOURNAL).read_bytes())
+    finally:
+        vault.close()
+    assert (path / JOURNAL).stat().st_size == 0  # flushed on close: nothing left on disk
+    MemVault.open(tmp_path / "fresh").close()
+    (tmp_path / "fresh" / JOURNAL).write_bytes((tmp_path / "copy" / JOURNAL).read_bytes())
+    with MemVault.open(tmp_path / "fresh") as vault:
+        found = {c.text: c for c in vault.find(owner, namespace=("f",))}
+        assert sorted(found) == ["big", "small"]
+        assert found["big"].payload.data == {"b": "x" * 1_500_000}
 
 
 def test_reads_see_deferred_puts_without_a_flush(ckpt_vault: MemVault, user: str) -> None:
@@ -775,9 +817,9 @@ def test_deferred_puts_flush_in_batches(tmp_path: Path) -> None:
         for c in cubes:
             vault.put(owner, c, index=False, deferred=True)
         assert len(vault._pending_ids) == 3  # the first DEFER_BATCH went in as one batch
-        assert len(read_journal(tmp_path / "vault" / JOURNAL)) == 3
+        assert len(read_journal(tmp_path / "vault" / JOURNAL).puts) == 3
         batch = [e for e in vault.audit_log(owner, action="put") if len(e.cube_ids) > 3]
         assert [set(e.cube_ids) for e in batch] == [{c.id for c in cubes[:DEFER_BATCH]}]
         assert vault.count(owner, namespace=("b",)) == len(cubes)  # a read flushes the rest
         assert not vault._pending_ids
-        assert not read_journal(tmp_path / "vault" / JOURNAL)
+        assert read_journal(tmp_path / "vault" / JOURNAL).puts == []

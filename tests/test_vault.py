@@ -724,3 +724,30 @@ def test_a_vault_with_too_many_points_keeps_asking_the_engine(tmp_path, monkeypa
             vault.put(
                 alice, MemCube.from_text("x", namespace=("d",), id=a.id), index=False, deferred=True
             )
+
+
+def test_audit_events_wait_in_the_journal_until_the_next_batch(tmp_path) -> None:
+    """On an embedded vault a call's audit event is journaled, not written to the engine at
+    once: audit_log() shows it all the same, a crash keeps it (the journal is replayed), and a
+    stream of reads alone writes its events every DEFER_BATCH."""
+    from memos_lc.vault.deferred import read_journal
+    from memos_lc.vault.qdrant import AUDIT, DEFER_BATCH, JOURNAL
+
+    alice = Principal(id="alice")
+    path = tmp_path / "vault"
+    with MemVault.open(path) as vault:
+        cube = vault.put(alice, MemCube.from_text("x", namespace=("a",)), index=False)[0]
+        vault.get(alice, cube.id)
+        waiting = read_journal(path / JOURNAL).events
+        assert [p["action"] for _, p in waiting] == ["put", "get"]
+        assert vault.driver.count(AUDIT, filter=None) == 0  # none in the engine yet
+        crashed = (path / JOURNAL).read_bytes()  # what a crash would leave behind now
+        assert [e.action for e in vault.audit_log(alice)] == ["get", "put"]
+        assert read_journal(path / JOURNAL).events[-1][1]["action"] == "audit"
+        for _ in range(DEFER_BATCH + 1):
+            vault.get(alice, cube.id)
+        assert len(read_journal(path / JOURNAL).events) < DEFER_BATCH  # written as a batch
+    MemVault.open(tmp_path / "after-crash").close()
+    (tmp_path / "after-crash" / JOURNAL).write_bytes(crashed)
+    with MemVault.open(tmp_path / "after-crash") as vault:
+        assert [e.action for e in vault.audit_log(alice)] == ["get", "put"]

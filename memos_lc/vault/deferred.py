@@ -17,24 +17,26 @@ import mmap
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from memos_lc.cube import MemCube
-from memos_lc.errors import InvalidCubeError, VaultCorruptError
+from memos_lc.errors import InvalidCubeError, VaultCorruptError, VaultError
 from memos_lc.governance import Principal
 
 _MAP_BYTES = 1 << 20  # the journal's first mapped size; doubled when a record needs more
 
 
 class Journal:
-    """The write-ahead file of deferred puts: one JSON line per acknowledged put,
-    ``{"p": principal, "c": [cube, ...]}``, emptied once its cubes are in the engine.
+    """The write-ahead file of what an embedded vault acknowledged but has not yet written to
+    its engine, one JSON line per record, emptied once the engine holds it all: deferred puts
+    ``{"p": principal, "c": [cube, ...]}`` and audit events ``{"e": [id, stored payload]}``.
 
     Records are written into a shared memory map of the file: in the OS page cache once
     written, so they survive a crash of the process (like the engine's own WAL, which does not
     fsync a write either unless the vault was opened with ``fsync=True``). The bytes after the
     last record are zeros, and a record's first byte is written last: a process killed in the
-    middle of an append leaves a zero where its record starts, and :meth:`read` stops there.
-    JSON never holds a raw zero byte."""
+    middle of an append leaves a zero where its record starts, and :func:`read_journal` stops
+    there. JSON never holds a raw zero byte."""
 
     def __init__(self, path: Path, *, fsync: bool) -> None:
         self.path = path
@@ -45,6 +47,7 @@ class Journal:
         self._principals: dict[Principal, bytes] = {}  # their JSON, in every record
 
     def append(self, principal: Principal, cubes: Sequence[MemCube]) -> None:
+        """Journal a deferred put."""
         try:
             docs = [c.model_dump_json().encode() for c in cubes]
         except ValueError as e:  # e.g. a lone surrogate in a field no validator covers
@@ -54,10 +57,16 @@ class Journal:
             if len(self._principals) >= 1024:
                 self._principals.clear()
             who = self._principals[principal] = principal.model_dump_json().encode()
-        record = b'{"p":%s,"c":[%s]}\n' % (who, b",".join(docs))
+        self._write(b'{"p":%s,"c":[%s]}\n' % (who, b",".join(docs)))
+
+    def append_event(self, event_id: str, payload: dict[str, Any]) -> None:
+        """Journal an audit event, in the form the audit collection stores (JSON-safe)."""
+        self._write(b'{"e":%s}\n' % json.dumps([event_id, payload]).encode())
+
+    def _write(self, record: bytes) -> None:
         start, end = self._end, self._end + len(record)
         mm = self._room(end)
-        mm[start + 1 : end] = record[1:]
+        mm[start + 1 : end] = memoryview(record)[1:]
         mm[start] = record[0]  # the record exists from here on
         self._end = end
         if self.fsync:
@@ -67,9 +76,10 @@ class Journal:
     def _room(self, end: int) -> mmap.mmap:
         """The map, grown to hold ``end`` bytes and a zero after them."""
         if self._map is None:
-            size = max(_MAP_BYTES, os.fstat(self._fd).st_size)
-            os.ftruncate(self._fd, size)  # a file just emptied: zeros all along
-            self._map = mmap.mmap(self._fd, size)
+            if os.fstat(self._fd).st_size:  # records not replayed yet: never write over them
+                raise VaultError(f"{self.path} must be replayed and cleared before appending")
+            os.ftruncate(self._fd, _MAP_BYTES)  # zeros all along
+            self._map = mmap.mmap(self._fd, _MAP_BYTES)
         if end >= len(self._map):
             size = len(self._map)
             while size <= end:
@@ -79,7 +89,7 @@ class Journal:
                 os.fsync(self._fd)
         return self._map
 
-    def read(self) -> list[tuple[Principal, list[MemCube]]]:
+    def read(self) -> Journaled:
         return read_journal(self.path)
 
     def clear(self) -> None:
@@ -107,25 +117,38 @@ class Journal:
             os.close(self._fd)
 
 
-def read_journal(path: Path) -> list[tuple[Principal, list[MemCube]]]:
+class Journaled(NamedTuple):
+    """What a journal file holds, in the order it was written."""
+
+    puts: list[tuple[Principal, list[MemCube]]]
+    events: list[tuple[str, dict[str, Any]]]
+
+
+def read_journal(path: Path) -> Journaled:
     """The records in a journal file. A torn last record (a crash mid-append, in a file
     written by ``write()`` before the journal was mapped) is left out; a bad record before it
     is corruption."""
     with open(path, "rb") as fh:
         lines = fh.read().split(b"\0", 1)[0].split(b"\n")
-    out = []
+    out = Journaled([], [])
     for n, line in enumerate(lines):
         if not line:
             continue
         try:
             doc = json.loads(line)
+            if "e" in doc:
+                event_id, payload = doc["e"]
+                if not isinstance(event_id, str) or not isinstance(payload, dict):
+                    raise TypeError("an audit event record is [id, payload]")
+                out.events.append((event_id, payload))
+                continue
             principal = Principal.model_validate(doc["p"])
             cubes = [MemCube.model_validate(c) for c in doc["c"]]
         except (ValueError, KeyError, TypeError) as e:
             if n == len(lines) - 1:  # no newline after it: the append was cut short
                 break
             raise VaultCorruptError(f"{path}: record {n + 1} is unreadable: {e}") from None
-        out.append((principal, cubes))
+        out.puts.append((principal, cubes))
     return out
 
 

@@ -303,34 +303,43 @@ class MemVault:
         # it. A server is shared, and ":memory:" is served as well by writing through.
         self._pending: dict[Principal, list[MemCube]] = {}
         self._pending_ids: set[str] = set()
+        # Audit events likewise (journaled, written with the next batch): a read then costs
+        # no engine write. audit_log() writes them first.
+        self._pending_events: list[tuple[str, dict[str, Any]]] = []
         self._journal: Journal | None = None
         # Point ids stored, once a deferred put asked (see _check_new); False: too many
         self._ids: IdFilter | bool | None = None
+        self._replaying = False
         if isinstance(driver, EdgeDriver):
             self._journal = Journal(driver.path / JOURNAL, fsync=driver.fsync)
+            self._replaying = True
             try:
                 self._replay()
             except BaseException:
                 self._journal.close()
                 raise
+            self._replaying = False
 
     def _replay(self) -> None:
         """Move what the journal holds into the engine (puts acknowledged before a crash)."""
         assert self._journal is not None
-        for principal, cubes in self._journal.read():
+        journaled = self._journal.read()
+        for principal, cubes in journaled.puts:
             self._pending.setdefault(principal, []).extend(cubes)
             self._pending_ids.update(c.id for c in cubes)
+        self._pending_events.extend(journaled.events)
         self._flush(replay=True)
         self._journal.clear()  # also drops a torn record
 
     def flush(self) -> None:
         """Write deferred cubes into the engine: one upsert and one audit event (naming the
-        cube ids) per principal and up to :data:`DEFER_BATCH` cubes. Every other vault call
-        does this first, so reads always see acknowledged puts."""
+        cube ids) per principal and up to :data:`DEFER_BATCH` cubes, then the audit events
+        waiting (one upsert). Every other vault call does this first when cubes wait, so
+        reads always see acknowledged puts."""
         self._flush(replay=False)
 
     def _flush(self, *, replay: bool) -> None:
-        if not self._pending_ids:
+        if not self._pending_ids and not self._pending_events:
             return
         with self._write_lock:
             for principal in list(self._pending):
@@ -347,6 +356,9 @@ class MemVault:
                         ids.extend(c.id for c in part)
                 del self._pending[principal]
                 self._pending_ids.difference_update(c.id for c in cubes)
+            if events := self._pending_events:  # with the batches' own events, just recorded
+                self.driver.upsert(AUDIT, [StoredPoint(id=i, payload=p) for i, p in events])
+                self._pending_events = []
             if self._journal is not None:
                 self._journal.clear()
 
@@ -425,7 +437,13 @@ class MemVault:
     # -- audit -----------------------------------------------------------------------------
 
     def _record(self, event: AuditEvent) -> None:
-        self.driver.upsert(AUDIT, [StoredPoint(id=event.id, payload=_audit_payload(event))])
+        payload = _audit_payload(event)
+        if self._journal is None or self._replaying:  # the journal is not empty yet
+            self.driver.upsert(AUDIT, [StoredPoint(id=event.id, payload=payload)])
+            return
+        with self._write_lock:  # journaled: written to the engine with the next batch
+            self._journal.append_event(event.id, payload)
+            self._pending_events.append((event.id, payload))
 
     @contextlib.contextmanager
     def _audited(
@@ -444,7 +462,7 @@ class MemVault:
             raise InvalidInputError(
                 f"principal must be a memos_lc.Principal, got {type(principal).__name__}"
             )
-        if flush and self._pending_ids:
+        if flush and (self._pending_ids or len(self._pending_events) >= DEFER_BATCH):
             self.flush()
         ids: list[str] = []
         outcome: AuditOutcome = "ok"
@@ -493,6 +511,7 @@ class MemVault:
         limit: int = 100,
     ) -> list[AuditEvent]:
         """Audit events, newest first. Admins see everyone's; others only their own."""
+        self.flush()  # events still waiting for the engine, too
         with self._audited(principal, "audit"):
             _check_limit(limit)
             if not principal.is_admin and who not in (None, principal.id):
