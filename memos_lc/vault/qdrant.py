@@ -306,30 +306,29 @@ class MemVault:
         # Audit events likewise (journaled, written with the next batch): a read then costs
         # no engine write. audit_log() writes them first.
         self._pending_events: list[tuple[str, dict[str, Any]]] = []
+        # set once replayed: until then the vault writes through (audit events included),
+        # never appending to a journal that still holds records
         self._journal: Journal | None = None
         # Point ids stored, once a deferred put asked (see _check_new); False: too many
         self._ids: IdFilter | bool | None = None
-        self._replaying = False
         if isinstance(driver, EdgeDriver):
-            self._journal = Journal(driver.path / JOURNAL, fsync=driver.fsync)
-            self._replaying = True
+            journal = Journal(driver.path / JOURNAL, fsync=driver.fsync)
             try:
-                self._replay()
+                self._replay(journal)
             except BaseException:
-                self._journal.close()
+                journal.close()
                 raise
-            self._replaying = False
+            self._journal = journal
 
-    def _replay(self) -> None:
-        """Move what the journal holds into the engine (puts acknowledged before a crash)."""
-        assert self._journal is not None
-        journaled = self._journal.read()
+    def _replay(self, journal: Journal) -> None:
+        """Move what the journal holds into the engine (acknowledged before a crash)."""
+        journaled = journal.read()
         for principal, cubes in journaled.puts:
             self._pending.setdefault(principal, []).extend(cubes)
             self._pending_ids.update(c.id for c in cubes)
         self._pending_events.extend(journaled.events)
         self._flush(replay=True)
-        self._journal.clear()  # also drops a torn record
+        journal.clear()  # also drops a torn record
 
     def flush(self) -> None:
         """Write deferred cubes into the engine: one upsert and one audit event (naming the
@@ -438,7 +437,7 @@ class MemVault:
 
     def _record(self, event: AuditEvent) -> None:
         payload = _audit_payload(event)
-        if self._journal is None or self._replaying:  # the journal is not empty yet
+        if self._journal is None:
             self.driver.upsert(AUDIT, [StoredPoint(id=event.id, payload=payload)])
             return
         with self._write_lock:  # journaled: written to the engine with the next batch
