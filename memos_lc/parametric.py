@@ -81,6 +81,7 @@ from memos_lc.errors import (
     ModelMismatchError,
     TrainingCancelledError,
 )
+from memos_lc.extras import require_local
 from memos_lc.governance import Principal
 from memos_lc.models import LocalLM, load_causal_lm
 
@@ -90,6 +91,8 @@ if TYPE_CHECKING:
     from memos_lc.vault import MemVault
 
 ADAPTER_FORMAT = "memos-lc.lora/1"
+# What training and applying adapters import: all from the ``local`` extra.
+PARAMETRIC_MODULES = ("torch", "transformers", "peft", "safetensors")
 """``format`` in an adapter blob's safetensors metadata."""
 
 MAX_SOURCE_CUBES = 10_000
@@ -846,6 +849,7 @@ def consolidate_to_adapter(
         InvalidCubeError: ``namespace`` or a ``header`` field does not validate.
         TrainingCancelledError: ``cancel`` was set.
     """
+    require_local("Parametric memory", PARAMETRIC_MODULES)
     from safetensors.torch import save
 
     config = config or AdapterTrainingConfig()
@@ -1003,6 +1007,7 @@ class AdapterRegistry:
     """
 
     def __init__(self, lm: LocalLM, *, max_loaded: int = 4) -> None:
+        require_local("Parametric memory", PARAMETRIC_MODULES)
         if not isinstance(max_loaded, int) or max_loaded < 1:
             raise InvalidInputError("max_loaded must be a positive integer")
         self.lm = lm

@@ -57,6 +57,7 @@ from memos_lc.cube import (
     validate_namespace,
 )
 from memos_lc.errors import InvalidInputError
+from memos_lc.extras import missing_modules
 from memos_lc.reader import Turn, format_date, turns_of
 
 if TYPE_CHECKING:
@@ -64,6 +65,14 @@ if TYPE_CHECKING:
     from memos_lc.vault import CubeFilter, MemVault
 
 TokenCounter = Callable[[str], int]
+
+
+def estimate_tokens(text: str) -> int:
+    """A model-free token count: one token per 3 UTF-8 bytes, rounded up. BPE tokenizers
+    average about 4 characters a token on English, so this over-counts there and a plan
+    fits the real budget; the counter of a core install, which has no tokenizer."""
+    return -(-len(text.encode()) // 3)
+
 
 # Words that shape a question but name nothing in the answer. Dropping them leaves the
 # entities and content words that memories actually contain.
@@ -533,8 +542,9 @@ class MemScheduler:
         vault: Where memories live.
         policy: A :class:`SchedulerPolicy` (defaults are the benchmarked method).
         count_tokens: Counts tokens of the target model; by default the bundled SmolLM2
-            tokenizer (loaded on first use). Pass e.g. ``lambda s: len(enc.encode(s))`` for
-            another model.
+            tokenizer (loaded on first use), or :func:`estimate_tokens` where the ``local``
+            extra is not installed. Pass e.g. ``lambda s: len(enc.encode(s))`` for another
+            model.
 
     Example:
         .. code-block:: python
@@ -562,10 +572,13 @@ class MemScheduler:
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` for the target model."""
         if self._count is None:
-            from memos_lc.models import load_tokenizer
+            if missing_modules(("transformers", "gguf")):
+                self._count = estimate_tokens
+            else:
+                from memos_lc.models import load_tokenizer
 
-            tok = load_tokenizer()
-            self._count = lambda s: len(tok.encode(s, add_special_tokens=False))
+                tok = load_tokenizer()
+                self._count = lambda s: len(tok.encode(s, add_special_tokens=False))
         return self._count(text) if text else 0
 
     def _line_tokens(self, lines: list[str]) -> int:
