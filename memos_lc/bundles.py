@@ -56,12 +56,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from memos_lc.cube import (
+    CHECKPOINT_NAMESPACE,
     CONTENT_FIELDS,
     MAX_TAGS,
     ActivationPayload,
     LifecycleStatus,
     MemCube,
     MemoryKind,
+    MemoryType,
     ParametricPayload,
     Sha256,
     utcnow,
@@ -945,6 +947,12 @@ def _adopt(
     )
 
 
+def _is_checkpoint(cube: MemCube) -> bool:
+    """Whether ``cube`` is (or would be read as) a LangGraph checkpoint."""
+    ns = CHECKPOINT_NAMESPACE
+    return cube.memory_type == MemoryType.CHECKPOINT or tuple(cube.namespace[: len(ns)]) == ns
+
+
 def _fingerprint_mismatch(cube: MemCube, target: str | None) -> str | None:
     """Why ``cube`` cannot be used by the target model, or None when it can."""
     p = cube.payload
@@ -976,6 +984,7 @@ def import_bundle(
     model_fingerprint: str | None = None,
     dry_run: bool = False,
     limits: BundleLimits | None = None,
+    allow_checkpoints: bool = False,
 ) -> ImportReport:
     """Verify a bundle completely, then add its cubes to ``vault`` as ``principal``.
 
@@ -996,6 +1005,11 @@ def import_bundle(
     * Activation / parametric cubes whose ``model_fingerprint`` differs from the target's (or
       when none is given) are imported dormant: status ``archived`` and tag ``dormant``.
       Plaintext always imports as it is.
+    * A cube that would land in the checkpointer's space (memory type ``"checkpoint"``, or a
+      namespace under ``("langgraph", "checkpoints")`` after ``remap``) refuses the whole
+      import with :class:`~memos_lc.errors.BundleUnsafeError`: LangGraph runs what a
+      checkpoint holds, so a bundle must not be able to plant one. Pass
+      ``allow_checkpoints=True`` to move threads between vaults on purpose.
     * ``dry_run`` verifies and plans without writing.
     * Every import is audited as action ``import`` (with the ids it wrote, or the reason it
       was refused), besides the events of the writes it makes.
@@ -1012,6 +1026,7 @@ def import_bundle(
             model_fingerprint=model_fingerprint,
             dry_run=dry_run,
             limits=limits,
+            allow_checkpoints=allow_checkpoints,
         )
         touched.extend([*report.imported, *report.replaced])
         return report
@@ -1029,6 +1044,7 @@ def _import_bundle(
     model_fingerprint: str | None = None,
     dry_run: bool = False,
     limits: BundleLimits | None = None,
+    allow_checkpoints: bool = False,
 ) -> ImportReport:
     if on_conflict not in ("skip", "replace"):
         raise InvalidInputError("on_conflict must be 'skip' or 'replace'")
@@ -1082,6 +1098,12 @@ def _import_bundle(
                 asleep[cid] = why
         except InvalidCubeError as e:
             raise BundleFormatError(f"cube {cid} cannot be imported: {e}") from None
+        if not allow_checkpoints and any(map(_is_checkpoint, versions)):
+            raise BundleUnsafeError(
+                f"cube {cid} would land in the checkpointer's space (memory type "
+                "'checkpoint' or namespace langgraph/checkpoints); nothing was imported. "
+                "Pass allow_checkpoints=True to import checkpoints on purpose"
+            )
         adopted[cid] = versions
 
     existing = _existing_heads(vault, list(adopted))

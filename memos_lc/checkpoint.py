@@ -80,7 +80,15 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from memos_lc.cube import AccessControl, MemCube, MemoryType, Provenance, utcnow, uuid5_str
+from memos_lc.cube import (
+    CHECKPOINT_NAMESPACE,
+    AccessControl,
+    MemCube,
+    MemoryType,
+    Provenance,
+    utcnow,
+    uuid5_str,
+)
 from memos_lc.errors import (
     ConflictError,
     InvalidInputError,
@@ -97,7 +105,7 @@ from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
 
 __all__ = ["CheckpointConfigError", "MemCubeSaver"]
 
-ROOT = ("langgraph", "checkpoints")
+ROOT = CHECKPOINT_NAMESPACE
 """Namespace prefix of every cube the saver writes."""
 
 
@@ -120,7 +128,7 @@ T = TypeVar("T")
 # What every checkpoint cube shares; MemCubeSaver._cubes copies it with the rest filled in.
 _PROTOTYPE = MemCube.model_validate(
     {
-        "namespace": ("langgraph", "checkpoints"),
+        "namespace": ROOT,
         "memory_type": MemoryType.CHECKPOINT.value,
         "access": {"owner": "prototype"},
         "provenance": {"origin": "langgraph"},
@@ -153,6 +161,18 @@ def _tag(kind: str, value: str) -> str:
     if len(text) <= 128 and _CLEAN.fullmatch(text):
         return text
     return f"{kind}#" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _config_str(value: Any, what: str) -> str:
+    """``value`` as the string the saver stores, or :class:`CheckpointConfigError` when it
+    cannot be (a lone surrogate has no UTF-8 form). Checked before anything is written:
+    every string of a call is a cube's content, and an acknowledged cube must read back."""
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CheckpointConfigError(f"{what} holds a lone surrogate (not UTF-8)") from None
+    return text
 
 
 def _key(value: str) -> str | None:
@@ -347,10 +367,11 @@ def _kind(cube: MemCube) -> str:
 
 def _text(env: dict[str, Any]) -> str:
     """What a cube says about itself (shown by ``memos-lc list``; never embedded)."""
-    thread = repr(env["t"][:200])
+    # repr and bounded: ids are the caller's strings (NUL, 70k characters...)
+    thread, checkpoint = repr(env["t"][:200]), repr(env["id"][:100])
     if "task" in env:
-        return f"LangGraph pending writes of task {env['task'][:100]!r} at checkpoint {env['id']}"
-    return f"LangGraph checkpoint {env['id']} of thread {thread}"
+        return f"LangGraph pending writes of task {env['task'][:100]!r} at checkpoint {checkpoint}"
+    return f"LangGraph checkpoint {checkpoint} of thread {thread}"
 
 
 # -- the saver --------------------------------------------------------------------------------
@@ -364,8 +385,12 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
 
     Args:
         vault: The vault to keep checkpoints in (embedded, ``":memory:"`` or a cluster).
-        serde: LangGraph serializer; ``JsonPlusSerializer`` without pickle by default. A
-            serializer that pickles is refused.
+        serde: LangGraph serializer. By default ``JsonPlusSerializer`` without pickle and
+            in strict msgpack mode: it revives LangGraph's safe types and those of the
+            graph's state schema, nothing else (a value naming any other type reads back
+            as its raw data; nothing is imported or called). To allow more, pass
+            ``JsonPlusSerializer(allowed_msgpack_modules=[...])``. A serializer that pickles
+            is refused.
         principal: Who acts when a config names nobody (``config["configurable"]`` keys
             ``principal``, ``user_id`` or ``langgraph_auth_user_id`` name the principal of a
             call), and for ``delete_thread``, ``delete_for_runs``, ``copy_thread``, ``prune``
@@ -392,7 +417,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         principal_from_config: bool = True,
     ) -> None:
         if serde is None:
-            serde = JsonPlusSerializer(pickle_fallback=False)
+            # strict msgpack: only LangGraph's safe types and those the graph's state schema
+            # names (LangGraph adds them through with_allowlist when it compiles); a stored
+            # value never names a callable to import and run.
+            serde = JsonPlusSerializer(pickle_fallback=False, allowed_msgpack_modules=None)
         if getattr(serde, "pickle_fallback", False):
             raise InvalidInputError("MemCubeSaver never pickles: pass pickle_fallback=False")
         super().__init__(serde=serde)
@@ -483,7 +511,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             raise CheckpointConfigError("thread_id") from None
         if thread_id is None:
             raise CheckpointConfigError("thread_id")
-        return str(thread_id), conf.get("checkpoint_ns") or ""
+        ns = conf.get("checkpoint_ns") or ""
+        return _config_str(thread_id, "thread_id"), _config_str(ns, "checkpoint_ns")
 
     @staticmethod
     def _ns(thread_id: str, checkpoint_ns: str | None = None) -> tuple[str, ...]:
@@ -1095,9 +1124,11 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         thread_id, ns = self._thread(config)
         principal, echo = self._acting(config)
         parent_id = config["configurable"].get("checkpoint_id")
+        if parent_id is not None:
+            parent_id = _config_str(parent_id, "checkpoint_id")
         c = dict(checkpoint)
         values: dict[str, Any] = c.pop("channel_values", None) or {}
-        cid = str(c["id"])
+        cid = _config_str(c["id"], "checkpoint id")
         stored = {
             ch: [ver, *self._dumps(values[ch])] if ch in values else [ver, None, None]
             for ch, ver in new_versions.items()
@@ -1221,13 +1252,15 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         cid = config["configurable"].get("checkpoint_id")
         if not cid:
             raise CheckpointConfigError("checkpoint_id")
-        cid = str(cid)
+        cid = _config_str(cid, "checkpoint_id")
+        task_id = _config_str(task_id, "task_id")
+        task_path = _config_str(task_path, "task_path")
         entries: dict[int, list[Any]] = {}
         for idx, (channel, value) in enumerate(writes):
             i = WRITES_IDX_MAP.get(channel, idx)
-            entries[i] = [i, channel, *self._dumps(value), task_path]
+            entries[i] = [i, _config_str(channel, "channel"), *self._dumps(value), task_path]
         if entries:
-            self._store_writes(principal, thread_id, ns, cid, str(task_id), entries, track=True)
+            self._store_writes(principal, thread_id, ns, cid, task_id, entries, track=True)
 
     def _store_writes(
         self,

@@ -647,6 +647,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             on_conflict=args.on_conflict,
             model_fingerprint=args.model_fingerprint,
             dry_run=args.dry_run,
+            allow_checkpoints=args.allow_checkpoints,
         )
     if args.json:
         _emit_json(report.model_dump(mode="json"))
@@ -1029,6 +1030,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ed25519-key", metavar="PEM", help="verify with the publisher's public key")
     p.add_argument("--require-signature", action="store_true", help="refuse unverified bundles")
     p.add_argument("--dry-run", action="store_true", help="verify and report; write nothing")
+    p.add_argument(
+        "--allow-checkpoints",
+        action="store_true",
+        help="import LangGraph checkpoints too (refused by default: graphs run what they hold)",
+    )
     command(
         "demo",
         cmd_demo,

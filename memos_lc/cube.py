@@ -53,6 +53,11 @@ MAX_TEXT_CHARS = 64_000
 MAX_DATA_BYTES = 4 * 1024 * 1024
 """Largest structured ``data`` value accepted, as JSON bytes."""
 
+MAX_DATA_DEPTH = 64
+"""Deepest nesting of objects and arrays accepted in ``data``. The engine's JSON parser stops
+at 128 levels when it reads a point back, and a stored point wraps ``data`` a few levels
+down: a deeper value would be accepted once and then make every read of it fail."""
+
 MAX_NAMESPACE_DEPTH = 16
 MAX_LABEL_CHARS = 256
 MAX_TAGS = 64
@@ -114,6 +119,12 @@ class MemoryType(StrEnum):
     CHECKPOINT = "checkpoint"
 
 
+CHECKPOINT_NAMESPACE = ("langgraph", "checkpoints")
+"""Namespace prefix of every cube :class:`~memos_lc.checkpoint.MemCubeSaver` writes (memory
+type ``"checkpoint"``). A checkpoint is executable state to LangGraph: bundles import into
+this space only when asked to (``import_bundle(allow_checkpoints=True)``)."""
+
+
 class LifecycleStatus(StrEnum):
     """Where a cube is in its lifecycle. Only ``active`` cubes are recalled by default."""
 
@@ -161,15 +172,19 @@ def validate_namespace(namespace: Any) -> tuple[str, ...]:
     return tuple(namespace)
 
 
-def _check_ints(data: Any) -> None:
-    """Raise ``ValueError`` if ``data`` holds an integer a JSON engine cannot keep exactly."""
-    stack = [data]
+def check_data_limits(data: Any) -> None:
+    """Raise ``ValueError`` if ``data`` nests deeper than :data:`MAX_DATA_DEPTH` or holds an
+    integer a JSON engine cannot keep exactly. Iterative, so any depth gets this answer
+    (never a ``RecursionError``), and run before anything recurses into ``data``."""
+    stack = [(data, 1)]
     while stack:
-        x = stack.pop()
-        if isinstance(x, dict):
-            stack.extend(x.values())
-        elif isinstance(x, list | tuple):
-            stack.extend(x)
+        x, depth = stack.pop()
+        if isinstance(x, dict | list | tuple):
+            if depth > MAX_DATA_DEPTH:
+                raise ValueError(
+                    f"data nests deeper than {MAX_DATA_DEPTH} levels of objects and arrays"
+                )
+            stack.extend((y, depth + 1) for y in (x.values() if isinstance(x, dict) else x))
         elif isinstance(x, int) and not _INT_RANGE[0] <= x <= _INT_RANGE[1]:
             raise ValueError(f"integer {x} does not fit in 64 bits; store it as a string")
 
@@ -280,13 +295,13 @@ class PlaintextPayload(_Model):
     def _data(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
         if v is None:
             return v
+        check_data_limits(v)
         try:
             encoded = json.dumps(v, allow_nan=False, ensure_ascii=False).encode("utf-8")
         except (TypeError, ValueError) as e:  # UnicodeEncodeError: a lone surrogate
             raise ValueError(f"data must be JSON-serializable (no NaN): {e}") from None
         if len(encoded) > MAX_DATA_BYTES:
             raise ValueError(f"data is {len(encoded)} bytes of JSON; at most {MAX_DATA_BYTES}")
-        _check_ints(v)
         return v
 
     @field_validator("text")

@@ -35,12 +35,16 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from memos_lc.cube import NS_SEPARATOR, MemCube, utcnow, validate_namespace
-from memos_lc.errors import InvalidInputError
+from memos_lc.errors import InvalidInputError, PermissionDeniedError
 
 ENV_PRINCIPAL = "MEMOS_LC_PRINCIPAL"
 CONFIG_PRINCIPAL_KEYS = ("principal", "user_id", "langgraph_user_id", "langgraph_auth_user_id")
 """``config["configurable"]`` keys naming the acting principal, first match wins (LangMem
-uses ``langgraph_user_id``; LangGraph Platform sets ``langgraph_auth_user_id``)."""
+uses ``langgraph_user_id``; LangGraph Platform sets ``langgraph_auth_user_id``), except that
+an authenticated identity always wins: see :func:`principal_from_configurable`."""
+AUTH_PRINCIPAL_KEY = "langgraph_auth_user_id"
+"""The key LangGraph Platform sets to the user its auth handler authenticated; the client
+cannot set it."""
 ADMIN_ROLE = "admin"
 SYSTEM_PRINCIPAL_ID = "memos:system"
 _PRINCIPAL_ID = re.compile(r"^[^\x00-\x1f\x7f\ud800-\udfff]{1,256}$")  # no lone surrogates
@@ -112,12 +116,31 @@ def as_principal(value: Any) -> Principal:
 
 
 def principal_from_configurable(conf: Mapping[str, Any]) -> tuple[str, Principal] | None:
-    """The first of :data:`CONFIG_PRINCIPAL_KEYS` set in ``conf``, with its principal."""
-    for key in CONFIG_PRINCIPAL_KEYS:
-        value = conf.get(key)
-        if value is not None and value != "":
-            return key, as_principal(value)
-    return None
+    """The first of :data:`CONFIG_PRINCIPAL_KEYS` set in ``conf``, with its principal.
+
+    When the platform authenticated a user (:data:`AUTH_PRINCIPAL_KEY`), that user acts,
+    with no roles a client could have added; a client-set key naming anyone else raises
+    :class:`~memos_lc.errors.PermissionDeniedError` rather than letting the client choose
+    whose memories it reads."""
+    claimed = [(k, conf[k]) for k in CONFIG_PRINCIPAL_KEYS if conf.get(k) not in (None, "")]
+    if not claimed:
+        return None
+    auth = conf.get(AUTH_PRINCIPAL_KEY)
+    if auth in (None, ""):
+        key, value = claimed[0]
+        return key, as_principal(value)
+    authenticated = Principal(id=as_principal(auth).id)
+    for key, value in claimed:
+        _check_not_impersonating(authenticated, as_principal(value), f"config key {key!r}")
+    return AUTH_PRINCIPAL_KEY, authenticated
+
+
+def _check_not_impersonating(authenticated: Principal, claimed: Principal, where: str) -> None:
+    if claimed.id != authenticated.id:
+        raise PermissionDeniedError(
+            f"the platform authenticated {authenticated.id!r}, but {where} names "
+            f"{claimed.id!r}: an authenticated caller acts only as itself"
+        )
 
 
 def principal_in_run(
@@ -137,18 +160,26 @@ def principal_in_run(
         except RuntimeError:  # not inside a runnable
             config = {}
     conf = config.get("configurable") or {}
-    if isinstance(conf, Mapping) and (found := principal_from_configurable(conf)):
-        return found[1]
+    found = principal_from_configurable(conf) if isinstance(conf, Mapping) else None
     from langgraph.runtime import get_runtime
 
     try:
         ctx = getattr(get_runtime(), "context", None)
     except (KeyError, RuntimeError):  # a runnable outside a graph has no runtime
         ctx = None
+    in_context = None
     for name in ("principal", "user_id"):
         value = ctx.get(name) if isinstance(ctx, Mapping) else getattr(ctx, name, None)
         if value is not None:
-            return as_principal(value)
+            in_context = as_principal(value)
+            break
+    if found is not None:
+        if found[0] == AUTH_PRINCIPAL_KEY and in_context is not None:
+            # a run's context comes from the client too
+            _check_not_impersonating(found[1], in_context, "the run's context")
+        return found[1]
+    if in_context is not None:
+        return in_context
     return default if default is not None else default_principal()
 
 

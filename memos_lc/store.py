@@ -94,6 +94,7 @@ from memos_lc.cube import (
     MemCube,
     MemoryKind,
     PlaintextPayload,
+    check_data_limits,
     utcnow,
 )
 from memos_lc.errors import InvalidCubeError, InvalidInputError
@@ -339,6 +340,7 @@ class MemCubeStore(BaseStore):
         if not isinstance(op.value, Mapping):
             raise InvalidInputError(f"value must be a mapping, got {type(op.value).__name__}")
         try:
+            check_data_limits(op.value)  # first: json.dumps recurses
             data = json.loads(json.dumps(dict(op.value), allow_nan=False))
         except (TypeError, ValueError) as e:
             raise InvalidInputError(f"value must be JSON-serializable (no NaN): {e}") from None

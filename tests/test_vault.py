@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -751,3 +753,33 @@ def test_audit_events_wait_in_the_journal_until_the_next_batch(tmp_path) -> None
     (tmp_path / "after-crash" / JOURNAL).write_bytes(crashed)
     with MemVault.open(tmp_path / "after-crash") as vault:
         assert [e.action for e in vault.audit_log(alice)] == ["get", "put"]
+
+
+_KILLED_WITHOUT_CLOSE = """
+import os, sys
+from memos_lc import MemCube, MemVault, Principal
+vault = MemVault.open(":memory:")
+vault.put(Principal(id="a"), [MemCube.from_text("x", namespace=("a",))], vectors=[[1.0] * 384])
+os._exit(9)  # killed: no close, no exit hooks
+"""
+
+
+def test_a_vault_without_blobs_leaves_no_scratch_directory(tmp_path: Path) -> None:
+    """A ":memory:" or server vault keeps blobs in a scratch directory: made only when a blob
+    is first used, and removed on close, so killed processes and unclosed vaults that never
+    held a blob leave nothing in the temp dir."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMPDIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", _KILLED_WITHOUT_CLOSE], env=env, capture_output=True, timeout=120
+    )
+    assert out.returncode == 9, out.stderr[-2000:]
+    assert not list(tmp_path.glob("memos-blobs-*"))
+
+    vault = MemVault.open(":memory:")
+    scratch = vault.blobs.root
+    assert scratch.is_dir() and scratch.name.startswith("memos-blobs-")
+    vault.close()
+    assert not scratch.exists()

@@ -283,12 +283,8 @@ class MemVault:
             )
         self.dims = dims
         self.lexical = lexical or LexicalEncoder()
-        # without a blob store (a server or ":memory:"), blobs live as long as this object
+        self._blobs = blobs
         self._scratch_blobs: tempfile.TemporaryDirectory[str] | None = None
-        if blobs is None:
-            self._scratch_blobs = tempfile.TemporaryDirectory(prefix="memos-blobs-")
-            blobs = BlobStore(Path(self._scratch_blobs.name))
-        self.blobs = blobs
         self._write_lock = threading.RLock()
         # One process owns an embedded vault, so its grant cache is exact; a server may be
         # shared, so there a grant made elsewhere takes effect within a second.
@@ -425,6 +421,18 @@ class MemVault:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def blobs(self) -> BlobStore:
+        """Where KV caches and adapters live. Without a blob directory (a server or
+        ``":memory:"``), a scratch directory made at the first use, removed on close and at
+        exit: a vault that never holds a blob leaves nothing behind, even when killed."""
+        if self._blobs is None:
+            with self._write_lock:
+                if self._blobs is None:
+                    self._scratch_blobs = tempfile.TemporaryDirectory(prefix="memos-blobs-")
+                    self._blobs = BlobStore(Path(self._scratch_blobs.name))
+        return self._blobs
 
     @property
     def embeddings(self) -> Embeddings:
