@@ -86,6 +86,7 @@ from memos_lc.cube import (
     MemCube,
     MemoryType,
     Provenance,
+    check_ttl,
     utcnow,
     uuid5_str,
 )
@@ -217,14 +218,7 @@ def _b64(data: bytes) -> str:
 
 
 def _ttl(value: timedelta | float | int | None) -> timedelta | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise InvalidInputError(f"ttl must be a timedelta or seconds, got {value!r}")
-    ttl = value if isinstance(value, timedelta) else timedelta(seconds=value)
-    if ttl <= timedelta(0):
-        raise InvalidInputError("ttl must be positive")
-    return ttl
+    return None if value is None else check_ttl(value, "seconds")
 
 
 class _Stored:

@@ -30,7 +30,7 @@ import json
 import math
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -45,7 +45,7 @@ from pydantic import (
     model_validator,
 )
 
-from memos_lc.errors import InvalidCubeError, InvalidNamespaceError
+from memos_lc.errors import InvalidCubeError, InvalidInputError, InvalidNamespaceError
 
 MAX_TEXT_CHARS = 64_000
 """Largest plaintext payload accepted, in characters (about 16k tokens)."""
@@ -57,6 +57,12 @@ MAX_DATA_DEPTH = 64
 """Deepest nesting of objects and arrays accepted in ``data``. The engine's JSON parser stops
 at 128 levels when it reads a point back, and a stored point wraps ``data`` a few levels
 down: a deeper value would be accepted once and then make every read of it fail."""
+
+MAX_TTL = timedelta(days=36_500)
+"""Longest time to live accepted (a century): every ``expires_at`` stays a representable date."""
+
+MAX_OFFSET = 2**53
+"""Largest pagination offset accepted (the engine counts in 64 bits; JSON numbers in 53)."""
 
 MAX_NAMESPACE_DEPTH = 16
 MAX_LABEL_CHARS = 256
@@ -170,6 +176,24 @@ def validate_namespace(namespace: Any) -> tuple[str, ...]:
                 f"namespace label {label!r} contains a control character or a lone surrogate"
             )
     return tuple(namespace)
+
+
+def check_ttl(value: Any, unit: str = "seconds") -> timedelta:
+    """A time to live given as a ``timedelta`` or a number of ``unit`` (``"seconds"``,
+    ``"minutes"``), as a ``timedelta``; :class:`InvalidInputError` unless it is positive,
+    finite and at most :data:`MAX_TTL` (checked before any date arithmetic can overflow)."""
+    if isinstance(value, timedelta):
+        ttl = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        limit = MAX_TTL / timedelta(**{unit: 1})
+        if not (math.isfinite(value) and 0 < value <= limit):
+            raise InvalidInputError(f"ttl must be a positive number of {unit} up to {limit:g}")
+        ttl = timedelta(**{unit: value})
+    else:
+        raise InvalidInputError(f"ttl must be a timedelta or a number of {unit}, got {value!r}")
+    if not timedelta(0) < ttl <= MAX_TTL:
+        raise InvalidInputError(f"ttl must be positive and at most {MAX_TTL.days} days")
+    return ttl
 
 
 def check_data_limits(data: Any) -> None:

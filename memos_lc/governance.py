@@ -252,6 +252,20 @@ def can_write(principal: Principal, cube: MemCube, grants: Iterable[Grant] = ())
     return any(g.permission == Permission.WRITE and g.covers(cube) for g in grants)
 
 
+def can_move(
+    principal: Principal, head: MemCube, moved: MemCube, grants: Iterable[Grant] = ()
+) -> bool:
+    """Whether ``principal``, who may change ``head``, may write it as ``moved`` (another
+    namespace, perhaps). The owner and admins may move a cube anywhere; anyone else only
+    into a subtree a write grant gives them, so a grant never reaches past its subtree (and
+    a cube-level writer cannot move a cube to where other readers see it)."""
+    if moved.namespace == head.namespace or principal.is_admin:
+        return True
+    if head.access.owner == principal.id:
+        return True
+    return any(g.permission == Permission.WRITE and g.covers(moved) for g in grants)
+
+
 def read_filter(principal: Principal, grants: Iterable[Grant] = ()) -> Filter | None:
     """The payload filter matching exactly the cubes ``principal`` may read.
 

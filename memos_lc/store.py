@@ -95,6 +95,7 @@ from memos_lc.cube import (
     MemoryKind,
     PlaintextPayload,
     check_data_limits,
+    check_ttl,
     utcnow,
 )
 from memos_lc.errors import InvalidCubeError, InvalidInputError
@@ -202,6 +203,8 @@ class MemCubeStore(BaseStore):
         self.vault = vault
         self.principal = as_principal(principal) if principal is not None else default_principal()
         self.memory_type = memory_type
+        if ttl and ttl.get("default_ttl") is not None:
+            check_ttl(ttl["default_ttl"], "minutes")
         self.ttl_config = ttl
         self.index_config: IndexConfig | None = None
         self.embeddings: Embeddings | None = None
@@ -325,6 +328,8 @@ class MemCubeStore(BaseStore):
                 if op.query.strip():
                     plan.queries[op.query[:MAX_QUERY_CHARS]] = None
             elif isinstance(op, PutOp):
+                if op.value is not None and op.ttl is not None:
+                    check_ttl(op.ttl, "minutes")  # before any write of the batch
                 plan.puts[(tuple(op.namespace), op.key)] = op
         for pair, op in plan.puts.items():
             if op.value is None:

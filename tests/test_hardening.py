@@ -3,6 +3,7 @@ a bundle may plant."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from langchain_core.messages import AIMessage
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import START, StateGraph
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, PutOp
 
 from memos_lc import (
     MemCube,
@@ -356,3 +357,89 @@ def test_a_run_context_cannot_override_the_authenticated_user(vault: MemVault) -
         graph.invoke({"x": ""}, _spoofed({}), context={"user_id": "alice"})
     graph.invoke({"x": ""}, _spoofed({}), context={"user_id": "bob"})
     assert seen == [Principal(id="bob")]
+
+
+# -- a write grant stays inside its subtree ------------------------------------------------
+
+
+def _vec(vault: MemVault) -> list[float]:
+    return [1.0] + [0.0] * (vault.dims - 1)
+
+
+def test_a_write_grant_cannot_move_a_cube_out_of_its_subtree(plain_vault: MemVault) -> None:
+    alice, bob, carol = (Principal(id=n) for n in ("alice", "bob", "carol"))
+    team = MemCube.from_text("team secret", namespace=("users", "alice", "team"))
+    plain_vault.put(alice, [team], vectors=[_vec(plain_vault)])
+    plain_vault.grant(alice, ("users", "alice", "team"), "bob", "write")
+    plain_vault.grant(alice, ("users", "alice", "public"), "carol", "read")
+
+    with pytest.raises(PermissionDeniedError):
+        plain_vault.update(bob, team.id, namespace=("users", "alice", "public"))
+    plain_vault.update(bob, team.id, text="team secret, edited")  # inside: still fine
+    plain_vault.update(bob, team.id, namespace=("users", "alice", "team", "sub"))  # below: fine
+    assert all(c.id != team.id for c in plain_vault.list(carol))
+
+    # a rollback to a version that lived outside bob's subtree is a move too
+    notes = MemCube.from_text("public notes", namespace=("users", "alice", "public"))
+    plain_vault.put(alice, [notes], vectors=[_vec(plain_vault)])
+    plain_vault.update(alice, notes.id, namespace=("users", "alice", "team"))  # the owner: fine
+    with pytest.raises(PermissionDeniedError):
+        plain_vault.rollback(bob, notes.id, 1)
+    assert plain_vault.get(alice, notes.id).namespace == ("users", "alice", "team")
+
+
+def test_a_cube_level_writer_cannot_move_it_where_others_read(plain_vault: MemVault) -> None:
+    alice, bob = Principal(id="alice"), Principal(id="bob")
+    cube = MemCube.from_text(
+        "draft", namespace=("alice", "drafts"), access={"owner": "alice", "writers": ["bob"]}
+    )
+    plain_vault.put(alice, [cube], vectors=[_vec(plain_vault)])
+    plain_vault.update(bob, cube.id, text="draft, edited by bob")
+    with pytest.raises(PermissionDeniedError):
+        plain_vault.update(bob, cube.id, namespace=("alice", "published"))
+
+
+# -- a store batch is all or nothing --------------------------------------------------------
+
+
+@pytest.mark.parametrize("ttl", [math.inf, math.nan, 1e13, -1, 0])
+def test_a_batch_with_a_bad_op_changes_nothing(plain_vault: MemVault, ttl: float) -> None:
+    store = MemCubeStore(plain_vault, principal="alice")
+    store.put(("a",), "k1", {"v": 1})
+    store.put(("a",), "k3", {"v": 3})
+    with pytest.raises(InvalidInputError):
+        store.batch(
+            [
+                PutOp(("a",), "k1", None),  # a delete first
+                PutOp(("a",), "k3", {"v": 33}),  # an update
+                PutOp(("a",), "k2", {"v": 2}, ttl=ttl),
+            ]
+        )
+    assert store.get(("a",), "k1").value == {"v": 1}
+    assert store.get(("a",), "k3").value == {"v": 3}
+    assert store.get(("a",), "k2") is None
+
+
+# -- typed errors for what the engine or Python would have rejected -------------------------
+
+
+@pytest.mark.parametrize("ttl", [math.inf, math.nan, 1e12, -5, "soon", True])
+def test_bad_ttls_are_typed_errors(plain_vault: MemVault, ttl: object) -> None:
+    with pytest.raises(InvalidInputError):
+        MemCubeSaver(plain_vault, ttl=ttl)
+    with pytest.raises(InvalidInputError):
+        MemCubeStore(plain_vault, ttl={"default_ttl": ttl})
+
+
+def test_offsets_and_cube_types_are_typed_errors(plain_vault: MemVault) -> None:
+    alice = Principal(id="alice")
+    with pytest.raises(InvalidInputError):
+        plain_vault.list(alice, offset=2**64)
+    with pytest.raises(InvalidInputError):
+        plain_vault.search(alice, "x", offset=2**64, query_vector=_vec(plain_vault))
+    for bad in ({"text": "x"}, [{"text": "x"}], ["x"]):
+        with pytest.raises(InvalidInputError):
+            plain_vault.put(alice, bad)
+    store = MemCubeStore(plain_vault, principal=alice)
+    assert store.search(("a",), offset=2**64) == []
+    assert store.list_namespaces(offset=2**64) == []

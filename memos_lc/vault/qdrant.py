@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -44,6 +44,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from memos_lc.cube import (
     CONTENT_FIELDS,
+    MAX_OFFSET,
     ActivationPayload,
     LifecycleStatus,
     MemCube,
@@ -76,6 +77,7 @@ from memos_lc.governance import (
     Grant,
     Permission,
     Principal,
+    can_move,
     can_read,
     can_write,
     expiry_filter,
@@ -743,6 +745,13 @@ class MemVault:
             raise PermissionDeniedError(f"{principal.id} may read but not change cube {cube_id}")
         return cube, pts[0]
 
+    def _check_move(self, principal: Principal, head: MemCube, new: MemCube) -> None:
+        if not can_move(principal, head, new, self._grants_for(principal)):
+            raise PermissionDeniedError(
+                f"{principal.id} may not move cube {head.id} to namespace "
+                f"{'/'.join(new.namespace)}: no write grant covers it"
+            )
+
     def _base_filter(self, principal: Principal, f: CubeFilter, *, heads: bool = True) -> Filter:
         must = f.conditions()
         if heads:
@@ -806,12 +815,12 @@ class MemVault:
         cubes are journaled, those leave the batch, and are never written to the engine nor
         audited on their own. Their journal records stay until the next flush, so a crash
         before it replays them as well: the caller must read such duplicates as one."""
-        batch = [cubes] if isinstance(cubes, MemCube) else list(cubes)
+        batch = [cubes] if isinstance(cubes, MemCube | Mapping) else list(cubes)
         defer = deferred and not index and self.defers
         with self._audited(
             principal,
             "put",
-            batch[0].namespace if batch else None,
+            batch[0].namespace if batch and isinstance(batch[0], MemCube) else None,
             flush=not defer,
             record_ok=not defer,
         ) as touched:
@@ -1040,6 +1049,7 @@ class MemVault:
                 new = head.next_version(**changes)
                 if new.access.owner != head.access.owner and not principal.is_admin:
                     raise PermissionDeniedError("only an admin may transfer ownership")
+                self._check_move(principal, head, new)
                 dense: list[float] | None
                 if index is False:
                     dense = None
@@ -1092,6 +1102,7 @@ class MemVault:
             target = cube_from_payload(old[0].payload)
             restored = {f: getattr(target, f) for f in CONTENT_FIELDS}
             new = head.next_version(**restored)
+            self._check_move(principal, head, new)
             self._commit_version(point, new, self._successor_dense(old[0], new))
             return new
 
@@ -1552,8 +1563,8 @@ def audit_event_from_payload(payload: dict[str, Any]) -> AuditEvent:
 def _check_limit(limit: int, offset: int = 0) -> None:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise InvalidInputError("offset must be a non-negative integer")
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInputError(f"offset must be an integer from 0 to {MAX_OFFSET}")
 
 
 def _encodable(text: str) -> bool:
