@@ -243,6 +243,19 @@ def can_read(principal: Principal, cube: MemCube, grants: Iterable[Grant] = ()) 
     return any(g.covers(cube) for g in grants)
 
 
+def can_read_version(
+    principal: Principal, head: MemCube, version: MemCube, grants: Iterable[Grant] = ()
+) -> bool:
+    """Whether ``principal``, who may read the cube's ``head``, may read an older
+    ``version`` of it: the head's owner and admins read every version; anyone else reads a
+    version its own header (readers, writers, owner, namespace) lets them read, with today's
+    grants. So a reader added at v2 does not see v1, which may be what v2 redacted (and one
+    removed at v2 no longer reads the head, so reads none)."""
+    if principal.is_admin or head.access.owner == principal.id:
+        return True
+    return can_read(principal, version, grants)
+
+
 def can_write(principal: Principal, cube: MemCube, grants: Iterable[Grant] = ()) -> bool:
     """Whether ``principal`` may change ``cube``."""
     if principal.is_admin or cube.access.owner == principal.id:

@@ -4,6 +4,7 @@ a bundle may plant."""
 from __future__ import annotations
 
 import math
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,13 @@ from memos_lc import (
 from memos_lc.bundles import export_bundle, import_bundle
 from memos_lc.checkpoint import CheckpointConfigError, MemCubeSaver
 from memos_lc.cube import MAX_DATA_DEPTH
-from memos_lc.errors import BundleUnsafeError, InvalidInputError, PermissionDeniedError
+from memos_lc.errors import (
+    BundleUnsafeError,
+    InvalidInputError,
+    PermissionDeniedError,
+    VaultCorruptError,
+    VersionNotFoundError,
+)
 from memos_lc.governance import principal_in_run
 
 # LangGraph's msgpack extension that calls module.name(arg) on load
@@ -443,3 +450,70 @@ def test_offsets_and_cube_types_are_typed_errors(plain_vault: MemVault) -> None:
     store = MemCubeStore(plain_vault, principal=alice)
     assert store.search(("a",), offset=2**64) == []
     assert store.list_namespaces(offset=2**64) == []
+
+
+# -- who reads old versions ------------------------------------------------------------------
+
+
+def test_a_reader_added_later_does_not_read_earlier_versions(plain_vault: MemVault) -> None:
+    alice, bob = Principal(id="alice"), Principal(id="bob")
+    admin = Principal(id="root", roles=("admin",))
+    cube = MemCube.from_text("Alice's PIN is 4321", namespace=("alice",))
+    plain_vault.put(alice, [cube], vectors=[_vec(plain_vault)])
+    plain_vault.update(
+        alice, cube.id, text="Alice has a PIN", access={"owner": "alice", "readers": ["bob"]}
+    )
+    assert plain_vault.get(bob, cube.id).text == "Alice has a PIN"
+    assert [v.version for v in plain_vault.history(bob, cube.id)] == [2]
+    with pytest.raises(VersionNotFoundError):
+        plain_vault.get(bob, cube.id, version=1)
+    for who in (alice, admin):
+        assert [v.version for v in plain_vault.history(who, cube.id)] == [1, 2]
+        assert plain_vault.get(who, cube.id, version=1).text == "Alice's PIN is 4321"
+
+    # a writer added later cannot bring the redacted version back either
+    plain_vault.update(alice, cube.id, access={"owner": "alice", "writers": ["bob"]})
+    with pytest.raises(VersionNotFoundError):
+        plain_vault.rollback(bob, cube.id, 1)
+    assert plain_vault.get(alice, cube.id).text == "Alice has a PIN"
+
+
+# -- damage is reported as damage ----------------------------------------------------------
+
+
+def _damaged_vault(path: Path) -> None:
+    alice = Principal(id="alice")
+    with MemVault.open(path) as vault:
+        cubes = [MemCube.from_text(f"memory {i} " + "x" * 500, namespace=("a",)) for i in range(50)]
+        vault.put(alice, cubes, vectors=[[1.0] + [0.0] * (vault.dims - 1)] * len(cubes))
+        vault.optimize()
+    rng = random.Random(0)
+    for page in path.glob("cubes/segments/*/payload_storage/page_*.dat"):
+        data = bytearray(page.read_bytes())
+        for i in range(0, len(data.rstrip(b"\0")), 7):
+            data[i] = rng.randrange(256)
+        page.write_bytes(bytes(data))
+
+
+def test_a_damaged_page_is_a_vault_corrupt_error(tmp_path: Path) -> None:
+    _damaged_vault(tmp_path / "v")
+    with MemVault.open(tmp_path / "v") as vault:  # opening reads no payload yet
+        for read in (
+            lambda: vault.list(Principal(id="alice")),
+            lambda: vault.list(Principal(id="root", roles=("admin",))),
+            lambda: vault.search(Principal(id="alice"), "memory", query_vector=_vec(vault)),
+        ):
+            with pytest.raises(VaultCorruptError):
+                read()
+
+
+def test_a_journal_that_is_not_a_file_is_a_vault_corrupt_error(tmp_path: Path) -> None:
+    with MemVault.open(tmp_path / "v"):
+        pass
+    journal = tmp_path / "v" / "journal.jsonl"
+    journal.unlink()
+    journal.mkdir()
+    with pytest.raises(VaultCorruptError):
+        MemVault.open(tmp_path / "v")
+    journal.rmdir()
+    MemVault.open(tmp_path / "v").close()  # the lock was released: nothing half-open

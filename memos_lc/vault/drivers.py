@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -30,6 +31,7 @@ from memos_lc.errors import (
     BackendUnavailableError,
     InvalidInputError,
     InvalidVectorError,
+    MemosError,
     VaultConfigError,
     VaultCorruptError,
     VaultError,
@@ -250,7 +252,9 @@ class EdgeDriver(Driver):
             else:
                 config = qe.EdgeConfig(vectors=vectors, sparse_vectors=sparse)
                 shard = qe.EdgeShard.create(str(shard_dir), config)
-        except Exception as e:  # the binding raises bare Exception
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # the binding raises bare Exception, and Rust panics
             msg = str(e)
             if "WouldBlock" in msg:
                 raise VaultLockedError(f"vault {self.path} is open in another process") from None
@@ -287,12 +291,10 @@ class EdgeDriver(Driver):
 
     def _write(self, name: str, op: Any, points: int = 0) -> None:
         shard = self._shard(name)
-        try:
+        with _engine_call():
             shard.update(op)
-        except Exception as e:
-            raise _edge_error(e) from None
-        if self.fsync:
-            shard.flush()
+            if self.fsync:
+                shard.flush()
         if points:
             self._last_write = time.monotonic()
             self._pending[name] = self._pending.get(name, 0) + points
@@ -350,8 +352,11 @@ class EdgeDriver(Driver):
     ) -> list[StoredPoint]:
         if not ids:
             return []
-        recs = self._shard(name).retrieve(list(ids), with_payload=True, with_vector=with_vectors)
-        return [_from_record(r) for r in recs]
+        with _engine_call():
+            recs = self._shard(name).retrieve(
+                list(ids), with_payload=True, with_vector=with_vectors
+            )
+            return [_from_record(r) for r in recs]
 
     def delete(self, name: str, ids: Sequence[str]) -> None:
         if ids:
@@ -399,7 +404,8 @@ class EdgeDriver(Driver):
                 filter=f,
                 with_payload=True,
             )
-        return [_from_record(r, r.score) for r in self._shard(name).query(req)]
+        with _engine_call():
+            return [_from_record(r, r.score) for r in self._shard(name).query(req)]
 
     def scroll(
         self,
@@ -419,15 +425,17 @@ class EdgeDriver(Driver):
         req = qe.ScrollRequest(
             limit=limit, filter=edge_filter(qe, filter), with_payload=True, order_by=order
         )
-        recs, _ = self._shard(name).scroll(req)
-        return [_from_record(r) for r in recs]
+        with _engine_call():
+            recs, _ = self._shard(name).scroll(req)
+            return [_from_record(r) for r in recs]
 
     def point_ids(self, name: str) -> Iterator[str]:
         """Every point id in the collection, in pages (ids only: no payloads cross over)."""
         qe, shard, offset = self._qe, self._shard(name), None
         while True:
             req = qe.ScrollRequest(offset=offset, limit=10_000, with_payload=False)
-            recs, offset = shard.scroll(req)
+            with _engine_call():
+                recs, offset = shard.scroll(req)
             yield from (str(r.id) for r in recs)
             if offset is None:
                 return
@@ -435,11 +443,15 @@ class EdgeDriver(Driver):
     def count(self, name: str, *, filter: Filter | None) -> int:
         qe = self._qe
         check_filter_text(filter)
-        return self._shard(name).count(qe.CountRequest(filter=edge_filter(qe, filter), exact=True))
+        with _engine_call():
+            return self._shard(name).count(
+                qe.CountRequest(filter=edge_filter(qe, filter), exact=True)
+            )
 
     def flush(self) -> None:
-        for shard in self._shards.values():
-            shard.flush()
+        with _engine_call():
+            for shard in self._shards.values():
+                shard.flush()
 
     def close(self) -> None:
         # An index build cannot be interrupted: closing waits for a running one to finish.
@@ -448,7 +460,7 @@ class EdgeDriver(Driver):
             self._optimizer.join()
         with self._optimize_lock:
             for shard in self._shards.values():
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(MemosError), _engine_call():  # panics too
                     shard.close()
             self._shards.clear()
         if not self._lock_file.closed:
@@ -467,11 +479,30 @@ def _edge_dense_size(shard_dir: Path) -> int | None:
     return int(dense["size"]) if dense else None
 
 
-def _edge_error(e: Exception) -> Exception:
+# What the engine says when a page, a segment or its WAL cannot be read back
+_DAMAGE = re.compile(r"decompress|corrupt|checksum|deseriali[sz]|malformed|wal entry|read", re.I)
+
+
+def _edge_error(e: BaseException) -> MemosError:
+    """An engine error as a typed one. The engine raises bare ``Exception`` objects, and Rust
+    panics, which derive from ``BaseException`` (so they slip past ``except Exception``)."""
     msg = str(e)
     if "dimension" in msg.lower():
         return InvalidVectorError(msg)
+    if not isinstance(e, Exception) or _DAMAGE.search(msg):
+        return VaultCorruptError(f"qdrant-edge cannot read the vault (damaged?): {msg}")
     return VaultError(f"qdrant-edge: {msg}")
+
+
+@contextlib.contextmanager
+def _engine_call() -> Iterator[None]:
+    """Map whatever the engine raises to :func:`_edge_error` (never an interrupt)."""
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, MemosError):
+        raise
+    except BaseException as e:
+        raise _edge_error(e) from None
 
 
 def _from_record(rec: Any, score: float | None = None) -> StoredPoint:

@@ -69,6 +69,7 @@ from memos_lc.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    VaultCorruptError,
     VersionNotFoundError,
 )
 from memos_lc.governance import (
@@ -79,6 +80,7 @@ from memos_lc.governance import (
     Principal,
     can_move,
     can_read,
+    can_read_version,
     can_write,
     expiry_filter,
     namespace_key,
@@ -310,7 +312,10 @@ class MemVault:
         # Point ids stored, once a deferred put asked (see _check_new); False: too many
         self._ids: IdFilter | bool | None = None
         if isinstance(driver, EdgeDriver):
-            journal = Journal(driver.path / JOURNAL, fsync=driver.fsync)
+            try:
+                journal = Journal(driver.path / JOURNAL, fsync=driver.fsync)
+            except OSError as e:  # replaced by a directory, unreadable...
+                raise VaultCorruptError(f"cannot open the vault's journal: {e}") from None
             try:
                 self._replay(journal)
             except BaseException:
@@ -1097,9 +1102,11 @@ class MemVault:
             if not isinstance(version, int) or version < 1:
                 raise InvalidInputError("version must be a positive integer")
             old = self.driver.retrieve(CUBES, [version_id(cube_id, version)], with_vectors=True)
-            if not old:
+            target = cube_from_payload(old[0].payload) if old else None
+            if target is None or not can_read_version(
+                principal, head, target, self._grants_for(principal)
+            ):
                 raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
-            target = cube_from_payload(old[0].payload)
             restored = {f: getattr(target, f) for f in CONTENT_FIELDS}
             new = head.next_version(**restored)
             self._check_move(principal, head, new)
@@ -1236,12 +1243,17 @@ class MemVault:
                 if isinstance(version, int) and version >= 1
                 else []
             )
-            if not pts:
+            old = cube_from_payload(pts[0].payload) if pts else None
+            if old is None or not can_read_version(
+                principal, head, old, self._grants_for(principal)
+            ):
                 raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
-            return cube_from_payload(pts[0].payload)
+            return old
 
     def history(self, principal: Principal, cube_id: str) -> list[MemCube]:
-        """Every version of a cube, oldest first."""
+        """Every version of a cube the principal may read, oldest first (the head's owner
+        and admins read all; others, the versions whose own header lets them read: see
+        :func:`~memos_lc.governance.can_read_version`)."""
         with self._audited(principal, "history") as touched:
             head, _ = self._visible_head(principal, cube_id, touched=touched, include_expired=True)
             pts = self.driver.scroll(
@@ -1250,7 +1262,9 @@ class MemVault:
                 limit=MAX_LIMIT,
                 order_by="version",
             )
-            return [cube_from_payload(p.payload) for p in pts]
+            grants = self._grants_for(principal)
+            versions = [cube_from_payload(p.payload) for p in pts]
+            return [v for v in versions if can_read_version(principal, head, v, grants)]
 
     def vectors(self, principal: Principal, cube_ids: Sequence[str]) -> dict[str, list[float]]:
         """The stored dense vector of each cube's head version, by cube id: compare memories
