@@ -386,7 +386,9 @@ def test_a_write_grant_cannot_move_a_cube_out_of_its_subtree(plain_vault: MemVau
     plain_vault.update(bob, team.id, namespace=("users", "alice", "team", "sub"))  # below: fine
     assert all(c.id != team.id for c in plain_vault.list(carol))
 
-    # a rollback to a version that lived outside bob's subtree is a move too
+    # a rollback to a version that lived outside bob's subtree is a move too (bob may read
+    # that version, through a read grant, but not write there)
+    plain_vault.grant(alice, ("users", "alice", "public"), "bob", "read")
     notes = MemCube.from_text("public notes", namespace=("users", "alice", "public"))
     plain_vault.put(alice, [notes], vectors=[_vec(plain_vault)])
     plain_vault.update(alice, notes.id, namespace=("users", "alice", "team"))  # the owner: fine
@@ -517,3 +519,53 @@ def test_a_journal_that_is_not_a_file_is_a_vault_corrupt_error(tmp_path: Path) -
         MemVault.open(tmp_path / "v")
     journal.rmdir()
     MemVault.open(tmp_path / "v").close()  # the lock was released: nothing half-open
+
+
+# -- audit events survive a crash in the middle of a flush ---------------------------------
+
+CRASHING_FLUSH = """
+import os, sys
+from memos_lc import MemCube, MemVault, Principal
+from memos_lc.vault.deferred import Journal
+from memos_lc.vault.drivers import EdgeDriver
+
+vault = MemVault.open(sys.argv[1])
+alice = Principal(id="alice")
+for i in range(3):
+    cube_id = f"00000000-0000-4000-8000-00000000000{i}"
+    cube = MemCube.from_text(f"memory {i}", namespace=("a",), id=cube_id)
+    vault.put(alice, [cube], index=False, deferred=True)
+print("acknowledged", flush=True)
+if sys.argv[2] == "before-event-journaled":  # the cubes are in the engine, nothing else
+    Journal.append_event = lambda self, *args: os._exit(9)
+elif sys.argv[2] == "before-events":  # the event is journaled, not in the engine
+    upsert = EdgeDriver.upsert
+    def dying(self, name, points):
+        if name == "audit":
+            os._exit(9)
+        upsert(self, name, points)
+    EdgeDriver.upsert = dying
+else:  # cubes and events reach the engine; the journal is not cleared
+    Journal.clear = lambda self: os._exit(9)
+vault.flush()
+"""
+
+
+@pytest.mark.parametrize(
+    "crash", ["before-event-journaled", "before-events", "before-journal-clear"]
+)
+def test_a_crash_mid_flush_keeps_one_put_event_per_cube(tmp_path: Path, crash: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", CRASHING_FLUSH, str(tmp_path / "v"), crash],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 9 and out.stdout.strip() == "acknowledged", out.stderr[-2000:]
+    alice = Principal(id="alice")
+    with MemVault.open(tmp_path / "v") as vault:
+        assert len(vault.list(alice)) == 3
+        puts = [e for e in vault.audit_log(alice, action="put", limit=100)]
+        named = sorted(i for e in puts for i in e.cube_ids)
+        assert named == [f"00000000-0000-4000-8000-00000000000{i}" for i in range(3)], puts
+        assert all(e.cube_ids for e in puts), puts

@@ -53,6 +53,7 @@ from memos_lc.cube import (
     ScoredCube,
     Usage,
     utcnow,
+    uuid5_str,
     validate_namespace,
     version_id,
 )
@@ -103,6 +104,7 @@ if TYPE_CHECKING:
 
 CUBES = "cubes"
 AUDIT = "audit"
+_FLUSH_EVENTS = uuid.UUID("5b0f3d4e-8a61-4c2e-9d7a-2f1e6c8b9a03")  # ids of a flush's events
 GRANTS = "grants"
 NO_EXPIRY_TS = 253402300799.0  # 9999-12-31T23:59:59Z: "never" as a sortable float
 MAX_LIMIT = 10_000
@@ -348,14 +350,20 @@ class MemVault:
                 cubes = self._pending[principal]
                 for start in range(0, len(cubes), DEFER_BATCH):
                     part = cubes[start : start + DEFER_BATCH]
-                    with self._audited(principal, "put", part[0].namespace, flush=False) as ids:
+                    # A replay splits the journal into the same batches, so a batch's event
+                    # has the same id: a crash between the cubes and their event, or after
+                    # both, leaves exactly one event naming every cube of the batch.
+                    event_id = uuid5_str(_FLUSH_EVENTS, f"{principal.id}\x1f{part[0].version_id}")
+                    with self._audited(
+                        principal, "put", part[0].namespace, flush=False, event_id=event_id
+                    ) as ids:
+                        ids.extend(c.id for c in part)
                         if replay:  # some may be in already, flushed before the crash
                             there = self.driver.retrieve(CUBES, [c.version_id for c in part])
                             done = {p.payload["cube_id"] for p in there}
                             part = [c for c in part if c.id not in done]
                         # otherwise none is: puts check the engine and waiting ids alike
                         self.driver.upsert(CUBES, [self._point(c, None, True) for c in part])
-                        ids.extend(c.id for c in part)
                 del self._pending[principal]
                 self._pending_ids.difference_update(c.id for c in cubes)
             if events := self._pending_events:  # with the batches' own events, just recorded
@@ -468,10 +476,12 @@ class MemVault:
         *,
         flush: bool = True,
         record_ok: bool = True,
+        event_id: str | None = None,
     ) -> Iterator[list[str]]:
         """Audit one call: yields a list the call fills with the cube ids it touched. Deferred
         puts are flushed first (unless ``flush=False``), so the call sees them; a deferred put
-        itself is recorded when flushed (``record_ok=False``), and here only if it fails."""
+        itself is recorded when flushed (``record_ok=False``), and here only if it fails.
+        ``event_id`` names the event, so that recording it again replaces it."""
         if not isinstance(principal, Principal):
             raise InvalidInputError(
                 f"principal must be a memos_lc.Principal, got {type(principal).__name__}"
@@ -502,6 +512,7 @@ class MemVault:
             if record_ok or outcome != "ok":
                 self._record(
                     AuditEvent(
+                        **({"id": event_id} if event_id else {}),
                         principal=principal.id,
                         roles=tuple(sorted(principal.roles)),
                         action=action,
