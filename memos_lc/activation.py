@@ -432,8 +432,10 @@ class ActivationMemory:
             payload = elsewhere.payload  # compiled before, for another namespace: share it
         if payload is None:
             prefix = compile_prefix(lm, text, chat_template=chat_template)
+            from safetensors.torch import save
+
             tensors, metadata = prefix.to_safetensors()
-            ref = self.vault.blobs.put_tensors(tensors, metadata)
+            ref = self.vault.put_blob(principal, save(dict(tensors), metadata=dict(metadata)))
             payload = ActivationPayload(
                 blob=ref,
                 model_fingerprint=prefix.model_fingerprint,

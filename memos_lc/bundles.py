@@ -1153,9 +1153,10 @@ def _import_bundle(
         p.blob.sha256 for p in payloads if isinstance(p, ActivationPayload | ParametricPayload)
     }
     for digest in sorted(needed):
-        if not vault.blobs.exists(digest):
-            vault.blobs.put_bytes(bundle.blobs[digest])
-            report.blobs_written += 1
+        # the bundle carries the bytes: the importer may name them (put_blob), new or not
+        existed = vault.blobs.exists(digest)
+        vault.put_blob(principal, bundle.blobs[digest])
+        report.blobs_written += not existed
     for chunk in _chunks_by_cube(new_versions, _WRITE_CHUNK):
         report.versions_written += _write_chains(vault, principal, chunk, report)
     for cid, changes in replacements:

@@ -880,7 +880,7 @@ def consolidate_to_adapter(
     }
     data = save(trained.tensors, metadata=metadata)
     existed = vault.blobs.exists(hashlib.sha256(data).hexdigest())
-    ref = vault.blobs.put_bytes(data)
+    ref = vault.put_blob(principal, data)
     tags = tuple(header.pop("tags", ()))
     if trained.stats["status"] == "interrupted" and "interrupted" not in tags:
         tags = (*tags, "interrupted")

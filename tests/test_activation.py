@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from langchain_core.messages import HumanMessage, SystemMessage
+from safetensors.torch import save as save_tensors
 
 import memos_lc.activation as activation
 from memos_lc import MemCube, MemVault, Principal
@@ -294,7 +295,7 @@ def test_other_model_fingerprint_falls_back_with_a_warning(
     prefix = chat.activation_memory.load(alice, cube.id)
     foreign = dataclasses.replace(prefix, model_fingerprint="other-model:0123456789abcdef")
     tensors, meta = foreign.to_safetensors()
-    ref = kv_vault.blobs.put_tensors(tensors, meta)
+    ref = kv_vault.put_blob(alice, save_tensors(tensors, metadata=meta))
     payload = ActivationPayload(
         blob=ref, model_fingerprint=foreign.model_fingerprint,
         prefix_tokens=foreign.prefix_tokens,
@@ -344,7 +345,7 @@ def test_blob_of_another_cube_is_a_typed_error(
 ) -> None:
     other = compile_prefix(chat.lm, "Evan's car is blue.")
     tensors, meta = other.to_safetensors()
-    ref = kv_vault.blobs.put_tensors(tensors, meta)
+    ref = kv_vault.put_blob(alice, save_tensors(tensors, metadata=meta))
     lying = cube.payload.model_copy(update={"blob": ref})  # header of BLOCK, blob of another
     liar = kv_vault.put(alice, MemCube(namespace=("alice", "liar"), payload=lying))[0]
     with pytest.raises(ActivationFormatError, match="does not match its cube header"):

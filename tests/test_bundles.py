@@ -54,11 +54,13 @@ FACTS = [
 QUERIES = ["sweet dessert wine", "Nebbiolo", "cheese from sheep", "cellar"]
 
 
-def blob_cube(vault: MemVault, kind: str, fingerprint: str, text: str) -> MemCube:
+def blob_cube(
+    vault: MemVault, kind: str, fingerprint: str, text: str, owner: Principal = ALICE
+) -> MemCube:
     data = save_tensors(
         {"w": np.arange(8, dtype=np.float32)}, metadata={"model": fingerprint, "kind": kind}
     )
-    ref = vault.blobs.put_bytes(data)
+    ref = vault.put_blob(owner, data)
     payload: dict[str, Any] = {
         "kind": kind,
         "blob": ref.model_dump(),
@@ -81,7 +83,9 @@ def seed(vault: MemVault, owner: Principal = ALICE) -> dict[str, MemCube]:
     vault.update(owner, first.id, text="Chablis is a dry, unoaked white wine from Chardonnay")
     vault.update(owner, first.id, priority=0.9)
     for kind in ("activation", "parametric"):
-        cube = vault.put(owner, blob_cube(vault, kind, "m1", f"{kind} memory of wine pairings"))[0]
+        cube = vault.put(
+            owner, blob_cube(vault, kind, "m1", f"{kind} memory of wine pairings", owner)
+        )[0]
         cubes[kind] = cube
     return cubes
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, TypedDict
 
+import numpy as np
 import ormsgpack
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +20,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import START, StateGraph
 from langgraph.store.base import BaseStore, PutOp
+from safetensors.numpy import save as save_numpy
 
 from memos_lc import (
     MemCube,
@@ -32,6 +34,7 @@ from memos_lc.bundles import export_bundle, import_bundle
 from memos_lc.checkpoint import CheckpointConfigError, MemCubeSaver
 from memos_lc.cube import MAX_DATA_DEPTH
 from memos_lc.errors import (
+    BlobNotFoundError,
     BundleUnsafeError,
     InvalidInputError,
     PermissionDeniedError,
@@ -569,3 +572,49 @@ def test_a_crash_mid_flush_keeps_one_put_event_per_cube(tmp_path: Path, crash: s
         named = sorted(i for e in puts for i in e.cube_ids)
         assert named == [f"00000000-0000-4000-8000-00000000000{i}" for i in range(3)], puts
         assert all(e.cube_ids for e in puts), puts
+
+
+# -- a blob digest is not a key to someone's blob --------------------------------------------
+
+
+def _kv_cube(digest_ref: Any, namespace: tuple[str, ...]) -> MemCube:
+    return MemCube.model_validate(
+        {
+            "namespace": namespace,
+            "payload": {
+                "kind": "activation",
+                "blob": digest_ref.model_dump(),
+                "model_fingerprint": "m",
+                "prefix_tokens": 2,
+                "prefix_token_ids_sha256": "0" * 64,
+                "source_text": "a compiled block",
+            },
+        }
+    )
+
+
+def test_knowing_a_digest_does_not_let_anyone_name_the_blob(plain_vault: MemVault) -> None:
+    alice, bob, carol = (Principal(id=n) for n in ("alice", "bob", "carol"))
+    secret = save_numpy({"k": np.arange(8, dtype=np.float32)}, metadata={"who": "alice"})
+    ref = plain_vault.put_blob(alice, secret)
+    mine = plain_vault.put(alice, _kv_cube(ref, ("alice", "kv")), index=False)[0]
+    before = plain_vault.count(Principal(id="root", roles=("admin",)))
+
+    unknown = ref.model_copy(update={"sha256": "0" * 64})
+    for r in (ref, unknown):  # the same answer for a blob that exists and one that does not
+        with pytest.raises(BlobNotFoundError, match="put_blob"):
+            plain_vault.put(bob, _kv_cube(r, ("bob", "kv")), index=False)
+    with pytest.raises(BlobNotFoundError):
+        plain_vault.update(bob, plain_vault.add(bob, "x", namespace=("bob",)).id,
+                           payload=_kv_cube(ref, ("bob",)).payload)  # fmt: skip
+    assert plain_vault.count(Principal(id="root", roles=("admin",))) == before + 1
+
+    # a reader of alice's cube may name the blob, and so may whoever has the same bytes
+    plain_vault.grant(alice, ("alice", "kv"), "carol")
+    plain_vault.put(carol, _kv_cube(ref, ("carol", "kv")), index=False)
+    plain_vault.put_blob(bob, secret)
+    plain_vault.put(bob, _kv_cube(ref, ("bob", "kv")), index=False)
+
+    # alice's purge keeps the blob only while other cubes name it
+    plain_vault.purge(alice, mine.id)
+    assert plain_vault.blobs.exists(ref)

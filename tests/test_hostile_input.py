@@ -522,7 +522,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> bytes:
             "kind": "plaintext", "text": "data", "data": {"x": [1, 2, {"y": "z"}]}}}),
             index=False)  # fmt: skip
         blob = save_tensors({"w": np.arange(8, dtype=np.float32)}, metadata={"m": "fp"})
-        ref = src.blobs.put_bytes(blob)
+        ref = src.put_blob(ALICE, blob)
         src.put(ALICE, MemCube.model_validate({"namespace": ("kb", "kv"), "payload": {
             "kind": "activation", "blob": ref.model_dump(), "model_fingerprint": "fp",
             "prefix_tokens": 4, "prefix_token_ids_sha256": "0" * 64,

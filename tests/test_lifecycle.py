@@ -225,7 +225,7 @@ def _activation_promoter(calls: list[list[str]]):
 
     def promote(vault: MemVault, who: Principal, cubes: list[MemCube]) -> list[MemCube]:
         calls.append([c.id for c in cubes])
-        ref = vault.blobs.put_bytes(save_tensors({"k": np.zeros(4, dtype=np.float32)}))
+        ref = vault.put_blob(who, save_tensors({"k": np.zeros(4, dtype=np.float32)}))
         text = "\n".join(c.text for c in cubes)
         cube = MemCube.model_validate(
             {

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save as save_tensors
 
 from memos_lc import CubeFilter, MemCube, MemoryKind, MemVault, Principal
 from memos_lc.cube import ParametricPayload
@@ -116,7 +117,7 @@ def random_adapter(
     }
     if metadata is not None:
         meta = metadata
-    ref = vault.blobs.put_tensors(tensors, metadata=meta)
+    ref = vault.put_blob(principal, save_tensors(tensors, metadata=meta))
     cube = MemCube(
         namespace=NS,
         payload=ParametricPayload(

@@ -293,12 +293,12 @@ def test_plans_only_see_what_the_principal_may_read(vault, alice, bob, facts) ->
     assert scheduler(vault).plan(bob, "Alice allergic", budget_tokens=500).items == []
 
 
-def _blob(vault: MemVault):  # a real safetensors blob; the scheduler never opens it
-    return vault.blobs.put_bytes(save({"k": np.zeros(4, dtype=np.float32)}))
+def _blob(vault: MemVault, owner: Principal):  # a real safetensors blob; never opened here
+    return vault.put_blob(owner, save({"k": np.zeros(4, dtype=np.float32)}))
 
 
 def test_placement_activation_parametric_plaintext(vault, alice, facts) -> None:
-    blob = _blob(vault)
+    blob = _blob(vault, alice)
     kv = MemCube.model_validate(
         {
             "namespace": NS,

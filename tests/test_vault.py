@@ -359,8 +359,10 @@ def test_bad_input_raises_typed_error_and_changes_nothing(vault, alice, seeded, 
 
 def test_activation_cube_with_blob(vault, alice) -> None:
     import torch
+    from safetensors.torch import save
 
-    ref = vault.blobs.put_tensors({"k0": torch.arange(6.0).reshape(2, 3)}, {"model": "m"})
+    tensors = {"k0": torch.arange(6.0).reshape(2, 3)}
+    ref = vault.put_blob(alice, save(tensors, metadata={"model": "m"}))
     cube = MemCube.model_validate(
         {
             "namespace": ("alice",),

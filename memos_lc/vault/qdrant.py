@@ -46,6 +46,7 @@ from memos_lc.cube import (
     CONTENT_FIELDS,
     MAX_OFFSET,
     ActivationPayload,
+    BlobRef,
     LifecycleStatus,
     MemCube,
     MemoryKind,
@@ -64,6 +65,7 @@ from memos_lc.embeddings import (
     default_embeddings,
 )
 from memos_lc.errors import (
+    BlobNotFoundError,
     ConflictError,
     CubeNotFoundError,
     InvalidCubeError,
@@ -291,6 +293,9 @@ class MemVault:
         self.lexical = lexical or LexicalEncoder()
         self._blobs = blobs
         self._scratch_blobs: tempfile.TemporaryDirectory[str] | None = None
+        # Digests each principal gave the bytes of (put_blob), in this process: a cube may name
+        # a blob only its principal holds or reads through another cube (see _check_blobs)
+        self._held_blobs: dict[str, set[str]] = {}
         self._write_lock = threading.RLock()
         # One process owns an embedded vault, so its grant cache is exact; a server may be
         # shared, so there a grant made elsewhere takes effect within a second.
@@ -761,6 +766,37 @@ class MemVault:
             raise PermissionDeniedError(f"{principal.id} may read but not change cube {cube_id}")
         return cube, pts[0]
 
+    def put_blob(self, principal: Principal, data: bytes) -> BlobRef:
+        """Store ``data`` (safetensors bytes: a KV cache, an adapter) for cubes ``principal``
+        will put, and return its reference. Blobs are shared by content, so a cube may name a
+        blob only when its principal gave the bytes (here, in this process) or may read a cube
+        that already names it: knowing a digest is not enough to read someone's blob."""
+        with self._audited(principal, "put_blob"):
+            ref = self.blobs.put_bytes(data)
+            self._held_blobs.setdefault(principal.id, set()).add(ref.sha256)
+            return ref
+
+    def _check_blobs(self, principal: Principal, cubes: Sequence[MemCube]) -> None:
+        held = self._held_blobs.get(principal.id, set())
+        wanted = {
+            c.payload.blob.sha256
+            for c in cubes
+            if isinstance(c.payload, ActivationPayload | ParametricPayload)
+        } - held
+        if not wanted:
+            return
+        acl = read_filter(principal, self._grants_for(principal))
+        for digest in sorted(wanted):
+            must: list[dict[str, Any]] = [{"key": "blob", "match": {"value": digest}}]
+            if acl is not None:
+                must.append(acl)
+            if not self.driver.count(CUBES, filter={"must": must}):
+                # the same answer whether the blob exists or not: no existence oracle
+                raise BlobNotFoundError(
+                    f"no blob {digest} that {principal.id} may use: store its bytes with "
+                    "put_blob() first"
+                )
+
     def _check_move(self, principal: Principal, head: MemCube, new: MemCube) -> None:
         if not can_move(principal, head, new, self._grants_for(principal)):
             raise PermissionDeniedError(
@@ -866,6 +902,7 @@ class MemVault:
                 if c.updated_at > now:
                     update["updated_at"] = now
                 stored.append(c.model_copy(update=update) if update else c)
+            self._check_blobs(principal, stored)
             dense: list[list[float] | None]
             if not index:
                 if vectors is not None:
@@ -997,6 +1034,7 @@ class MemVault:
                             superseded_by=None if last else version_id(cid, c.version + 1),
                         )
                     )
+            self._check_blobs(principal, stored)
             vectors: dict[str, list[float]] = {}
             if index:
                 texts = sorted({c.text for c in stored})
@@ -1066,6 +1104,8 @@ class MemVault:
                 if new.access.owner != head.access.owner and not principal.is_admin:
                     raise PermissionDeniedError("only an admin may transfer ownership")
                 self._check_move(principal, head, new)
+                if "payload" in changes:
+                    self._check_blobs(principal, [new])
                 dense: list[float] | None
                 if index is False:
                     dense = None
