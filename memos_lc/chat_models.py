@@ -85,6 +85,7 @@ from memos_lc.governance import (
     as_principal,
     default_principal,
     principal_from_configurable,
+    require_principal,
 )
 from memos_lc.models import BUNDLED_CHAT_MODEL, LocalLM, load_causal_lm
 from memos_lc.vault import MemVault
@@ -489,7 +490,7 @@ class ChatMemOS(BaseChatModel):
     def _principal(self, given: Any) -> Principal:
         if given is not None:
             return as_principal(given)
-        return self.principal or default_principal()
+        return require_principal(self.principal or default_principal(), "ChatMemOS")
 
     def compile_activation(
         self,
@@ -705,7 +706,7 @@ class ChatMemOS(BaseChatModel):
     # -- planning ------------------------------------------------------------------------
 
     def _resolve_adapter(
-        self, lm: LocalLM, adapter: Any, adapters: Any, principal: Principal
+        self, lm: LocalLM, adapter: Any, adapters: Any, principal: Any
     ) -> tuple[str, str] | None:
         """(adapter name, cube id) of the call's parametric cube, loaded into the model."""
         ids: list[str] = []
@@ -728,7 +729,7 @@ class ChatMemOS(BaseChatModel):
             raise InvalidInputError("ChatMemOS needs a vault to load adapter cubes: vault=...")
         registry = _adapter_registry(lm, max_loaded=self.max_loaded_adapters, create=True)
         assert registry is not None
-        return registry.load(self.vault, principal, ids[0]), ids[0]
+        return registry.load(self.vault, self._principal(principal), ids[0]), ids[0]
 
     def _resolve_activation(self, value: Any, principal: Any) -> KVPrefix | None:
         if value is None:
@@ -770,8 +771,7 @@ class ChatMemOS(BaseChatModel):
         if not messages:
             raise InvalidInputError("at least one message is needed")
         msgs = message_dicts(messages)
-        if principal is not None or self.vault is not None:
-            principal = self._principal(principal)
+        # the principal is needed (and required) only to read memory from the vault
         prefix = self._resolve_activation(activation, principal)
         resolved = self._resolve_adapter(lm, *adapter_ids, principal)
         adapter, adapter_cube = resolved if resolved else (None, None)
@@ -849,7 +849,8 @@ class ChatMemOS(BaseChatModel):
             lm=lm, ids=ids, max_new_tokens=max_new, temperature=temperature, top_p=top_p,
             top_k=top_k, seed=seed, stop=stop, eos=frozenset(eos),
             prefill=prefill, tools=bool(tools), adapter=adapter, adapter_cube=adapter_cube,
-            principal=principal, prefix=prefix, memory=memory,
+            principal=self._principal(principal) if adapter_cube else None, prefix=prefix,
+            memory=memory,
         )  # fmt: skip
 
     @staticmethod

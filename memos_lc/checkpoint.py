@@ -100,6 +100,7 @@ from memos_lc.governance import (
     as_principal,
     default_principal,
     principal_from_configurable,
+    require_principal,
 )
 from memos_lc.vault.drivers import EdgeDriver
 from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
@@ -422,6 +423,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             raise InvalidInputError(f"vault must be a MemVault, got {type(vault).__name__}")
         self.vault = vault
         self._vault: Any = vault if _engine_is_thread_safe(vault) else _Serialized(vault)
+        # None: every call names its principal in its config, else PrincipalRequiredError
         self.principal = default_principal() if principal is None else as_principal(principal)
         self.ttl = _ttl(ttl)
         self.principal_from_config = principal_from_config
@@ -460,6 +462,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
 
     from_conn_string = from_path
 
+    def _own_principal(self) -> Principal:
+        """The saver's principal, for calls whose config names nobody."""
+        return require_principal(self.principal, "MemCubeSaver")
+
     def with_principal(self, principal: Principal | str) -> MemCubeSaver:
         """A saver over the same vault acting as ``principal`` by default."""
         clone = copy.copy(self)
@@ -485,7 +491,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def _acting(self, config: RunnableConfig | None) -> tuple[Principal, dict[str, Any]]:
         """The principal of a call and the configurable entry naming it (echoed in configs)."""
         if not self.principal_from_config:
-            return self.principal, {}
+            return self._own_principal(), {}
         conf = (config or {}).get("configurable") or {}
         try:
             found = principal_from_configurable(conf)
@@ -494,7 +500,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if found:
             key, principal = found
             return principal, {key: conf[key]}
-        return self.principal, {}
+        return self._own_principal(), {}
 
     @staticmethod
     def _thread(config: RunnableConfig) -> tuple[str, str]:
@@ -1390,7 +1396,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def delete_thread(self, thread_id: str) -> None:
         """Hard-delete every checkpoint and write of the saver principal's thread (every
         version; the audit log keeps the fact). Unknown threads are a no-op."""
-        self._purge_threads(self.principal, [str(thread_id)])
+        self._purge_threads(self._own_principal(), [str(thread_id)])
 
     def _thread_state(
         self, principal: Principal, thread_id: str
@@ -1479,7 +1485,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and their writes) that the given runs created, in every
         thread of the saver principal. Checkpoints that remain keep their values."""
-        principal = self.principal
+        principal = self._own_principal()
         wanted = {str(r) for r in run_ids}
         if not wanted:
             return
@@ -1500,7 +1506,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         """Copy every checkpoint and write of a thread to another thread of the saver
         principal (checkpoint ids, order and metadata preserved; the copy gets a fresh TTL).
         Checkpoints the target already has are kept. An unknown source copies nothing."""
-        principal = self.principal
+        principal = self._own_principal()
         source, target = str(source_thread_id), str(target_thread_id)
         if source == target or self._thread_alive(principal, source) is not True:
             return
@@ -1545,7 +1551,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         (with its pending writes; its values are copied into it first). A thread using a
         ``DeltaChannel`` also keeps the ancestors back to the snapshot its delta channels
         rebuild from. ``"delete"``: delete the threads."""
-        principal = self.principal
+        principal = self._own_principal()
         if strategy == "delete":
             self._purge_threads(principal, [str(t) for t in thread_ids])
             return
@@ -1586,7 +1592,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def purge_expired(self) -> list[str]:
         """Hard-delete the saver principal's expired threads (a thread expires ``ttl`` after
         its last checkpoint). Returns their thread ids."""
-        principal = self.principal
+        principal = self._own_principal()
         now = utcnow()
         newest: dict[tuple[str, ...], MemCube] = {}
         for c in self._all(principal, ROOT, tags=(CHECKPOINT,)):

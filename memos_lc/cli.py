@@ -47,7 +47,7 @@ from memos_lc.governance import (
     Grant,
     Permission,
     Principal,
-    default_principal,
+    os_user_principal,
 )
 from memos_lc.vault import CubeFilter, MemVault, default_vault_path
 
@@ -170,7 +170,7 @@ def _not_found_hint(e: CubeNotFoundError, cube_id: str) -> CubeNotFoundError:
 
 
 def _principal(args: argparse.Namespace) -> Principal:
-    pid = args.principal or default_principal().id
+    pid = args.principal or os_user_principal().id
     try:
         return Principal(id=pid, roles=frozenset(args.role or ()))
     except ValidationError:

@@ -17,6 +17,11 @@ class InvalidInputError(MemosError, ValueError):
     """An argument is malformed: wrong type, out of range, empty or oversized."""
 
 
+class PrincipalRequiredError(InvalidInputError):
+    """Nobody is named as the acting principal: the run's config and context name no user and
+    the application configured no default. memos-lc never guesses whose memories to use."""
+
+
 class InvalidNamespaceError(InvalidInputError):
     """A namespace is empty, has a non-string or empty label, or a reserved character."""
 

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from memos_lc.cube import NS_SEPARATOR, MemCube, utcnow, validate_namespace
-from memos_lc.errors import InvalidInputError, PermissionDeniedError
+from memos_lc.errors import InvalidInputError, PermissionDeniedError, PrincipalRequiredError
 
 ENV_PRINCIPAL = "MEMOS_LC_PRINCIPAL"
 CONFIG_PRINCIPAL_KEYS = ("principal", "user_id", "langgraph_user_id", "langgraph_auth_user_id")
@@ -87,15 +87,36 @@ class Principal(BaseModel):
         return cls(id=SYSTEM_PRINCIPAL_ID, roles=frozenset({ADMIN_ROLE}))
 
 
-def default_principal() -> Principal:
-    """``$MEMOS_LC_PRINCIPAL``, else the OS user name (``"local"`` where there is none)."""
+def default_principal() -> Principal | None:
+    """The default principal the application configured: ``$MEMOS_LC_PRINCIPAL``, or
+    ``None``. Library code never falls back to the OS user (two callers who forget a user id
+    would share one memory pool); :func:`os_user_principal` is the CLI's default."""
     pid = os.environ.get(ENV_PRINCIPAL)
-    if not pid:
-        try:
-            pid = getpass.getuser()
-        except (OSError, KeyError, ImportError):  # no passwd entry, e.g. in some containers
-            pid = "local"
+    return as_principal(pid) if pid else None
+
+
+def os_user_principal() -> Principal:
+    """``$MEMOS_LC_PRINCIPAL``, else the OS user name (``"local"`` where there is none): who
+    runs a ``memos-lc`` command, or a local tool that is one user's on purpose."""
+    if (configured := default_principal()) is not None:
+        return configured
+    try:
+        pid = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no passwd entry, e.g. in some containers
+        pid = "local"
     return as_principal(pid)
+
+
+def require_principal(principal: Principal | None, where: str) -> Principal:
+    """``principal``, or :class:`~memos_lc.errors.PrincipalRequiredError` saying how to name
+    one when it is ``None``."""
+    if principal is None:
+        raise PrincipalRequiredError(
+            f"{where}: no principal is named. Pass config['configurable']['user_id'] (or a "
+            f"run context with user_id), principal= to the component, or set ${ENV_PRINCIPAL} "
+            "for an application-wide default"
+        )
+    return principal
 
 
 def as_principal(value: Any) -> Principal:
@@ -150,7 +171,8 @@ def principal_in_run(
 
     In order: a :data:`CONFIG_PRINCIPAL_KEYS` entry of ``config["configurable"]`` (``config``
     or, when ``None``, the running graph's config), then the runtime context's ``principal``
-    / ``user_id`` (a mapping or an object), then ``default``, else :func:`default_principal`.
+    / ``user_id`` (a mapping or an object), then ``default``, else :func:`default_principal`;
+    :class:`~memos_lc.errors.PrincipalRequiredError` when none of them names anybody.
     """
     if config is None:
         from langgraph.config import get_config
@@ -180,7 +202,7 @@ def principal_in_run(
         return found[1]
     if in_context is not None:
         return in_context
-    return default if default is not None else default_principal()
+    return require_principal(default if default is not None else default_principal(), "run")
 
 
 class Grant(BaseModel):

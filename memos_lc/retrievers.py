@@ -63,6 +63,7 @@ from memos_lc.governance import (
     as_principal,
     default_principal,
     principal_in_run,
+    require_principal,
 )
 from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
 
@@ -172,7 +173,8 @@ class MemCubeRetriever(BaseRetriever):
     def _acting(self, principal: Principal | str | None) -> Principal:
         if principal is not None:
             return as_principal(principal)
-        return self.principal if self.principal is not None else default_principal()
+        fallback = self.principal if self.principal is not None else default_principal()
+        return require_principal(fallback, "MemCubeRetriever")
 
     def _search_args(
         self,
@@ -284,7 +286,10 @@ class MemCubeChatMessageHistory(BaseChatMessageHistory):
             raise InvalidInputError("ttl must be positive")
         self.vault = vault
         self.session_id = session_id
-        self.principal = as_principal(principal) if principal is not None else default_principal()
+        self.principal = require_principal(
+            as_principal(principal) if principal is not None else default_principal(),
+            "MemCubeChatMessageHistory",
+        )
         self.namespace = validate_namespace(
             tuple(namespace) if namespace is not None else ("chat", session_id)
         )

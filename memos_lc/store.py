@@ -105,6 +105,7 @@ from memos_lc.governance import (
     as_principal,
     default_principal,
     principal_in_run,
+    require_principal,
 )
 from memos_lc.vault.qdrant import MAX_LIMIT, MAX_QUERY_CHARS, CubeFilter, MemVault
 
@@ -201,6 +202,7 @@ class MemCubeStore(BaseStore):
         memory_type: str = "long_term",
     ) -> None:
         self.vault = vault
+        # None: every call names its principal (config / context), else PrincipalRequiredError
         self.principal = as_principal(principal) if principal is not None else default_principal()
         self.memory_type = memory_type
         if ttl and ttl.get("default_ttl") is not None:
@@ -369,7 +371,7 @@ class MemCubeStore(BaseStore):
         try:
             config = get_config()
         except RuntimeError:
-            return self.principal, None
+            return require_principal(self.principal, "MemCubeStore outside a graph run"), None
         conf = config.get("configurable") or {}
         thread_id = conf.get("thread_id")
         thread_id = thread_id if _valid_key(thread_id) else None

@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from memos_lc.checkpoint import MemCubeSaver
+from memos_lc.governance import os_user_principal
 from memos_lc.store import MemCubeStore
 from memos_lc.vault.qdrant import ENV_VAULT, MemVault, default_vault_path
 
@@ -65,7 +66,8 @@ async def store() -> AsyncIterator[MemCubeStore]:
     """The server's long-term store: MemCubes with hybrid search over the bundled MiniLM."""
     vault = _acquire()
     try:
-        yield MemCubeStore(vault, index=True)
+        # the server acts as one principal on purpose: the local dev server is one user's
+        yield MemCubeStore(vault, index=True, principal=os_user_principal())
     finally:
         _release()
 
@@ -76,6 +78,6 @@ async def checkpointer() -> AsyncIterator[MemCubeSaver]:
     principal (see the module docstring)."""
     vault = _acquire()
     try:
-        yield MemCubeSaver(vault, principal_from_config=False)
+        yield MemCubeSaver(vault, principal=os_user_principal(), principal_from_config=False)
     finally:
         _release()

@@ -19,7 +19,6 @@ from memos_lc.errors import (
     BackendUnavailableError,
     VaultConfigError,
     VaultCorruptError,
-    VaultLockedError,
 )
 from memos_lc.vault.drivers import ClientDriver
 
@@ -67,9 +66,44 @@ def test_second_process_gets_a_clear_lock_error(tmp_path: Path, embeddings) -> N
     MemVault.open(path, embeddings=embeddings).close()
 
 
-def test_locked_in_this_process_too(tmp_path: Path, embeddings) -> None:
-    with MemVault.open(tmp_path / "v", embeddings=embeddings), pytest.raises(VaultLockedError):
-        MemVault.open(tmp_path / "v", embeddings=embeddings)
+def test_one_directory_is_one_shared_vault_in_a_process(tmp_path: Path, embeddings) -> None:
+    """A store and a saver (or any two opens) of one path in one process share its vault; it
+    closes with the last close, and the lock still keeps other processes out meanwhile."""
+    from memos_lc import MemCubeSaver, MemCubeStore
+
+    alice = Principal(id="alice")
+    with MemCubeStore.from_path(tmp_path / "v", principal=alice) as store:
+        with MemCubeSaver.from_path(str(tmp_path / "v"), principal=alice) as saver:
+            assert saver.vault is store.vault
+            store.put(("docs",), "a", {"text": "shared"})
+        # the saver's exit did not close the store's vault
+        assert store.get(("docs",), "a").value == {"text": "shared"}
+        again = MemVault.open(tmp_path / "v")
+        assert again is store.vault
+        again.close()
+        out = run_python(
+            """
+            import sys
+            from memos_lc import MemVault
+            from memos_lc.errors import VaultLockedError
+            try:
+                MemVault.open(sys.argv[1])
+            except VaultLockedError:
+                print("locked")
+            """,
+            str(tmp_path / "v"),
+        )
+        assert out.stdout.strip() == "locked", out.stderr
+    with MemVault.open(tmp_path / "v") as reopened:  # closed by the last close: a new vault
+        assert reopened is not store.vault
+        assert len(reopened.list(alice)) == 1
+
+
+def test_a_shared_vault_refuses_other_embeddings(tmp_path: Path, embeddings) -> None:
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    with MemVault.open(tmp_path / "v", embeddings=embeddings), pytest.raises(VaultConfigError):
+        MemVault.open(tmp_path / "v", embeddings=DeterministicFakeEmbedding(size=384))
 
 
 def test_foreign_or_damaged_directories_are_refused(tmp_path: Path, embeddings) -> None:

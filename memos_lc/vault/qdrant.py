@@ -72,6 +72,7 @@ from memos_lc.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    VaultConfigError,
     VaultCorruptError,
     VersionNotFoundError,
 )
@@ -149,6 +150,12 @@ _AUDIT_INDEXES = {
 _GRANT_INDEXES = {"grantee": "keyword", "grantor": "keyword"}
 # Fields a caller may change with update(); the rest is maintained by the vault.
 _UPDATABLE = {*CONTENT_FIELDS, "access"}
+
+# Embedded vaults open in this process, by resolved directory: one directory is one vault per
+# process (its lock keeps other processes out), shared by every open() of it and closed by
+# the last close(). So a store and a saver opened on one path just work together.
+_SHARED: dict[Path, MemVault] = {}
+_SHARED_LOCK = threading.Lock()
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -297,6 +304,8 @@ class MemVault:
         # a blob only its principal holds or reads through another cube (see _check_blobs)
         self._held_blobs: dict[str, set[str]] = {}
         self._write_lock = threading.RLock()
+        self._opens = 1  # open() calls sharing this vault (see _SHARED); close() counts down
+        self._shared_as: Path | None = None
         # One process owns an embedded vault, so its grant cache is exact; a server may be
         # shared, so there a grant made elsewhere takes effect within a second.
         self._grants_cache: dict[tuple[str, ...], tuple[float, list[Grant]]] = {}
@@ -406,13 +415,40 @@ class MemVault:
             driver: Driver = ClientDriver(loc, api_key=api_key, collection_prefix=collection_prefix)
             blob_store = BlobStore(blobs) if blobs else None
         else:
-            driver = EdgeDriver(loc, fsync=fsync, auto_optimize=auto_optimize)
-            blob_store = BlobStore(blobs or Path(loc) / "blobs")
+            with _SHARED_LOCK:
+                key = Path(loc).expanduser().resolve()
+                if (shared := _SHARED.get(key)) is not None:
+                    return shared._share(embeddings)
+                driver = EdgeDriver(loc, fsync=fsync, auto_optimize=auto_optimize)
+                try:
+                    blob_store = BlobStore(blobs or Path(loc) / "blobs")
+                    vault = cls(driver, embeddings=embeddings, blobs=blob_store)
+                except BaseException:
+                    driver.close()
+                    raise
+                vault._shared_as = key
+                _SHARED[key] = vault
+                return vault
         try:
             return cls(driver, embeddings=embeddings, blobs=blob_store)
         except BaseException:
             driver.close()
             raise
+
+    def _share(self, embeddings: Embeddings | None) -> MemVault:
+        """This vault for one more open() of its directory (under ``_SHARED_LOCK``)."""
+        if embeddings is not None and self._embeddings is not None:
+            if embeddings is not self._embeddings:
+                raise VaultConfigError(
+                    "this vault is already open in this process with other embeddings; "
+                    "open it with the same Embeddings object, or none"
+                )
+        elif embeddings is not None:
+            if len(embeddings.embed_query("dimension probe")) != self.dims:
+                raise VaultConfigError(f"the embeddings' size differs from the vault's {self.dims}")
+            self._embeddings = embeddings
+        self._opens += 1
+        return self
 
     def optimize(self) -> None:
         """Build the search indexes for everything written so far (blocking).
@@ -424,7 +460,17 @@ class MemVault:
         self.driver.optimize()
 
     def close(self) -> None:
-        """Flush and release the storage (the directory lock, for the embedded engine)."""
+        """Flush and release the storage (the directory lock, for the embedded engine). A
+        vault that several open() calls share closes with the last of their close() calls;
+        the others flush."""
+        with _SHARED_LOCK:
+            if self._opens > 1:
+                self._opens -= 1
+                self.flush()
+                return
+            self._opens = 0
+            if self._shared_as is not None and _SHARED.get(self._shared_as) is self:
+                del _SHARED[self._shared_as]
         with self._write_lock:
             with contextlib.suppress(Exception):  # what fails stays in the journal
                 self.flush()
