@@ -20,6 +20,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import START, StateGraph
 from langgraph.store.base import BaseStore, PutOp
+from langgraph.store.base import InvalidNamespaceError as LangGraphNamespaceError
 from safetensors.numpy import save as save_numpy
 
 from memos_lc import (
@@ -36,6 +37,7 @@ from memos_lc.cube import MAX_DATA_DEPTH
 from memos_lc.errors import (
     BlobNotFoundError,
     BundleUnsafeError,
+    CubeNotFoundError,
     InvalidInputError,
     PermissionDeniedError,
     VaultCorruptError,
@@ -618,3 +620,173 @@ def test_knowing_a_digest_does_not_let_anyone_name_the_blob(plain_vault: MemVaul
     # alice's purge keeps the blob only while other cubes name it
     plain_vault.purge(alice, mine.id)
     assert plain_vault.blobs.exists(ref)
+
+
+# -- property: any input is a typed error and changes nothing, or a write that survives -----
+
+_label = st.text(min_size=0, max_size=40)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=50),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_ttl = st.one_of(
+    st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10**14)
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    namespace=st.lists(_label, min_size=0, max_size=4),
+    key=st.text(max_size=60),
+    value=st.dictionaries(st.text(max_size=10), _json, max_size=5),
+    ttl=_ttl,
+)
+def test_any_store_put_is_refused_cleanly_or_survives_reopen(
+    tmp_path_factory: pytest.TempPathFactory, namespace: list, key: str, value: dict, ttl: Any
+) -> None:
+    path = tmp_path_factory.mktemp("v")
+    alice, admin = Principal(id="alice"), Principal(id="root", roles=("admin",))
+    ns = tuple(namespace)
+    with MemCubeStore.from_path(path, principal=alice) as store:
+        try:
+            store.put(ns, key, value, ttl=ttl)
+        except (InvalidInputError, LangGraphNamespaceError):  # LangGraph's own, as InMemoryStore
+            assert store.vault.count(admin) == 0
+            return
+        stored = store.get(ns, key)
+    with MemCubeStore.from_path(path, principal=alice) as store:
+        again = store.get(ns, key)
+        assert again is not None and again.value == stored.value
+        assert [i.key for i in store.search(ns)] == [key]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    namespace=st.lists(_label, min_size=0, max_size=4),
+    text=st.text(max_size=200),
+    key=st.one_of(st.none(), st.text(max_size=40)),
+    tags=st.lists(st.text(max_size=20), max_size=5),
+    memory_type=st.text(max_size=20),
+    priority=st.one_of(st.integers(-(2**70), 2**70), st.floats()),
+    data=st.dictionaries(st.text(max_size=8), _json, max_size=3),
+)
+def test_any_vault_put_is_refused_cleanly_or_survives_reopen(
+    tmp_path_factory: pytest.TempPathFactory,
+    namespace,
+    text,
+    key,
+    tags,
+    memory_type,
+    priority,
+    data,
+) -> None:
+    path = tmp_path_factory.mktemp("v")
+    alice, admin = Principal(id="alice"), Principal(id="root", roles=("admin",))
+    header = {"key": key, "tags": tags, "memory_type": memory_type, "priority": priority}
+    with MemVault.open(path) as vault:
+        try:
+            cube = MemCube.model_validate(
+                {
+                    "namespace": tuple(namespace),
+                    "payload": {"kind": "plaintext", "text": text, "data": data},
+                    **header,
+                }
+            )
+        except ValueError:  # pydantic's ValidationError: the cube never existed
+            return
+        try:
+            vault.put(alice, cube, vectors=[_vec(vault)])
+        except InvalidInputError:
+            assert vault.count(admin) == 0
+            return
+    with MemVault.open(path) as vault:
+        back = vault.get(alice, cube.id)
+        assert (back.text, back.namespace, back.key, back.tags) == (
+            cube.text, cube.namespace, cube.key, cube.tags,
+        )  # fmt: skip
+        assert back.payload.data == cube.payload.data
+        assert [c.id for c in vault.list(alice)] == [cube.id]
+
+
+# -- randomized: reads and writes across principals follow the rules -------------------------
+
+NAMES = ("alice", "bob", "carol")
+SUBTREES = (("x",), ("x", "a"), ("x", "b"), ("y",))
+
+
+class _Model:
+    """What each principal may read and write, kept by hand from the documented rules."""
+
+    def __init__(self) -> None:
+        self.cubes: dict[str, tuple[str, tuple[str, ...]]] = {}  # id -> (owner, namespace)
+        self.grants: dict[str, tuple[str, str, tuple[str, ...], str]] = {}  # id -> grant
+
+    def _granted(self, who: str, owner: str, ns: tuple[str, ...], write: bool) -> bool:
+        return any(
+            grantor == owner and grantee == who and ns[: len(sub)] == sub
+            and (perm == "write" or not write)
+            for grantor, grantee, sub, perm in self.grants.values()
+        )  # fmt: skip
+
+    def can_read(self, who: str, cid: str) -> bool:
+        owner, ns = self.cubes[cid]
+        return who == owner or self._granted(who, owner, ns, write=False)
+
+    def can_write(self, who: str, cid: str, ns: tuple[str, ...] | None = None) -> bool:
+        owner, here = self.cubes[cid]
+        if who == owner:
+            return True
+        return self._granted(who, owner, here, True) and self._granted(
+            who, owner, ns if ns is not None else here, True
+        )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_reads_and_writes_across_principals_follow_the_rules(
+    plain_vault: MemVault, seed: int
+) -> None:
+    rng = random.Random(seed)
+    model = _Model()
+    who = {n: Principal(id=n) for n in NAMES}
+    for step in range(80):
+        actor = rng.choice(NAMES)
+        op = rng.choice(["add", "add", "grant", "revoke", "update", "move", "move"])
+        if op == "add":
+            ns = (*rng.choice(SUBTREES), actor)
+            cube = MemCube.from_text(f"{actor} note {step}", namespace=ns)
+            plain_vault.put(who[actor], cube, vectors=[_vec(plain_vault)])
+            model.cubes[cube.id] = (actor, ns)
+        elif op == "grant":
+            grantee = rng.choice([n for n in NAMES if n != actor])
+            sub, perm = rng.choice(SUBTREES), rng.choice(["read", "write"])
+            g = plain_vault.grant(who[actor], sub, grantee, perm)
+            model.grants[g.id] = (actor, grantee, sub, perm)
+        elif op == "revoke" and model.grants:
+            gid = rng.choice(sorted(model.grants))
+            if model.grants[gid][0] == actor:
+                plain_vault.revoke(who[actor], gid)
+                del model.grants[gid]
+            else:
+                with pytest.raises(PermissionDeniedError):
+                    plain_vault.revoke(who[actor], gid)
+        elif op in ("update", "move") and model.cubes:
+            cid = rng.choice(sorted(model.cubes))
+            owner = model.cubes[cid][0]
+            dest = (*rng.choice(SUBTREES), owner) if op == "move" else None
+            change = {"namespace": dest} if dest else {"text": f"edited at {step}"}
+            if not model.can_read(actor, cid):
+                with pytest.raises(CubeNotFoundError):
+                    plain_vault.update(who[actor], cid, **change)
+            elif not model.can_write(actor, cid, dest):
+                with pytest.raises(PermissionDeniedError):
+                    plain_vault.update(who[actor], cid, **change)
+            else:
+                plain_vault.update(who[actor], cid, **change)
+                if dest:
+                    model.cubes[cid] = (owner, dest)
+        for name in NAMES:  # after every step, everybody reads exactly what the rules allow
+            seen = {c.id for c in plain_vault.list(who[name], limit=1000)}
+            assert seen == {c for c in model.cubes if model.can_read(name, c)}, (step, name)
