@@ -66,6 +66,12 @@ class Principal(BaseModel):
     id: str
     roles: frozenset[str] = frozenset()
 
+    def __init__(self, id: str | None = None, /, **data: Any) -> None:
+        """``Principal("alice")`` and ``Principal(id="alice")`` alike."""
+        if id is not None:
+            data["id"] = id
+        super().__init__(**data)
+
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:

@@ -201,6 +201,11 @@ class MemCubeStore(BaseStore):
         principal: Principal | str | None = None,
         memory_type: str = "long_term",
     ) -> None:
+        if not isinstance(vault, MemVault):
+            raise InvalidInputError(
+                f"MemCubeStore takes a MemVault, got {type(vault).__name__}; to open a "
+                "directory, ':memory:' or a URL use MemCubeStore.from_path(...)"
+            )
         self.vault = vault
         # None: every call names its principal (config / context), else PrincipalRequiredError
         self.principal = as_principal(principal) if principal is not None else default_principal()

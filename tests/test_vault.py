@@ -785,3 +785,22 @@ def test_a_vault_without_blobs_leaves_no_scratch_directory(tmp_path: Path) -> No
     assert scratch.is_dir() and scratch.name.startswith("memos-blobs-")
     vault.close()
     assert not scratch.exists()
+
+
+def test_what_a_newcomer_types_works_or_says_what_to_do(plain_vault: MemVault) -> None:
+    from memos_lc.store import MemCubeStore
+
+    alice = Principal("alice")  # positional, as one would guess
+    assert alice == Principal(id="alice")
+    cube = MemCube.from_text("tagged", namespace=("alice",), tags=("t",))
+    plain_vault.put(alice, cube, vectors=[[1.0] + [0.0] * (plain_vault.dims - 1)])
+    assert [c.id for c in plain_vault.list(alice, filter={"tags": ("t",)})] == [cube.id]
+    assert plain_vault.count(alice, filter={"tags": ("nope",)}) == 0
+    with pytest.raises(InvalidInputError, match="filter"):
+        plain_vault.list(alice, filter=["tags"])
+    with pytest.raises(InvalidInputError, match="filter"):
+        plain_vault.list(alice, filter={"no_such_field": 1})
+    with pytest.raises(InvalidInputError, match="from_path"):
+        MemCubeStore("/tmp/vault")
+    with pytest.raises(InvalidInputError, match="location"):
+        MemVault.open(123)

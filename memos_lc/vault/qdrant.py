@@ -246,7 +246,20 @@ class CubeFilter(BaseModel):
         return must
 
 
-def _filter(filter: CubeFilter | None, namespace: Sequence[str] | None) -> CubeFilter:
+def _filter(
+    filter: CubeFilter | Mapping[str, Any] | None, namespace: Sequence[str] | None
+) -> CubeFilter:
+    """``filter`` (a :class:`CubeFilter`, its fields as a dict, or ``None``) narrowed to
+    ``namespace``; :class:`InvalidInputError` for anything else."""
+    if isinstance(filter, Mapping):
+        try:
+            filter = CubeFilter.model_validate(filter)
+        except ValidationError as e:
+            raise InvalidInputError(f"invalid filter: {e}") from None
+    elif filter is not None and not isinstance(filter, CubeFilter):
+        raise InvalidInputError(
+            f"filter must be a CubeFilter or a dict of its fields, got {type(filter).__name__}"
+        )
     f = filter or CubeFilter()
     if namespace is not None:
         try:
@@ -410,6 +423,11 @@ class MemVault:
         that trigger a background index build once writes pause; ``None``: only
         :meth:`optimize`) apply to the embedded engine.
         """
+        if location is not None and not isinstance(location, str | os.PathLike):
+            raise InvalidInputError(
+                "location must be a directory, ':memory:' or a Qdrant URL, got "
+                f"{type(location).__name__}"
+            )
         loc = str(location) if location is not None else str(default_vault_path())
         if loc == ":memory:" or loc.startswith(("http://", "https://")):
             driver: Driver = ClientDriver(loc, api_key=api_key, collection_prefix=collection_prefix)
@@ -1392,7 +1410,7 @@ class MemVault:
         query: str,
         *,
         namespace: Sequence[str] | None = None,
-        filter: CubeFilter | None = None,
+        filter: CubeFilter | Mapping[str, Any] | None = None,
         limit: int = 10,
         offset: int = 0,
         query_vector: Sequence[float] | None = None,
@@ -1471,7 +1489,7 @@ class MemVault:
         principal: Principal,
         *,
         namespace: Sequence[str] | None = None,
-        filter: CubeFilter | None = None,
+        filter: CubeFilter | Mapping[str, Any] | None = None,
         limit: int = 100,
         offset: int = 0,
         newest_first: bool = True,
@@ -1496,7 +1514,7 @@ class MemVault:
         principal: Principal,
         *,
         namespace: Sequence[str] | None = None,
-        filter: CubeFilter | None = None,
+        filter: CubeFilter | Mapping[str, Any] | None = None,
     ) -> int:
         """How many head versions match the filter (and the principal may read)."""
         with self._audited(principal, "count", namespace):
@@ -1512,7 +1530,7 @@ class MemVault:
         *,
         cube_ids: Sequence[str] | None = None,
         namespace: Sequence[str] | None = None,
-        filter: CubeFilter | None = None,
+        filter: CubeFilter | Mapping[str, Any] | None = None,
         limit: int = 100,
         order_by: str | None = "updated",
         newest_first: bool = True,
