@@ -98,7 +98,7 @@ from memos_lc.cube import (
     check_ttl,
     utcnow,
 )
-from memos_lc.errors import InvalidCubeError, InvalidInputError
+from memos_lc.errors import InvalidCubeError, InvalidInputError, PermissionDeniedError
 from memos_lc.errors import InvalidNamespaceError as MemosNamespaceError
 from memos_lc.governance import (
     Principal,
@@ -116,6 +116,8 @@ logger = logging.getLogger(__name__)
 ORIGIN = "store"
 TAG_BORN = "store:born="
 TAG_TTL = "store:ttl="
+OWNER_LABEL = "{user_id}"
+"""The label of ``owner_namespace`` that stands for the acting principal's id."""
 TAG_UNINDEXED = "store:unindexed"
 MAX_KEY_CHARS = 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -177,6 +179,11 @@ class MemCubeStore(BaseStore):
             ``sweep_interval_minutes``.
         principal: Who acts when the running graph's config names nobody.
         memory_type: The memory type of the store's cubes; the store sees only cubes of it.
+        owner_namespace: A namespace template naming the owner, e.g. ``("users",
+            "{user_id}")``. What a principal writes is always theirs; with a template, a put
+            under ``("users", "bob", ...)`` by anyone but bob is refused
+            (:class:`~memos_lc.errors.PermissionDeniedError`) instead of storing alice's cube
+            where bob's are expected.
 
     Example:
         .. code-block:: python
@@ -200,7 +207,13 @@ class MemCubeStore(BaseStore):
         ttl: TTLConfig | None = None,
         principal: Principal | str | None = None,
         memory_type: str = "long_term",
+        owner_namespace: Sequence[str] | None = None,
     ) -> None:
+        if owner_namespace is not None and (
+            isinstance(owner_namespace, str) or list(owner_namespace).count(OWNER_LABEL) != 1
+        ):
+            raise InvalidInputError(f"owner_namespace must hold the label {OWNER_LABEL!r} once")
+        self.owner_namespace = tuple(owner_namespace) if owner_namespace is not None else None
         if not isinstance(vault, MemVault):
             raise InvalidInputError(
                 f"MemCubeStore takes a MemVault, got {type(vault).__name__}; to open a "
@@ -337,6 +350,7 @@ class MemCubeStore(BaseStore):
             elif isinstance(op, PutOp):
                 if op.value is not None and op.ttl is not None:
                     check_ttl(op.ttl, "minutes")  # before any write of the batch
+                self._check_owner_namespace(principal, tuple(op.namespace))
                 plan.puts[(tuple(op.namespace), op.key)] = op
         for pair, op in plan.puts.items():
             if op.value is None:
@@ -370,6 +384,21 @@ class MemCubeStore(BaseStore):
         except ValueError as e:
             raise InvalidCubeError(f"invalid store value: {e}") from None
         return _Write(op=op, payload=payload, index_text=index_text)
+
+    def _check_owner_namespace(self, principal: Principal, namespace: tuple[str, ...]) -> None:
+        template = self.owner_namespace
+        if template is None or len(namespace) < len(template):
+            return
+        at = template.index(OWNER_LABEL)
+        others = [i for i in range(len(template)) if i != at]
+        if any(namespace[i] != template[i] for i in others):
+            return  # another part of the tree: not templated
+        if namespace[at] != principal.id and not principal.is_admin:
+            raise PermissionDeniedError(
+                f"{'/'.join(namespace[: at + 1])} belongs to {namespace[at]!r}, and "
+                f"{principal.id!r} is writing: a principal owns what it writes, so this "
+                f"would be {principal.id!r}'s cube in another user's namespace"
+            )
 
     def _context(self) -> tuple[Principal, str | None]:
         """The acting principal and thread id of the running graph, if any."""

@@ -20,7 +20,7 @@ from memos_lc import (
     MemVault,
     Principal,
 )
-from memos_lc.errors import PrincipalRequiredError
+from memos_lc.errors import InvalidInputError, PermissionDeniedError, PrincipalRequiredError
 from memos_lc.governance import ENV_PRINCIPAL, os_user_principal
 from memos_lc.nodes import MemoryNodes, with_memory
 
@@ -117,3 +117,25 @@ def test_retriever_history_and_nodes_need_a_principal(plain_vault: MemVault) -> 
 
 def test_the_cli_default_is_the_os_user() -> None:
     assert os_user_principal() == Principal(id=getpass.getuser())
+
+
+def test_a_namespace_templated_for_another_user_is_refused(plain_vault: MemVault) -> None:
+    store = MemCubeStore(plain_vault, owner_namespace=("users", "{user_id}"))
+
+    def node(state: State, *, store: BaseStore) -> dict:
+        store.put(tuple(state["x"].split("/")), "k", {"text": "mine"})
+        return {"x": "ok"}
+
+    graph = StateGraph(State).add_node("n", node).add_edge(START, "n").compile(store=store)
+    alice = {"configurable": {"user_id": "alice"}}
+    assert graph.invoke({"x": "users/alice/prefs"}, alice)["x"] == "ok"
+    assert graph.invoke({"x": "notes/shared"}, alice)["x"] == "ok"  # not templated
+    with pytest.raises(PermissionDeniedError, match="belongs to 'bob'"):
+        graph.invoke({"x": "users/bob/prefs"}, alice)
+    admin = Principal(id="root", roles=("admin",))
+    assert sorted(c.namespace for c in plain_vault.list(admin)) == [
+        ("notes", "shared"),
+        ("users", "alice", "prefs"),
+    ]
+    with pytest.raises(InvalidInputError):
+        MemCubeStore(plain_vault, owner_namespace=("users",))
