@@ -15,17 +15,6 @@ from memos_lc.errors import MissingExtraError
 
 LOCAL_EXTRA = "pip install 'memos-lc[local]'"
 
-# Import names of what the local extra installs.
-LOCAL_MODULES = (
-    "torch",
-    "transformers",
-    "peft",
-    "safetensors",
-    "sentence_transformers",
-    "langchain_huggingface",
-    "gguf",
-)
-
 
 def missing_modules(modules: Iterable[str]) -> list[str]:
     """The names in ``modules`` that cannot be imported here (found without importing)."""

@@ -91,9 +91,10 @@ if TYPE_CHECKING:
     from memos_lc.vault import MemVault
 
 ADAPTER_FORMAT = "memos-lc.lora/1"
+"""``format`` in an adapter blob's safetensors metadata."""
+
 # What training and applying adapters import: all from the ``local`` extra.
 PARAMETRIC_MODULES = ("torch", "transformers", "peft", "safetensors")
-"""``format`` in an adapter blob's safetensors metadata."""
 
 MAX_SOURCE_CUBES = 10_000
 _TRAIN_ADAPTER = "memos_train"

@@ -429,29 +429,28 @@ class MemVault:
                 f"{type(location).__name__}"
             )
         loc = str(location) if location is not None else str(default_vault_path())
-        if loc == ":memory:" or loc.startswith(("http://", "https://")):
-            driver: Driver = ClientDriver(loc, api_key=api_key, collection_prefix=collection_prefix)
-            blob_store = BlobStore(blobs) if blobs else None
-        else:
-            with _SHARED_LOCK:
-                key = Path(loc).expanduser().resolve()
-                if (shared := _SHARED.get(key)) is not None:
-                    return shared._share(embeddings)
-                driver = EdgeDriver(loc, fsync=fsync, auto_optimize=auto_optimize)
-                try:
-                    blob_store = BlobStore(blobs or Path(loc) / "blobs")
-                    vault = cls(driver, embeddings=embeddings, blobs=blob_store)
-                except BaseException:
-                    driver.close()
-                    raise
+        remote = loc == ":memory:" or loc.startswith(("http://", "https://"))
+        # an embedded directory is shared in the process (see _SHARED); a server is not
+        key = None if remote else Path(loc).expanduser().resolve()
+        with _SHARED_LOCK if key is not None else contextlib.nullcontext():
+            if key is not None and (shared := _SHARED.get(key)) is not None:
+                return shared._share(embeddings)
+            driver: Driver = (
+                ClientDriver(loc, api_key=api_key, collection_prefix=collection_prefix)
+                if remote
+                else EdgeDriver(loc, fsync=fsync, auto_optimize=auto_optimize)
+            )
+            try:
+                where = blobs if remote else blobs or Path(loc) / "blobs"
+                blob_store = BlobStore(where) if where else None
+                vault = cls(driver, embeddings=embeddings, blobs=blob_store)
+            except BaseException:
+                driver.close()
+                raise
+            if key is not None:
                 vault._shared_as = key
                 _SHARED[key] = vault
-                return vault
-        try:
-            return cls(driver, embeddings=embeddings, blobs=blob_store)
-        except BaseException:
-            driver.close()
-            raise
+            return vault
 
     def _share(self, embeddings: Embeddings | None) -> MemVault:
         """This vault for one more open() of its directory (under ``_SHARED_LOCK``)."""
