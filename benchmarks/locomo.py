@@ -24,10 +24,15 @@ plus MRR (rank of the first item covering any evidence turn), latency (one hybri
 ``"D:11:26"``) are normalized; ids that name no turn of the conversation are dropped, and a
 question left without evidence is skipped (both counted in the output).
 
-``--ablate`` adds runs that switch one method choice off at a time, and alternatives to it
-(windows only, turns only, voted excerpts, vote normalization, turn votes), on the same data
-in the same run; ``--ablate NAME ...`` runs only those, ``--variant NAME=JSON`` any other
-policy update.
+A turn that states a preference is also its own preference cube (``PlanItem.ranked_ids`` /
+``source_ids``: that turn; its line is the block's preference line), so the same rules count
+it. ``benchmarks/prefset.py`` writes a preference dev set in this format.
+
+``--ablate`` adds runs that switch one method choice off at a time (including the preference
+tier, the reader's preference cubes and the score-aware lexical fusion), and alternatives to
+it (windows only, turns only, voted excerpts, vote normalization, turn votes, other
+preference shares), on the same data in the same run; ``--ablate NAME ...`` runs only those,
+``--variant NAME=JSON`` any other policy update.
 ``--skip`` / ``--limit`` select conversations (e.g. tune on some, confirm on the others).
 
 Run::
@@ -383,6 +388,12 @@ ABLATIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "dense_only": ({}, {"retrieval": {"lexical_weight": 0.0}}),
     "no_mmr (lambda=1)": ({}, {"selection": {"mmr_lambda": 1.0}}),
     "no_speaker": ({}, {"scoring": {"speaker": 0.0}}),
+    "no_preference_tier (share=0)": ({}, {"preferences": {"share": 0.0}}),
+    "no_preference_cubes (reader)": ({"preferences": False}, {}),
+    "plain_rrf (no lexical coverage)": (
+        {},
+        {"retrieval": {"lexical_coverage": 0.0}, "preferences": {"lexical_coverage": 0.0}},
+    ),
     # alternatives measured against the default, not part of it
     "excerpt=window (windows only)": ({}, {"selection": {"excerpt": "window"}}),
     "excerpt=turn (turns only)": ({}, {"selection": {"excerpt": "turn"}}),
@@ -390,6 +401,9 @@ ABLATIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "vote_norm": ({}, {"retrieval": {"vote_norm": True}}),
     "turn_votes": ({}, {"retrieval": {"turn_votes": True}}),
     "excerpt=voted": ({}, {"selection": {"excerpt": "voted"}}),
+    "preference_share=0.5": ({}, {"preferences": {"share": 0.5}}),
+    "preference_tier_dense_only": ({}, {"preferences": {"lexical_weight": 0.0}}),
+    "lexical_coverage=0.5": ({}, {"retrieval": {"lexical_coverage": 0.5}}),
     "excerpt=voted+vote_norm": (
         {},
         {"selection": {"excerpt": "voted"}, "retrieval": {"vote_norm": True}},

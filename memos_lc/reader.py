@@ -61,6 +61,7 @@ from memos_lc.cube import (
     validate_namespace,
 )
 from memos_lc.errors import InvalidInputError
+from memos_lc.preferences import detect_preference
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -74,6 +75,11 @@ SOURCE_KEYS = ("source_ids", "source_id")
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 TURNS_KEY = "turns"
 """``payload.data`` key under which fast cubes keep their window's turns (see :class:`Turn`)."""
+PREFERENCE_KEY = "preference"
+"""``payload.data`` key of a fast preference cube's kind (one of
+:data:`memos_lc.preferences.PREFERENCE_KINDS`)."""
+# speakers whose turns are the assistant's own words, not the user's (LangChain's AI role)
+_ASSISTANTS = frozenset({"assistant", "ai"})
 
 ReaderMode = Literal["fast", "fine"]
 
@@ -287,6 +293,11 @@ class MemReader:
         priority: Priority given to the cubes.
         session_gap: Fast mode: a pause longer than this starts a new session; windows do not
             cross it.
+        preferences: Fast mode: a turn in which a speaker other than the assistant states a
+            lasting preference about themselves (:func:`~memos_lc.preferences.detect_preference`)
+            is also stored as its own ``memory_type="preference"`` cube: the turn in the
+            speaker's words, with provenance to it. The scheduler gives those a tier of
+            their own. Fine mode takes preferences from the LLM's extraction instead.
 
     Example:
         .. code-block:: python
@@ -308,6 +319,7 @@ class MemReader:
         progress: bool | None = None,
         priority: float = 0.5,
         session_gap: timedelta = timedelta(hours=1),
+        preferences: bool = True,
     ) -> None:
         if mode not in ("fast", "fine"):
             raise InvalidInputError(f"mode must be 'fast' or 'fine', got {mode!r}")
@@ -333,6 +345,7 @@ class MemReader:
         self.progress = progress
         self.priority = priority
         self.session_gap = session_gap
+        self.preferences = preferences
         self._extractor: Any = None
 
     def __repr__(self) -> str:
@@ -474,7 +487,44 @@ class MemReader:
                 },
             }
             cubes.append(MemCube.model_validate({**header, "payload": payload}))
+            kind = detect_preference(focus.text) if self.preferences else None
+            if kind is not None and focus.speaker.lower() not in _ASSISTANTS:
+                cubes.append(self._preference(ns, thread_id, focus, kind, fallback))
         return cubes
+
+    def _preference(
+        self,
+        ns: tuple[str, ...],
+        thread_id: str | None,
+        turn: Turn,
+        kind: str,
+        fallback: str | None,
+    ) -> MemCube:
+        """A turn that states a preference as a cube of its own: the turn as one line, so
+        the block shows it in the speaker's words, and the turn itself, so a window that
+        holds it and the preference are known to overlap."""
+        tags = ("fast", "preference", kind, *(("fallback",) if fallback else ()))
+        return MemCube.model_validate(
+            {
+                "namespace": ns,
+                "id": self._cube_id(ns, thread_id, "preference", _turn_key(turn)),
+                "memory_type": MemoryType.PREFERENCE.value,
+                "created_at": turn.time,
+                "updated_at": turn.time,
+                "priority": self.priority,
+                "tags": tags,
+                "provenance": _provenance("reader:fast", thread_id, [turn], note=fallback),
+                "payload": {
+                    "kind": "plaintext",
+                    "text": turn.line(),
+                    "data": {
+                        TURNS_KEY: [turn.model_dump(mode="json")],
+                        "focus": turn.pos,
+                        PREFERENCE_KEY: kind,
+                    },
+                },
+            }
+        )
 
     # -- fine -------------------------------------------------------------------------------
 

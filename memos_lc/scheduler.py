@@ -40,17 +40,18 @@ import asyncio
 import functools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from memos_lc.cube import (
     ActivationPayload,
     MemCube,
     MemoryKind,
+    MemoryType,
     ParametricPayload,
     ScoredCube,
     utcnow,
@@ -59,12 +60,17 @@ from memos_lc.cube import (
 from memos_lc.errors import InvalidInputError
 from memos_lc.extras import missing_modules
 from memos_lc.reader import Turn, format_date, turns_of
+from memos_lc.vault import CubeFilter
 
 if TYPE_CHECKING:
     from memos_lc.governance import Principal
-    from memos_lc.vault import CubeFilter, MemVault
+    from memos_lc.vault import MemVault
 
 TokenCounter = Callable[[str], int]
+Tier = Literal["memory", "preference"]
+"""Where a candidate competes: preference cubes (``memory_type="preference"``) among
+themselves, everything else among the rest."""
+PREFERENCE = MemoryType.PREFERENCE.value
 
 
 def estimate_tokens(text: str) -> int:
@@ -84,6 +90,18 @@ _QUESTION_WORDS_TEXT = """
     kind sort type one ones thing things something anything does did you your yours i me my
     we our us they them their he him his she her hers"""
 _QUESTION_WORDS = frozenset(_QUESTION_WORDS_TEXT.split())
+# A request in the user's own voice: it says I / my / you ("US" is a country), opens with
+# an imperative, or asks for a recommendation ("what's worth streaming this weekend?").
+_OWN_VOICE = re.compile(
+    r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|we've|our|ours|(?-i:us)|you|your"
+    r"|yours)\b"
+    r"|^\W*(?:please\s+)?(?:suggest|recommend|help|plan|find|pick|choose|give|tell|show|make"
+    r"|book|write|draft|list|create|remind|organi[sz]e|schedule|get|buy|order|cook|prepare"
+    r"|put together|come up with|any)\b"
+    r"|\b(?:should|good|best|worth|nicest|easiest|fun|ideal|tips|ideas|suggestions?"
+    r"|recommendations?|options)\b",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 
 
@@ -142,6 +160,13 @@ class RetrievalPolicy(_Policy):
     when that was retrieved, else the largest window seen): a turn at the edge of a session
     sits in fewer windows and would otherwise collect fewer votes for being there. Applies
     wherever votes are used (``turn_votes``, ``excerpt="turn"`` and ``excerpt="voted"``)."""
+    lexical_coverage: float = Field(default=0.25, ge=0.0, le=1.0)
+    """Score-aware lexical fusion, ``a`` in [0, 1]: a BM25 hit's reciprocal-rank vote is
+    scaled by ``1 - a + a * coverage``, where coverage is the share of the query's terms
+    the hit contains, each term weighted by how rare it is among the hits of that search
+    (``log((n + 1) / (df + 0.5))`` over its ``n`` hits). Ranks alone carry no strength:
+    when a query shares no specific word with any memory, the best BM25 hit matches a
+    common word only, yet plain RRF (``a=0``) counts it as much as an exact match."""
 
 
 class ScoringPolicy(_Policy):
@@ -230,6 +255,41 @@ class PlacementPolicy(_Policy):
     max_adapters: int = Field(default=1, ge=0)
 
 
+class PreferencePolicy(_Policy):
+    """The preference tier: what the user stated about themselves (``memory_type=
+    "preference"`` cubes: the fast reader's preference turns, fine-mode preferences).
+
+    Preferences are searched among themselves, so the few that matter to a query compete
+    with hundreds of other preferences rather than with thousands of conversation windows,
+    and a ``share`` of the budget is theirs first. The tier serves requests in the user's
+    own voice (the query says I, my or you, or opens with an imperative: "what should I
+    cook tonight?", "suggest a hotel in Rome"); a question about someone the conversation
+    names as a speaker, or about what happened ("when did Caroline move?"), leaves
+    preferences to the conversation windows that hold them in context. A preference renders
+    compactly: the speaker's own line, no date header, before the rest of the block. Budget
+    the tier leaves unused goes to the other memories; budget those leave goes back to
+    preferences.
+    ``share=0`` turns the tier off: preference cubes then compete with everything else.
+    """
+
+    share: float = Field(default=0.75, ge=0.0, le=1.0)
+    """Share of the text budget filled from the preference tier first. The tier opens only
+    for a request in the user's own voice, where what the user likes, avoids and needs is
+    most of what bears on the answer; the share is a ceiling on their first pass, not a
+    reservation kept empty: what they leave goes to the conversation windows."""
+    candidates: int = Field(default=40, ge=1, le=1000)
+    """Hits fetched per preference search."""
+    hybrid_weight: float = Field(default=0.0, ge=0.0)
+    lexical_weight: float = Field(default=1.0, ge=0.0)
+    dense_weight: float = Field(default=1.0, ge=0.0)
+    lexical_coverage: float = Field(default=1.0, ge=0.0, le=1.0)
+    """As ``RetrievalPolicy.lexical_coverage``, for the preference searches. Full by
+    default: a request seldom repeats the words of the preference it bears on ("what should
+    I cook tonight?" / "I'm vegetarian"), so a BM25 hit there is most often a preference
+    that shares a common word only; one that shares the request's rare words still counts
+    ("sushi places nearby?" / "I love sushi")."""
+
+
 class SchedulerPolicy(_Policy):
     """Every knob of :class:`MemScheduler`, with the defaults the LoCoMo benchmark measures.
 
@@ -244,6 +304,7 @@ class SchedulerPolicy(_Policy):
     scoring: ScoringPolicy = Field(default_factory=ScoringPolicy)
     selection: SelectionPolicy = Field(default_factory=SelectionPolicy)
     placement: PlacementPolicy = Field(default_factory=PlacementPolicy)
+    preferences: PreferencePolicy = Field(default_factory=PreferencePolicy)
     record_use: bool = True
     """Count each planned cube as used (``vault.record_use``), feeding the usage score."""
 
@@ -357,22 +418,34 @@ def _date_line(day: date) -> str:
 
 
 def _lines(entries: Sequence[tuple[MemCube, list[Turn] | None]]) -> list[str]:
+    stated: list[str] = []  # preferences in the speaker's words: one line each, no date
+    shown: set[tuple[str | None, int]] = set()
     facts: list[str] = []
     threads: dict[str | None, dict[int, Turn]] = {}
     for cube, turns in entries:
+        thread = cube.provenance.thread_id
         if turns is None:
             facts.append(f"- {' '.join(cube.text.split())}")
+        elif cube.memory_type == PREFERENCE:
+            for t in turns:
+                if (thread, t.pos) not in shown:
+                    shown.add((thread, t.pos))
+                    stated.extend(t.line().split("\n"))
+        else:
+            merged = threads.setdefault(thread, {})
+            for t in turns:
+                merged.setdefault(t.pos, t)
+    lines = stated + facts
+    for thread, merged in threads.items():
+        # a turn shown as a preference is not repeated in its conversation
+        todo = [p for p in sorted(merged) if (thread, p) not in shown]
+        if not todo:
             continue
-        merged = threads.setdefault(cube.provenance.thread_id, {})
-        for t in turns:
-            merged.setdefault(t.pos, t)
-    lines = facts
-    for merged in threads.values():
         if lines:
             lines.append("...")
         last_pos: int | None = None
         last_day = None
-        for p in sorted(merged):
+        for p in todo:
             t = merged[p]
             if last_pos is not None and p != last_pos + 1:
                 lines.append("...")
@@ -399,13 +472,63 @@ class Candidates(BaseModel):
     namespace: tuple[str, ...] | None
     queries: list[str]
     """The query variants searched."""
-    lists: list[tuple[float, list[str]]]
-    """``(weight, cube ids best first)`` per search."""
+    lists: list[RankedList]
+    """One per search, best first."""
+
+    @field_validator("lists", mode="before")
+    @classmethod
+    def _legacy_lists(cls, value: Any) -> Any:
+        # graph states saved before tiers hold ``(weight, ids)`` pairs: memory-tier lists
+        if isinstance(value, list):
+            return [
+                {"weight": v[0], "ids": v[1]} if isinstance(v, (list, tuple)) else v for v in value
+            ]
+        return value
 
     @property
     def cube_ids(self) -> list[str]:
         """Every candidate id once, in first-seen order."""
-        return list(dict.fromkeys(i for _, ids in self.lists for i in ids))
+        return list(dict.fromkeys(i for r in self.lists for i in r.ids))
+
+
+class RankedList(BaseModel):
+    """One search's result in :class:`Candidates`: cube ids best first, with their scores."""
+
+    model_config = ConfigDict(frozen=True)
+
+    weight: float
+    ids: list[str]
+    scores: list[float] = Field(default_factory=list)
+    """The search's score per id (cosine for ``dense``, BM25 for ``lexical``); empty when
+    unknown."""
+    mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
+    tier: Tier = "memory"
+
+
+class _Search(NamedTuple):
+    """One planned search: a query variant, a search mode, its fusion weight and tier."""
+
+    query: str
+    mode: Literal["dense", "lexical", "hybrid"]
+    weight: float
+    limit: int
+    tier: Tier = "memory"
+    filter: CubeFilter | Mapping[str, Any] | None = None
+    """The caller's filter narrowed to the tier."""
+
+    def options(self, ns: tuple[str, ...] | None, vector: list[float] | None) -> dict[str, Any]:
+        """Keyword arguments of ``vault.search`` / ``asearch`` for this search."""
+        return {
+            "namespace": ns,
+            "filter": self.filter,
+            "limit": self.limit,
+            "mode": self.mode,
+            "query_vector": vector if self.mode != "lexical" else None,
+        }
+
+
+Hits = list[tuple[_Search, list[ScoredCube]]]
+"""What the searches found: each planned search with its hits, best first."""
 
 
 class _Candidate:
@@ -421,10 +544,13 @@ class _Candidate:
         "focus",
         "votes",
         "single",
+        "tier",
+        "window",
     )
 
-    def __init__(self, cube: MemCube, turn: Turn | None = None) -> None:
+    def __init__(self, cube: MemCube, turn: Turn | None = None, tier: Tier = "memory") -> None:
         self.cube = cube
+        self.tier = tier
         self.single = turn is not None  # one turn taken out of a window
         self.fused = 0.0
         self.score = 0.0
@@ -446,6 +572,9 @@ class _Candidate:
             self.source_ids = tuple(dict.fromkeys(s for t in turns for s in t.source_ids))
         self.keys = frozenset(ids)
         self._words: frozenset[str] | None = None
+        # a conversation window of the fast reader (or one turn of it); a preference holds
+        # its turn too (for redundancy and rendering) but is ranked as a memory of its own
+        self.window = turns is not None and cube.memory_type != PREFERENCE
 
     @property
     def words(self) -> frozenset[str]:
@@ -462,7 +591,7 @@ def _turn_votes(cands: list[_Candidate], norm: bool = False) -> dict[str, float]
     holding it; with ``norm``, divided by how many windows could hold it (:func:`_capacity`)."""
     votes: dict[str, float] = {}
     for c in cands:
-        for t in c.turns or ():
+        for t in (c.turns if c.window else None) or ():
             key = _turn_key(c.cube.provenance.thread_id, t)
             votes[key] = votes.get(key, 0.0) + c.fused
     if norm:
@@ -478,7 +607,7 @@ def _capacity(cands: list[_Candidate]) -> dict[str, int]:
     was retrieved; ``""`` -> the largest window seen, for the others."""
     cap: dict[str, int] = {"": 1}
     for c in cands:
-        if c.turns:
+        if c.turns and c.window:
             cap[""] = max(cap[""], len(c.turns))
             if c.focus is not None:
                 cap[_turn_key(c.cube.provenance.thread_id, c.focus)] = len(c.turns)
@@ -495,7 +624,7 @@ def _turn_candidates(cands: list[_Candidate], norm: bool = False) -> list[_Candi
     turns: dict[str, tuple[Turn, float, _Candidate]] = {}
     cap = _capacity(cands) if norm else {}
     for c in cands:
-        if c.turns is None:
+        if not c.window or c.turns is None:
             out.append(c)
             continue
         thread = c.cube.provenance.thread_id
@@ -715,27 +844,19 @@ class MemScheduler:
         queries: list[str],
         ns: tuple[str, ...] | None,
         filter: CubeFilter | None,
-    ) -> list[tuple[float, list[ScoredCube]]]:
-        specs = self._searches(queries)
-        dense = [q for q in queries if any(s[0] == q and s[1] != "lexical" for s in specs)]
+    ) -> Hits:
+        specs = self._searches(queries, filter)
+        dense = list(dict.fromkeys(s.query for s in specs if s.mode != "lexical"))
         emb = self.vault.embeddings
         found = await asyncio.gather(*(emb.aembed_query(q) for q in dense))
         vectors = dict(zip(dense, found, strict=True))
         results = await asyncio.gather(
             *(
-                self.vault.asearch(
-                    principal,
-                    q,
-                    namespace=ns,
-                    filter=filter,
-                    limit=n,
-                    mode=m,
-                    query_vector=vectors.get(q) if m != "lexical" else None,
-                )
-                for q, m, _, n in specs
+                self.vault.asearch(principal, s.query, **s.options(ns, vectors.get(s.query)))
+                for s in specs
             )
         )
-        return [(spec[2], hits) for spec, hits in zip(specs, results, strict=True)]
+        return list(zip(specs, results, strict=True))
 
     def _search_all(
         self,
@@ -743,21 +864,17 @@ class MemScheduler:
         queries: list[str],
         ns: tuple[str, ...] | None,
         filter: CubeFilter | None,
-    ) -> list[tuple[float, list[ScoredCube]]]:
-        specs = self._searches(queries)
+    ) -> Hits:
         # each query variant is embedded once, however many searches use it
         vectors: dict[str, list[float]] = {}
-        out = []
-        for q, m, w, n in specs:
+        out: Hits = []
+        for s in self._searches(queries, filter):
             vec = None
-            if m != "lexical":
-                vec = vectors.get(q)
+            if s.mode != "lexical":
+                vec = vectors.get(s.query)
                 if vec is None:
-                    vec = vectors[q] = self.vault.embeddings.embed_query(q)
-            hits = self.vault.search(
-                principal, q, namespace=ns, filter=filter, limit=n, mode=m, query_vector=vec
-            )
-            out.append((w, hits))
+                    vec = vectors[s.query] = self.vault.embeddings.embed_query(s.query)
+            out.append((s, self.vault.search(principal, s.query, **s.options(ns, vec))))
         return out
 
     # -- steps ------------------------------------------------------------------------------
@@ -779,18 +896,27 @@ class MemScheduler:
                 queries.append(kw)
         return queries, ns
 
-    def _searches(self, queries: list[str]) -> list[tuple[str, str, float, int]]:
-        r = self.policy.retrieval
+    def _searches(self, queries: list[str], filter: CubeFilter | None) -> list[_Search]:
+        r, p = self.policy.retrieval, self.policy.preferences
+        tiered = _tiered(self.policy, filter)
+        tiers: list[tuple[Tier, RetrievalPolicy | PreferencePolicy, int]] = [
+            ("memory", r, r.candidates)
+        ]
+        if tiered:
+            tiers.append(("preference", p, p.candidates))
         out = []
-        for qi, q in enumerate(queries):
-            qw = 1.0 if qi == 0 else r.rewrite_weight
-            for mode, w in (
-                ("hybrid", r.hybrid_weight),
-                ("lexical", r.lexical_weight),
-                ("dense", r.dense_weight),
-            ):
-                if w * qw > 0:
-                    out.append((q, mode, w * qw, r.candidates))
+        for tier, w, limit in tiers:
+            for qi, q in enumerate(queries):
+                qw = 1.0 if qi == 0 else r.rewrite_weight
+                modes = (
+                    ("hybrid", w.hybrid_weight),
+                    ("lexical", w.lexical_weight),
+                    ("dense", w.dense_weight),
+                )
+                narrowed = _tier_filter(filter, tier, tiered)
+                out.extend(
+                    _Search(q, m, mw * qw, limit, tier, narrowed) for m, mw in modes if mw * qw > 0
+                )
         return out
 
     def _assemble(
@@ -799,10 +925,10 @@ class MemScheduler:
         ns: tuple[str, ...] | None,
         budget: int,
         queries: list[str],
-        lists: list[tuple[float, list[ScoredCube]]],
+        lists: Hits,
         now: datetime | None,
     ) -> MemoryPlan:
-        cands = self._fuse(lists)
+        cands = self._fuse(lists, query)
         self._score(cands, now or utcnow(), query)
         items, text, text_tokens = self._select(cands, budget)
         total = text_tokens + sum(i.tokens for i in items if i.placement == Placement.ACTIVATION)
@@ -818,16 +944,52 @@ class MemScheduler:
             candidates=len(cands),
         )
 
-    def _fuse(self, lists: list[tuple[float, list[ScoredCube]]]) -> list[_Candidate]:
+    def _fuse(self, lists: Hits, query: str) -> list[_Candidate]:
+        prefs = [(spec, hits) for spec, hits in lists if spec.tier == "preference"]
+        memory = [(spec, hits) for spec, hits in lists if spec.tier == "memory"]
+        if prefs:
+            # With a preference tier, preferences rank among themselves only, and only for
+            # a request in the user's own voice ("what should I cook tonight?"); for a
+            # question about someone in the conversation (it names a speaker) or about
+            # what happened, they are left to the windows that show them in context.
+            memory = [
+                (s, [h for h in hits if h.cube.memory_type != PREFERENCE]) for s, hits in memory
+            ]
+        cands = self._fuse_memory(memory)
+        if prefs and (
+            not _OWN_VOICE.search(query)
+            or _named(query, {t.speaker.lower() for c in cands for t in c.turns or ()})
+        ):
+            prefs = []
+        return cands + list(self._rrf(prefs, "preference").values())
+
+    def _rrf(self, lists: Hits, tier: Tier) -> dict[str, _Candidate]:
         k = self.policy.retrieval.rrf_k
-        excerpt = self.policy.selection.excerpt
         cands: dict[str, _Candidate] = {}
-        for weight, hits in lists:
-            for rank, hit in enumerate(hits, 1):
+        for spec, hits in lists:
+            strength = [1.0] * len(hits)
+            owner = self.policy.preferences if tier == "preference" else self.policy.retrieval
+            a = owner.lexical_coverage
+            if spec.mode == "lexical" and a > 0:
+                cov = self._coverage(spec.query, [h.cube.text for h in hits])
+                strength = [1.0 - a + a * c for c in cov]
+            for rank, (hit, st) in enumerate(zip(hits, strength, strict=True), 1):
                 c = cands.get(hit.cube.id)
                 if c is None:
-                    c = cands[hit.cube.id] = _Candidate(hit.cube)
-                c.fused += weight / (k + rank)
+                    c = cands[hit.cube.id] = _Candidate(hit.cube, tier=tier)
+                c.fused += spec.weight * st / (k + rank)
+        return cands
+
+    def _coverage(self, query: str, texts: list[str]) -> list[float]:
+        lexical = self.vault.lexical
+        return term_coverage(
+            set(lexical.encode_query(query).indices),
+            [set(lexical.encode_document(t).indices) for t in texts],
+        )
+
+    def _fuse_memory(self, lists: Hits) -> list[_Candidate]:
+        excerpt = self.policy.selection.excerpt
+        cands = self._rrf(lists, "memory")
         norm = self.policy.retrieval.vote_norm
         if excerpt == "turn":
             return _turn_candidates(list(cands.values()), norm)
@@ -841,17 +1003,17 @@ class MemScheduler:
                 thread = c.cube.provenance.thread_id
                 if excerpt == "voted":
                     c.votes = {k: votes[k] for k in c.keys if k in votes}
-                if self.policy.retrieval.turn_votes and c.focus is not None:
+                if self.policy.retrieval.turn_votes and c.window and c.focus is not None:
                     c.fused = votes[_turn_key(thread, c.focus)]
         return out
 
     def _score(self, cands: list[_Candidate], now: datetime, query: str) -> None:
         s = self.policy.scoring
         # relevance is relative to the best of the same unit: a turn's vote sums windows
-        tops = {
-            single: max((c.fused for c in cands if c.single == single), default=0.0) or 1.0
-            for single in (False, True)
-        }
+        tops: dict[tuple[bool, Tier], float] = {}
+        for c in cands:
+            unit = (c.single, c.tier)
+            tops[unit] = max(tops.get(unit, 0.0), c.fused)
         total = (s.relevance + s.recency + s.priority + s.usage + s.speaker) or 1.0
         named: set[str] = set()
         if s.speaker:
@@ -860,7 +1022,7 @@ class MemScheduler:
         for c in cands:
             age_days = max(0.0, (now - c.cube.updated_at).total_seconds() / 86400)
             comp = {
-                "relevance": c.fused / tops[c.single],
+                "relevance": c.fused / (tops[c.single, c.tier] or 1.0),
                 "recency": 0.5 ** (age_days / s.recency_half_life_days),
                 "priority": c.cube.priority,
                 "usage": min(1.0, math.log1p(c.cube.usage.hits) / math.log1p(s.usage_saturation)),
@@ -897,7 +1059,7 @@ class MemScheduler:
         windows_left = sel.window_items if mixed else 0
 
         def eligible(c: _Candidate) -> bool:
-            return not mixed or c.turns is None or c.single == (windows_left <= 0)
+            return not mixed or not c.window or c.single == (windows_left <= 0)
 
         def text_entries(
             extra: tuple[_Candidate, list[Turn] | None] | None = None,
@@ -913,78 +1075,91 @@ class MemScheduler:
                 for t in ts or ()
             }
 
-        while pool and len(chosen) < sel.max_items:
-            if mixed and windows_left > 0 and not any(c.turns and not c.single for c in pool):
-                windows_left = 0  # no window left to try: on to the turns
-            best, best_value, best_red = None, -math.inf, 0.0
-            picked = [x[0] for x in chosen]
-            dropped: list[_Candidate] = []
-            for c in pool:
-                if not eligible(c):
-                    continue
-                if placements[c.cube.id] == Placement.ACTIVATION:
-                    # a KV block holds the text it was compiled from: it replaces its sources
-                    # rather than repeating them
-                    src = set(c.cube.provenance.derived_from)
-                    others = [x for x in picked if x.cube.id not in src]
-                    red = _redundancy(c, {k for o in others for k in o.keys}, others)
-                else:
-                    red = _redundancy(c, covered, picked)
-                    if red >= sel.duplicate_threshold:  # only grows as the plan does: drop now
-                        dropped.append(c)
+        # The preference tier fills its share first, the other memories the rest of the
+        # budget, then preferences whatever the others left (see PreferencePolicy).
+        prefs = [c for c in pool if c.tier == "preference"]
+        pool = [c for c in pool if c.tier != "preference"]
+        phases = [(pool, budget)]
+        if prefs:
+            share = int(budget * self.policy.preferences.share)
+            phases = [(prefs, share), (pool, budget), (prefs, budget)]
+        for pool, cap in phases:
+            while pool and len(chosen) < sel.max_items:
+                if mixed and windows_left > 0 and not any(c.window and not c.single for c in pool):
+                    windows_left = 0  # no window left to try: on to the turns
+                best, best_value, best_red = None, -math.inf, 0.0
+                picked = [x[0] for x in chosen]
+                dropped: list[_Candidate] = []
+                for c in pool:
+                    if not eligible(c):
                         continue
-                value = sel.mmr_lambda * c.score - (1 - sel.mmr_lambda) * red
-                if value > best_value:
-                    best, best_value, best_red = c, value, red
-            for c in dropped:
-                pool.remove(c)
-            if best is None:
-                if dropped:
-                    continue  # the pool changed: look again (phase may have moved on)
-                break
-            pool.remove(best)
-            placement = placements[best.cube.id]
-            if best_red >= sel.duplicate_threshold or placement is None:
-                continue
-            if placement == Placement.PARAMETRIC:
-                if adapters < place.max_adapters:
-                    adapters += 1
-                    chosen.append((best, placement, 0, None))
-                continue
-            if placement == Placement.ACTIVATION:
-                payload = best.cube.payload
-                assert isinstance(payload, ActivationPayload)
-                sources = set(best.cube.provenance.derived_from)
-                kept = [
-                    x
-                    for x in chosen
-                    if not (x[1] == Placement.PLAINTEXT and x[0].cube.id in sources)
-                ]
-                if len(kept) != len(chosen):  # its sources leave the text block
-                    chosen = kept
-                    text_tokens = self._line_tokens(_lines(text_entries()))
-                if text_tokens + prefix_tokens + payload.prefix_tokens > budget:
-                    continue
-                compiled |= sources
-                prefix_tokens += payload.prefix_tokens
-                chosen.append((best, placement, payload.prefix_tokens, None))
-                covered |= best.keys
-                continue
-            if best.cube.id in compiled:
-                continue
-            options = [best.turns]
-            if voted and best.turns and best.votes:
-                options = _voted_excerpts(best, injected(), sel.vote_ratio)
-            for turns in options:  # the excerpt, else its best new turn alone
-                tokens = self._line_tokens(_lines(text_entries((best, turns))))
-                if tokens + prefix_tokens <= budget:
-                    chosen.append((best, placement, tokens - text_tokens, turns))
-                    text_tokens = tokens
-                    if best.turns and not best.single:
-                        windows_left -= 1
-                    # redundancy counts the whole window, so the ranking is the windows'
-                    covered |= best.keys
+                    if placements[c.cube.id] == Placement.ACTIVATION:
+                        # a KV block holds the text it was compiled from: it replaces its sources
+                        # rather than repeating them
+                        src = set(c.cube.provenance.derived_from)
+                        others = [x for x in picked if x.cube.id not in src]
+                        red = _redundancy(c, {k for o in others for k in o.keys}, others)
+                    else:
+                        red = _redundancy(c, covered, picked)
+                        if red >= sel.duplicate_threshold:  # only grows as the plan does: drop now
+                            dropped.append(c)
+                            continue
+                    value = sel.mmr_lambda * c.score - (1 - sel.mmr_lambda) * red
+                    if value > best_value:
+                        best, best_value, best_red = c, value, red
+                for c in dropped:
+                    pool.remove(c)
+                if best is None:
+                    if dropped:
+                        continue  # the pool changed: look again (phase may have moved on)
                     break
+                pool.remove(best)
+                placement = placements[best.cube.id]
+                if best_red >= sel.duplicate_threshold or placement is None:
+                    continue
+                if placement == Placement.PARAMETRIC:
+                    if adapters < place.max_adapters:
+                        adapters += 1
+                        chosen.append((best, placement, 0, None))
+                    continue
+                if placement == Placement.ACTIVATION:
+                    payload = best.cube.payload
+                    assert isinstance(payload, ActivationPayload)
+                    sources = set(best.cube.provenance.derived_from)
+                    kept = [
+                        x
+                        for x in chosen
+                        if not (x[1] == Placement.PLAINTEXT and x[0].cube.id in sources)
+                    ]
+                    if len(kept) != len(chosen):  # its sources leave the text block
+                        chosen = kept
+                        text_tokens = self._line_tokens(_lines(text_entries()))
+                    if text_tokens + prefix_tokens + payload.prefix_tokens > cap:
+                        continue
+                    compiled |= sources
+                    prefix_tokens += payload.prefix_tokens
+                    chosen.append((best, placement, payload.prefix_tokens, None))
+                    covered |= best.keys
+                    continue
+                if best.cube.id in compiled:
+                    continue
+                options = [best.turns]
+                if voted and best.turns and best.votes:
+                    options = _voted_excerpts(best, injected(), sel.vote_ratio)
+                for turns in options:  # the excerpt, else its best new turn alone
+                    tokens = self._line_tokens(_lines(text_entries((best, turns))))
+                    if tokens + prefix_tokens <= cap:
+                        chosen.append((best, placement, tokens - text_tokens, turns))
+                        text_tokens = tokens
+                        if best.window and not best.single:
+                            windows_left -= 1
+                        # redundancy counts the whole window, so the ranking is the windows'
+                        covered |= best.keys
+                        break
+                else:
+                    if cap < budget:  # the share is full: the rest may still fit later
+                        pool.append(best)
+                        break
         # The block is counted whole once: a tokenizer that merges across lines could make
         # the per-line sum low, so drop the last text items until the exact count fits.
         text = "\n".join(_lines(text_entries()))
@@ -1038,6 +1213,60 @@ def _voted_excerpts(c: _Candidate, injected: set[str], ratio: float) -> list[lis
     return [excerpt, single] if excerpt and excerpt != single else [single]
 
 
+def term_coverage(query_terms: set[int], docs: Sequence[set[int]]) -> list[float]:
+    """Per document (a set of BM25 term ids), the share of the query's terms it holds, each
+    term weighted by its rarity among ``docs``: ``log((n + 1) / (df + 0.5))``. A term every
+    document has weighs next to nothing; a query term none has counts against them all (the
+    search missed what the query is most specific about). No query terms: 1 for all."""
+    if not query_terms or not docs:
+        return [1.0] * len(docs)
+    held = [query_terms & d for d in docs]
+    n = len(held)
+    df = dict.fromkeys(query_terms, 0)
+    for d in held:
+        for t in d:
+            df[t] += 1
+    weight = {t: math.log((n + 1) / (df[t] + 0.5)) for t in query_terms}
+    total = sum(weight.values())
+    return [sum(weight[t] for t in d) / total for d in held]
+
+
+def _tier_filter(
+    filter: CubeFilter | Mapping[str, Any] | None, tier: Tier, tiered: bool = True
+) -> CubeFilter | Mapping[str, Any] | None:
+    """``filter`` narrowed to ``tier``'s cubes (with a preference tier, the memory tier
+    leaves preferences out, so they take none of its candidate slots); ``None`` for the
+    preference tier when the filter's memory types leave preferences out (the tier then
+    does not search)."""
+    if tier == "memory":
+        if not tiered:
+            return filter
+        if isinstance(filter, Mapping):
+            excluded = tuple(filter.get("exclude_memory_types") or ())
+            return {**filter, "exclude_memory_types": (*excluded, PREFERENCE)}
+        base = filter or CubeFilter()
+        return base.model_copy(
+            update={"exclude_memory_types": (*(base.exclude_memory_types or ()), PREFERENCE)}
+        )
+    wanted = (PREFERENCE,)
+    if isinstance(filter, Mapping):
+        types, excluded = filter.get("memory_types"), filter.get("exclude_memory_types") or ()
+        if (types is not None and PREFERENCE not in types) or PREFERENCE in excluded:
+            return None
+        return {**filter, "memory_types": wanted}
+    if filter is None:
+        return CubeFilter(memory_types=wanted)
+    types, excluded = filter.memory_types, filter.exclude_memory_types or ()
+    if (types is not None and PREFERENCE not in types) or PREFERENCE in excluded:
+        return None
+    return filter.model_copy(update={"memory_types": wanted})
+
+
+def _tiered(policy: SchedulerPolicy, filter: CubeFilter | Mapping[str, Any] | None) -> bool:
+    """Whether preferences are searched as a tier of their own for this filter."""
+    return policy.preferences.share > 0 and _tier_filter(filter, "preference") is not None
+
+
 def _ids_of(turns: Sequence[Turn]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for t in turns for s in t.source_ids))
 
@@ -1076,31 +1305,43 @@ __all__ = [
     "SelectionPolicy",
     "keyword_query",
     "render_block",
+    "term_coverage",
 ]
 
 
 def _candidates(
-    query: str,
-    ns: tuple[str, ...] | None,
-    queries: list[str],
-    lists: list[tuple[float, list[ScoredCube]]],
+    query: str, ns: tuple[str, ...] | None, queries: list[str], lists: Hits
 ) -> Candidates:
     return Candidates(
         query=query,
         namespace=ns,
         queries=queries,
-        lists=[(w, [h.cube.id for h in hits]) for w, hits in lists],
+        lists=[
+            RankedList(
+                weight=spec.weight,
+                ids=[h.cube.id for h in hits],
+                scores=[h.score for h in hits],
+                mode=spec.mode,
+                tier=spec.tier,
+            )
+            for spec, hits in lists
+        ],
     )
 
 
 def _ranked(
     candidates: Candidates, cubes: Sequence[MemCube], budget: int
-) -> tuple[str, tuple[str, ...] | None, int, list[str], list[tuple[float, list[ScoredCube]]]]:
+) -> tuple[str, tuple[str, ...] | None, int, list[str], Hits]:
     """The arguments of ``_assemble`` from retrieved ids and the cubes fetched for them; an id
     no longer readable (deleted, access revoked) drops out of its list."""
     by_id = {c.id: c for c in cubes}
-    lists = [
-        (w, [ScoredCube(cube=by_id[i], score=0.0) for i in ids if i in by_id])
-        for w, ids in candidates.lists
-    ]
+    lists: Hits = []
+    for r in candidates.lists:
+        scores = r.scores if len(r.scores) == len(r.ids) else [0.0] * len(r.ids)
+        hits = [
+            ScoredCube(cube=by_id[i], score=sc)
+            for i, sc in zip(r.ids, scores, strict=True)
+            if i in by_id
+        ]
+        lists.append((_Search("", r.mode, r.weight, len(r.ids), r.tier), hits))
     return candidates.query, candidates.namespace, budget, candidates.queries, lists

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import locomo
+from benchmarks import locomo, prefset
 
 SESSION_1 = [
     ("Ana", "Hi Ben! I adopted a puppy named Biscuit yesterday."),
@@ -106,7 +106,8 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert overall["questions"] == 4  # category 5 and the question without evidence are out
     assert result["ingest"]["questions_skipped_no_evidence"] == 1
     assert result["ingest"]["evidence_ids_dropped"] == 1  # D9:99 names no turn
-    assert result["ingest"]["turns"] == 10 and result["ingest"]["cubes"] == 10
+    # a window per turn, and a preference cube for "I started learning the violin last month"
+    assert result["ingest"]["turns"] == 10 and result["ingest"]["cubes"] == 11
     assert result["plans_over_budget"] == 0
     # R@tok counts only turns whose text is in the block, and every named turn is there
     assert result["ids_claimed_not_injected"] == 0
@@ -126,3 +127,21 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         "plan_1024_p95",
     }
     assert set(result["ablations"]) == set(locomo.ABLATIONS)
+
+
+def test_preference_dev_set_is_clean_and_runs_through_the_benchmark(tmp_path: Path) -> None:
+    data = prefset.generate(users=1, prefs=30, questions=30, seed=3)
+    prefset.check(data)  # evidence ids exist; no question shares a content word with it
+    assert data == prefset.generate(users=1, prefs=30, questions=30, seed=3)  # deterministic
+    path = tmp_path / "prefs.json"
+    path.write_text(json.dumps(data))
+    out = tmp_path / "results.json"
+    locomo.main(["--data", str(path), "--out", str(out), "--quiet"])
+    result = json.loads(out.read_text())
+    assert result["overall"]["questions"] == 30
+    assert result["per_category"]["4_single_hop"]["questions"] == 30
+    assert result["ids_claimed_not_injected"] == 0 and result["plans_over_budget"] == 0
+    # the preference turns were read as preferences (they are most of what the user says
+    # that is not a request), and the tier finds them for implied questions
+    assert result["ingest"]["cubes"] > result["ingest"]["turns"]
+    assert result["overall"]["R@1024tok"] > 0.5

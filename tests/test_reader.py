@@ -185,7 +185,7 @@ def test_constructor_checks() -> None:
 
 
 def test_fast_cube_per_turn_with_window_provenance_and_date() -> None:
-    cubes = MemReader().read(conversation(), namespace=NS, thread_id="t1")
+    cubes = MemReader(preferences=False).read(conversation(), namespace=NS, thread_id="t1")
     assert len(cubes) == 6
     third = cubes[2]
     assert third.text == (
@@ -208,32 +208,36 @@ def test_fast_cube_per_turn_with_window_provenance_and_date() -> None:
 
 
 def test_fast_windows_stop_at_a_session_break() -> None:
-    cubes = MemReader().read(conversation(), namespace=NS)
+    cubes = MemReader(preferences=False).read(conversation(), namespace=NS)
     # D1:4 is the last turn before a nine-day pause: its window does not reach D2:1
     assert cubes[3].provenance.source_ids == ("D1:3", "D1:4")
     assert cubes[4].provenance.source_ids == ("D2:1", "D2:2")
     assert cubes[4].text.startswith("[17 May 2023]\n")
-    long_gap = MemReader(session_gap=timedelta(days=30)).read(conversation(), namespace=NS)
+    long_gap = MemReader(session_gap=timedelta(days=30), preferences=False).read(
+        conversation(), namespace=NS
+    )
     assert long_gap[3].provenance.source_ids == ("D1:3", "D1:4", "D2:1")
 
 
 def test_fast_window_size_and_dates_are_configurable() -> None:
-    bare = MemReader(window=0, dates=False).read(conversation(), namespace=NS)
+    bare = MemReader(window=0, dates=False, preferences=False).read(conversation(), namespace=NS)
     assert bare[2].text == "Caroline: I went to a LGBTQ support group yesterday."
     assert bare[2].provenance.source_ids == ("D1:3",)
-    wide = MemReader(window=2).read(conversation(), namespace=NS)
+    wide = MemReader(window=2, preferences=False).read(conversation(), namespace=NS)
     assert wide[2].provenance.source_ids == ("D1:1", "D1:2", "D1:3", "D1:4")
 
 
 def test_start_reads_only_new_messages_with_old_ones_as_context() -> None:
     msgs = conversation()
-    whole = MemReader().read(msgs, namespace=NS, thread_id="t1")
-    tail = MemReader().read(msgs, namespace=NS, thread_id="t1", start=5)
+    whole = MemReader(preferences=False).read(msgs, namespace=NS, thread_id="t1")
+    tail = MemReader(preferences=False).read(msgs, namespace=NS, thread_id="t1", start=5)
     assert len(tail) == 1 and tail[0].provenance.message_ids == ("m4", "m5")
     # same messages, same thread: same cube ids (a second write-back is a duplicate, not new)
     assert tail[0].id == whole[5].id
-    assert MemReader().read(msgs, namespace=NS, thread_id="t2")[5].id != whole[5].id
-    assert MemReader().read(msgs, namespace=NS, start=99) == []
+    assert (
+        MemReader(preferences=False).read(msgs, namespace=NS, thread_id="t2")[5].id != whole[5].id
+    )
+    assert MemReader(preferences=False).read(msgs, namespace=NS, start=99) == []
 
 
 def test_render_turns_dates_once_per_day() -> None:
@@ -245,7 +249,7 @@ def test_render_turns_dates_once_per_day() -> None:
 
 
 def test_fast_cubes_are_found_by_their_context(vault, alice) -> None:
-    cubes = MemReader().read(conversation(), namespace=NS, thread_id="t1")
+    cubes = MemReader(preferences=False).read(conversation(), namespace=NS, thread_id="t1")
     vault.put(alice, cubes)
     # "How was the support group?" - the answer turn D1:4 does not say "support group"; its
     # window does, so the window holding the answer is found
@@ -300,7 +304,9 @@ def test_fine_parse_failure_falls_back_to_fast_and_says_so() -> None:
     fine = [c for c in cubes if "fine" in c.tags]
     fallback = [c for c in cubes if "fallback" in c.tags]
     assert len(fine) == 1  # the first batch parsed
-    assert [c.payload.data["focus"] for c in fallback] == [4, 5]  # type: ignore[union-attr]
+    # a window per turn of the failed batch, and their stated preferences, also from fast mode
+    assert [c.payload.data["focus"] for c in fallback] == [4, 4, 5, 5]  # type: ignore[union-attr]
+    assert [c.memory_type for c in fallback] == ["episodic", "preference"] * 2
     assert all(c.provenance.origin == "reader:fast" for c in fallback)
     assert "fine extraction failed" in (fallback[0].provenance.note or "")
     assert "ValidationError" in (fallback[0].provenance.note or "")
@@ -310,7 +316,8 @@ def test_fine_prose_answer_without_tool_call_falls_back() -> None:
     reader = MemReader("fine", llm=ScriptedExtractor(text_when="Caroline"), batch_size=10)
     with pytest.warns(ReaderFallbackWarning, match="no structured output"):
         cubes = reader.read(conversation(), namespace=NS)
-    assert len(cubes) == 6 and all("fallback" in c.tags for c in cubes)
+    assert all("fallback" in c.tags for c in cubes)
+    assert len([c for c in cubes if c.memory_type == "episodic"]) == 6
 
 
 async def test_aread_matches_read_and_runs_batches_concurrently() -> None:

@@ -190,6 +190,9 @@ class CubeFilter(BaseModel):
     """Match ``namespace`` itself only, not the namespaces below it."""
     kinds: tuple[MemoryKind, ...] | None = None
     memory_types: tuple[str, ...] | None = None
+    exclude_memory_types: tuple[str, ...] | None = None
+    """Cubes of none of these memory types (e.g. a search that leaves preferences to their
+    own tier)."""
     statuses: tuple[LifecycleStatus, ...] | None = (LifecycleStatus.ACTIVE,)
     tags: tuple[str, ...] | None = None
     """Cubes carrying any of these tags."""
@@ -222,6 +225,9 @@ class CubeFilter(BaseModel):
         ):
             if values is not None:
                 must.append({"key": field_name, "match": {"any": [str(v) for v in values]}})
+        if self.exclude_memory_types:
+            excluded = [str(v) for v in self.exclude_memory_types]
+            must.append({"must_not": [{"key": "memory_type", "match": {"any": excluded}}]})
         if self.owner is not None:
             must.append({"key": "owner", "match": {"value": self.owner}})
         if self.key is not None:
