@@ -322,7 +322,7 @@ def nodes_read_schedule(w: World, rng: random.Random, p: Principal) -> list[str]
     state: dict[str, Any] = {"messages": [HumanMessage(f"what about {rng.choice(WORDS)}?")]}
     state |= nodes.read(state, config)
     assert state["memory_candidates"] is not None
-    found = [i for _, ids in state["memory_candidates"]["lists"] for i in ids]
+    found = [i for r in state["memory_candidates"]["lists"] for i in r["ids"]]
     assert set(found) <= w.visible[p.id]
     if rng.random() < 0.5:
         hidden = [_hidden(w, rng, p, probe=False) for _ in range(3)]
