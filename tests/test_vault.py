@@ -804,3 +804,16 @@ def test_what_a_newcomer_types_works_or_says_what_to_do(plain_vault: MemVault) -
         MemCubeStore("/tmp/vault")
     with pytest.raises(InvalidInputError, match="location"):
         MemVault.open(123)
+
+
+def test_structured_data_floats_come_back_exactly(vault: MemVault) -> None:
+    """The engine parses the nested payload copy itself and may move a float by one ULP;
+    the cube is read from its header JSON, which keeps the value as written."""
+    owner = Principal("maya")
+    x = 2.0117028875153223e152  # came back as ...225e152 from the nested copy
+    cube = MemCube.model_validate(
+        {"namespace": ["maya"], "payload": {"kind": "plaintext", "text": "t", "data": {"k": x}}}
+    )
+    vault.put(owner, [cube], vectors=[[1.0] + [0.0] * (vault.dims - 1)])
+    assert vault.get(owner, cube.id).payload.data == {"k": x}
+    assert vault.find(owner, namespace=("maya",), filter={"data": [["k", "nothing"]]}) == []

@@ -729,11 +729,12 @@ class MemVault:
         found by id, key and filters, never by similarity)."""
         acc = cube.access
         data = getattr(cube.payload, "data", None)
-        exclude = {"payload": {"data"}} if data is not None else None
         try:
-            # One JSON string crosses the engine binding far faster than a nested dict; the
-            # structured ``data`` stays nested so filters can reach its fields.
-            header = cube.model_dump_json(exclude=exclude)
+            # One JSON string crosses the engine binding far faster than a nested dict. The
+            # structured ``data`` is in it too, exactly as written: the nested copy, there so
+            # filters can reach its fields, goes through the engine's own JSON parsing, which
+            # may move a float by one ULP (2.0117028875153223e+152 came back ...225e+152).
+            header = cube.model_dump_json()
         except ValueError as e:  # e.g. a lone surrogate in a field no validator covers
             raise InvalidCubeError(f"cube {cube.id} cannot be stored as JSON: {e}") from None
         payload: dict[str, Any] = {
@@ -1647,14 +1648,16 @@ def _with_owner(access: Any, owner: str | None) -> Any:
 
 
 def cube_from_payload(payload: dict[str, Any]) -> MemCube:
-    """The MemCube stored in a vault point's payload (header JSON plus nested ``data``)."""
+    """The MemCube stored in a vault point's payload (its header JSON; points written before
+    the header kept ``data`` take it from the nested copy)."""
     header = payload["cube"]
     if isinstance(header, dict):  # written before headers were stored as JSON strings
         return MemCube.model_validate(header)
     if "data" not in payload:
         return MemCube.from_json(header)
     doc = json.loads(header)
-    doc["payload"]["data"] = payload["data"]
+    if "data" not in doc["payload"]:  # written before the header kept its data
+        doc["payload"]["data"] = payload["data"]
     return MemCube.model_validate(doc)
 
 
