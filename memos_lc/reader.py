@@ -468,63 +468,73 @@ class MemReader:
             # nothing said before it
             window = [t for j, t in enumerate(turns[lo:hi], lo) if session[j] == session[i]]
             focus = turns[i]
-            header = {
-                "namespace": ns,
-                "id": self._cube_id(ns, thread_id, "turn", _turn_key(focus)),
-                "memory_type": MemoryType.EPISODIC.value,
-                "created_at": focus.time,
-                "updated_at": focus.time,
-                "priority": self.priority,
-                "tags": ("fast", "fallback") if fallback else ("fast",),
-                "provenance": _provenance("reader:fast", thread_id, window, note=fallback),
-            }
-            payload = {
-                "kind": "plaintext",
-                "text": render_turns(window, dates=self.dates),
-                "data": {
-                    TURNS_KEY: [t.model_dump(mode="json") for t in window],
-                    "focus": focus.pos,
-                },
-            }
-            cubes.append(MemCube.model_validate({**header, "payload": payload}))
+            cubes.append(
+                self._turn_cube(
+                    ns,
+                    thread_id,
+                    focus,
+                    window,
+                    id_part="turn",
+                    memory_type=MemoryType.EPISODIC.value,
+                    text=render_turns(window, dates=self.dates),
+                    fallback=fallback,
+                )
+            )
             kind = detect_preference(focus.text) if self.preferences else None
             if kind is not None and focus.speaker.lower() not in _ASSISTANTS:
-                cubes.append(self._preference(ns, thread_id, focus, kind, fallback))
+                # the turn alone, as one line, so the block shows it in the speaker's words;
+                # it holds the turn, so a window holding it too is known to overlap
+                pref = self._turn_cube(
+                    ns,
+                    thread_id,
+                    focus,
+                    [focus],
+                    id_part="preference",
+                    memory_type=MemoryType.PREFERENCE.value,
+                    text=focus.line(),
+                    fallback=fallback,
+                    tags=("preference", kind),
+                    data={PREFERENCE_KEY: kind},
+                )
+                cubes.append(pref)
         return cubes
 
-    def _preference(
+    def _turn_cube(
         self,
         ns: tuple[str, ...],
         thread_id: str | None,
-        turn: Turn,
-        kind: str,
+        focus: Turn,
+        turns: Sequence[Turn],
+        *,
+        id_part: str,
+        memory_type: str,
+        text: str,
         fallback: str | None,
+        tags: tuple[str, ...] = (),
+        data: Mapping[str, Any] | None = None,
     ) -> MemCube:
-        """A turn that states a preference as a cube of its own: the turn as one line, so
-        the block shows it in the speaker's words, and the turn itself, so a window that
-        holds it and the preference are known to overlap."""
-        tags = ("fast", "preference", kind, *(("fallback",) if fallback else ()))
-        return MemCube.model_validate(
-            {
-                "namespace": ns,
-                "id": self._cube_id(ns, thread_id, "preference", _turn_key(turn)),
-                "memory_type": MemoryType.PREFERENCE.value,
-                "created_at": turn.time,
-                "updated_at": turn.time,
-                "priority": self.priority,
-                "tags": tags,
-                "provenance": _provenance("reader:fast", thread_id, [turn], note=fallback),
-                "payload": {
-                    "kind": "plaintext",
-                    "text": turn.line(),
-                    "data": {
-                        TURNS_KEY: [turn.model_dump(mode="json")],
-                        "focus": turn.pos,
-                        PREFERENCE_KEY: kind,
-                    },
-                },
-            }
-        )
+        """A fast cube about ``focus`` that holds ``turns`` (its window, or the turn alone)
+        and names them in its provenance."""
+        header = {
+            "namespace": ns,
+            "id": self._cube_id(ns, thread_id, id_part, _turn_key(focus)),
+            "memory_type": memory_type,
+            "created_at": focus.time,
+            "updated_at": focus.time,
+            "priority": self.priority,
+            "tags": ("fast", *tags, *(("fallback",) if fallback else ())),
+            "provenance": _provenance("reader:fast", thread_id, turns, note=fallback),
+        }
+        payload = {
+            "kind": "plaintext",
+            "text": text,
+            "data": {
+                TURNS_KEY: [t.model_dump(mode="json") for t in turns],
+                "focus": focus.pos,
+                **(data or {}),
+            },
+        }
+        return MemCube.model_validate({**header, "payload": payload})
 
     # -- fine -------------------------------------------------------------------------------
 

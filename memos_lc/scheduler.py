@@ -652,6 +652,11 @@ def _focus(cube: MemCube, turns: list[Turn] | None) -> Turn | None:
     return next((t for t in turns if t.pos == pos), None)
 
 
+def _people(cands: list[_Candidate]) -> set[str]:
+    """The speakers of the candidates' turns, lower-cased: the people a query can name."""
+    return {t.speaker.lower() for c in cands for t in c.turns or () if t.speaker}
+
+
 def _named(query: str, names: set[str]) -> set[str]:
     """The ``names`` (people) that ``query`` mentions as whole words, case-insensitively."""
     low = query.lower()
@@ -906,14 +911,14 @@ class MemScheduler:
             tiers.append(("preference", p, p.candidates))
         out = []
         for tier, w, limit in tiers:
+            narrowed = _tier_filter(filter, tier, tiered)
+            modes = (
+                ("hybrid", w.hybrid_weight),
+                ("lexical", w.lexical_weight),
+                ("dense", w.dense_weight),
+            )
             for qi, q in enumerate(queries):
                 qw = 1.0 if qi == 0 else r.rewrite_weight
-                modes = (
-                    ("hybrid", w.hybrid_weight),
-                    ("lexical", w.lexical_weight),
-                    ("dense", w.dense_weight),
-                )
-                narrowed = _tier_filter(filter, tier, tiered)
                 out.extend(
                     _Search(q, m, mw * qw, limit, tier, narrowed) for m, mw in modes if mw * qw > 0
                 )
@@ -947,29 +952,23 @@ class MemScheduler:
     def _fuse(self, lists: Hits, query: str) -> list[_Candidate]:
         prefs = [(spec, hits) for spec, hits in lists if spec.tier == "preference"]
         memory = [(spec, hits) for spec, hits in lists if spec.tier == "memory"]
-        if prefs:
-            # With a preference tier, preferences rank among themselves only, and only for
-            # a request in the user's own voice ("what should I cook tonight?"); for a
-            # question about someone in the conversation (it names a speaker) or about
-            # what happened, they are left to the windows that show them in context.
-            memory = [
-                (s, [h for h in hits if h.cube.memory_type != PREFERENCE]) for s, hits in memory
-            ]
+        # With a preference tier (the memory searches left preferences out), preferences
+        # rank among themselves only, and only for a request in the user's own voice
+        # ("what should I cook tonight?"); for a question about someone in the
+        # conversation (it names a speaker) or about what happened, they are left to the
+        # windows that show them in context.
         cands = self._fuse_memory(memory)
-        if prefs and (
-            not _OWN_VOICE.search(query)
-            or _named(query, {t.speaker.lower() for c in cands for t in c.turns or ()})
-        ):
+        if prefs and (not _OWN_VOICE.search(query) or _named(query, _people(cands))):
             prefs = []
         return cands + list(self._rrf(prefs, "preference").values())
 
     def _rrf(self, lists: Hits, tier: Tier) -> dict[str, _Candidate]:
         k = self.policy.retrieval.rrf_k
         cands: dict[str, _Candidate] = {}
+        owner = self.policy.preferences if tier == "preference" else self.policy.retrieval
+        a = owner.lexical_coverage
         for spec, hits in lists:
             strength = [1.0] * len(hits)
-            owner = self.policy.preferences if tier == "preference" else self.policy.retrieval
-            a = owner.lexical_coverage
             if spec.mode == "lexical" and a > 0:
                 cov = self._coverage(spec.query, [h.cube.text for h in hits])
                 strength = [1.0 - a + a * c for c in cov]
@@ -1015,10 +1014,7 @@ class MemScheduler:
             unit = (c.single, c.tier)
             tops[unit] = max(tops.get(unit, 0.0), c.fused)
         total = (s.relevance + s.recency + s.priority + s.usage + s.speaker) or 1.0
-        named: set[str] = set()
-        if s.speaker:
-            people = {t.speaker.lower() for c in cands for t in (c.turns or ()) if t.speaker}
-            named = _named(query, people)
+        named = _named(query, _people(cands)) if s.speaker else set()
         for c in cands:
             age_days = max(0.0, (now - c.cube.updated_at).total_seconds() / 86400)
             comp = {
