@@ -63,7 +63,7 @@ from memos_lc.cube import MemCube, validate_namespace
 from memos_lc.errors import InvalidInputError
 from memos_lc.governance import Principal, as_principal, principal_in_run
 from memos_lc.lifecycle import LifecyclePolicy, aconsolidate, consolidate
-from memos_lc.reader import MemReader
+from memos_lc.reader import MemReader, turns_of
 from memos_lc.scheduler import Candidates, MemoryPlan, MemScheduler, SchedulerPolicy
 from memos_lc.vault.qdrant import MemVault
 
@@ -409,6 +409,7 @@ class MemoryNodes:
         if start >= len(kept):
             return {"memory_written": []}
         cubes = self.reader.read(kept, namespace=ns, thread_id=thread_id, start=start)
+        cubes = _without_nested_windows(cubes)
         stored = vault.put(principal, _owned(cubes, principal)) if cubes else []
         return self._written(state, kept, stored)
 
@@ -421,6 +422,7 @@ class MemoryNodes:
         if start >= len(kept):
             return {"memory_written": []}
         cubes = await self.reader.aread(kept, namespace=ns, thread_id=thread_id, start=start)
+        cubes = _without_nested_windows(cubes)
         stored = await vault.aput(principal, _owned(cubes, principal)) if cubes else []
         return self._written(state, kept, stored)
 
@@ -544,6 +546,27 @@ def _storable(m: BaseMessage) -> bool:
     if isinstance(m, HumanMessage):
         return bool(_text_of(m).strip())
     return isinstance(m, AIMessage) and bool(_text_of(m).strip()) and not m.tool_calls
+
+
+def _without_nested_windows(cubes: list[MemCube]) -> list[MemCube]:
+    """``cubes`` without those whose turns another cube of the same memory type holds whole.
+
+    The fast reader makes a window around every turn: a question and its answer come back as
+    two windows of the same two turns, and the answer's window lies inside the question's
+    (which also holds the turn before). Stored as they are, every exchange would be two
+    near-identical memories. Dropping the nested windows keeps every turn in some cube and
+    stores each exchange once. Identical windows keep the first; cubes without turns (fine
+    mode) are kept as they are."""
+    held = [(c.memory_type, frozenset(t.pos for t in turns_of(c) or ())) for c in cubes]
+
+    def nested(i: int) -> bool:
+        kind, mine = held[i]
+        return bool(mine) and any(
+            j != i and other_kind == kind and (mine < other or (mine == other and j < i))
+            for j, (other_kind, other) in enumerate(held)
+        )
+
+    return [c for i, c in enumerate(cubes) if not nested(i)]
 
 
 def _owned(cubes: list[MemCube], principal: Principal) -> list[MemCube]:

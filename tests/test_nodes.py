@@ -81,7 +81,7 @@ def test_recall_across_threads_with_provenance_and_isolation(vault: MemVault) ->
     before = vault.count(Principal(id=alice), namespace=("memories", alice))
     again = graph.invoke({"messages": [("user", "Thanks!")]}, cfg("t2", alice))
     after = vault.find(Principal(id=alice), namespace=("memories", alice), limit=100)
-    assert len(after) == before + 2  # one cube per new turn (with its neighbours)
+    assert len(after) == before + 1  # one cube for the new exchange (with the turn before)
     assert not any("Relevant memories" in c.text for c in after)
     # the memory message stays at the head of the thread, replaced, not repeated
     heads = [m for m in again["messages"] if (m.id or "").startswith(MEMORY_MESSAGE_ID)]
@@ -105,6 +105,27 @@ async def test_async_graph_and_vault_from_the_store(vault: MemVault) -> None:
     )
     assert "Céüse" in out["memory_context"]
     assert vault.count(Principal(id=alice), namespace=("memories", alice)) >= 2
+
+
+@pytest.mark.parametrize("turns", [2, 3])
+def test_each_exchange_is_stored_once(vault: MemVault, turns: int) -> None:
+    """One episodic memory per exchange: the reader's window around the answer holds the
+    same turns as (or fewer than) the window around the question, and is not stored."""
+    alice = user()
+    graph = with_memory(recall_agent, MemoryNodes(vault), checkpointer=InMemorySaver())
+    said = ["I adopted a cat named Miso", "We watched a film", "It rained all day"][:turns]
+    for text in said:
+        out = graph.invoke({"messages": [("user", text)]}, cfg("once", alice))
+    episodes = vault.list(
+        Principal(id=alice),
+        filter=CubeFilter(namespace=("memories", alice), memory_types=("episodic",)),
+    )
+    assert len(episodes) == turns
+    assert len({c.text for c in episodes}) == turns
+    assert len({c.provenance.message_ids for c in episodes}) == turns
+    # nothing was lost: every turn of the thread is in some episode
+    stored = {i for c in episodes for i in c.provenance.message_ids}
+    assert stored == {m.id for m in out["messages"] if m.type in ("human", "ai")}
 
 
 def test_nodes_added_to_an_existing_graph(vault: MemVault) -> None:
