@@ -17,6 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from memos_lc.governance import principal_in_run
 from memos_lc.lifecycle import LifecyclePolicy, aconsolidate, consolidate
 from memos_lc.nodes import MemoryNodesError
+from memos_lc.studio import UserContext
 
 
 class ConsolidationState(TypedDict):
@@ -49,7 +50,7 @@ async def arun(state: ConsolidationState, config: RunnableConfig) -> dict:
     return {"report": report.model_dump(mode="json")}
 
 
-builder = StateGraph(ConsolidationState)
+builder = StateGraph(ConsolidationState, context_schema=UserContext)
 builder.add_node("consolidate", RunnableLambda(run, afunc=arun, name="consolidate"))
 builder.add_edge(START, "consolidate")
 builder.add_edge("consolidate", END)

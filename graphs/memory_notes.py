@@ -14,9 +14,13 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.store.base import BaseStore
 
+from memos_lc.governance import Principal, principal_in_run
+from memos_lc.studio import UserContext
+
 
 def _user(config: RunnableConfig) -> str:
-    return str((config.get("configurable") or {}).get("user_id") or "default")
+    # the authenticated user, else the run's user_id (context or configurable)
+    return principal_in_run(config, default=Principal("default")).id
 
 
 def remember(state: MessagesState, config: RunnableConfig, *, store: BaseStore) -> dict:
@@ -34,7 +38,7 @@ def recall(state: MessagesState, config: RunnableConfig, *, store: BaseStore) ->
     return {"messages": [AIMessage(content="Notes I recall:\n" + "\n".join(lines))]}
 
 
-builder = StateGraph(MessagesState)
+builder = StateGraph(MessagesState, context_schema=UserContext)
 builder.add_node("remember", remember)
 builder.add_node("recall", recall)
 builder.add_edge(START, "remember")

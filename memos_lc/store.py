@@ -400,12 +400,19 @@ class MemCubeStore(BaseStore):
                 f"would be {principal.id!r}'s cube in another user's namespace"
             )
 
+    def principal_outside_run(self) -> Principal:
+        """Who acts in a call made outside a graph run: the store's ``principal``, else
+        :class:`~memos_lc.errors.PrincipalRequiredError`. A store that a server calls for
+        its clients' requests overrides this to act as the request's user
+        (:class:`memos_lc.studio.ServerStore` does, for the LangGraph API server)."""
+        return require_principal(self.principal, "MemCubeStore outside a graph run")
+
     def _context(self) -> tuple[Principal, str | None]:
         """The acting principal and thread id of the running graph, if any."""
         try:
             config = get_config()
         except RuntimeError:
-            return require_principal(self.principal, "MemCubeStore outside a graph run"), None
+            return self.principal_outside_run(), None
         conf = config.get("configurable") or {}
         thread_id = conf.get("thread_id")
         thread_id = thread_id if _valid_key(thread_id) else None

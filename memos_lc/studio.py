@@ -7,13 +7,25 @@ shutdown. The embedded vault admits one process at a time, so both share ONE
 entered and closed when the last is exited. The vault location is ``$MEMOS_LC_VAULT`` (a
 directory, ``":memory:"`` or a Qdrant URL), else the user data dir.
 
-Who acts: the server reads thread state with the bare thread config (``GET
+Who acts in the store (:class:`ServerStore`), which keeps per-user ownership:
+
+* in a run: the user the server authenticated (``langgraph_auth_user_id``, when the
+  ``langgraph.json`` has an ``auth`` section), else the run's ``user_id`` (context or
+  ``configurable``), else the server's principal (``$MEMOS_LC_PRINCIPAL``, else the OS user);
+* through the store API (``/store/...``: Studio's memory view, langgraph-sdk's
+  ``client.store``): the request's authenticated user, so a user sees what their runs
+  wrote and nobody else's; a request no user is authenticated for (``langgraph dev``
+  without an ``auth`` section) or from a LangGraph Studio user (a developer of the
+  deployment, signed in through LangSmith) acts as the **operator**: the server's principal
+  with the roles ``$MEMOS_LC_STUDIO_ROLES`` lists (comma-separated). With
+  ``MEMOS_LC_STUDIO_ROLES=admin`` the operator sees every user's memories; unset, it has no
+  roles and sees only what it wrote itself. Runs never get these roles.
+
+Checkpoints: the server reads thread state with the bare thread config (``GET
 /threads/{id}/state`` carries no user id) and deletes threads by id alone, so a checkpoint
 owned by the ``user_id`` of the run that wrote it would read as missing in Studio. Every
-checkpoint is therefore owned by the server's principal (``$MEMOS_LC_PRINCIPAL``, else the OS
-user); access to threads is the API server's job (its auth handlers). The store keeps per-user
-ownership: in a run it acts as ``configurable.user_id``, through the store API
-(``/store/...``, Studio's memory view) as the server's principal.
+checkpoint is therefore owned by the server's principal; access to threads is the API
+server's job (its auth handlers).
 
 Example ``langgraph.json``:
     .. code-block:: json
@@ -29,14 +41,35 @@ Example ``langgraph.json``:
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from pydantic import Field
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from memos_lc.checkpoint import MemCubeSaver
-from memos_lc.governance import os_user_principal
+from memos_lc.errors import PermissionDeniedError
+from memos_lc.governance import Principal, as_principal, os_user_principal
 from memos_lc.store import MemCubeStore
 from memos_lc.vault.qdrant import ENV_VAULT, MemVault, default_vault_path
+
+ENV_STUDIO_ROLES = "MEMOS_LC_STUDIO_ROLES"
+"""Roles of the operator, who the store API acts as when no user is authenticated (e.g.
+``admin``: Studio's memory view shows every user's memories). Comma-separated; unset: none."""
+
+
+class UserContext(TypedDict, total=False):
+    """The run context of a graph served to Studio: who the run acts for. Declared as the
+    graph's ``context_schema``, it makes Studio's run form ask for a user id."""
+
+    user_id: Annotated[
+        str,
+        Field(description="Act as this user: the memories the run reads and writes are theirs."),
+    ]
+
 
 _guard = threading.Lock()
 _shared: MemVault | None = None
@@ -61,13 +94,76 @@ def _release() -> None:
             _shared = None
 
 
+def operator_principal() -> Principal:
+    """The server's principal (``$MEMOS_LC_PRINCIPAL``, else the OS user) with the roles
+    ``$MEMOS_LC_STUDIO_ROLES`` lists: who the store API acts as when no user is
+    authenticated."""
+    roles = frozenset(
+        r.strip() for r in os.environ.get(ENV_STUDIO_ROLES, "").split(",") if r.strip()
+    )
+    return Principal(os_user_principal().id, roles=roles)
+
+
+def _request_user() -> Any:
+    """The user of the request the LangGraph API server is serving; ``None`` when there is
+    no user to act as: no request (or the server's in-process client, which bypasses auth),
+    a server without an ``auth`` section, or not inside the server at all.
+
+    langgraph-api keeps the user in a context variable for its handlers and has no public
+    accessor; the store call made for a request runs in that request's context. Its modules
+    are looked up, not imported: outside the server they fail to import (they read the
+    server's configuration from the environment)."""
+    server_utils = sys.modules.get("langgraph_api.utils")
+    if server_utils is None:  # not inside the LangGraph API server
+        return None
+    ctx = server_utils.get_auth_ctx()
+    noop = sys.modules.get("langgraph_api.auth.noop")  # the backend of a server without auth
+    if ctx is None or (noop is not None and isinstance(ctx.user, noop.UnauthenticatedUser)):
+        return None
+    return ctx.user
+
+
+class ServerStore(MemCubeStore):
+    """The :class:`~memos_lc.store.MemCubeStore` the LangGraph API server calls: in a run it
+    acts like any MemCubeStore (``principal`` is the default there); for a store API request
+    it acts as the request's authenticated user, and as ``operator`` when no user is
+    authenticated or a LangGraph Studio user asks (see the module docstring).
+
+    Args:
+        vault: The vault.
+        operator: Who acts for a request no user is authenticated for, and for Studio users.
+        **kwargs: :class:`~memos_lc.store.MemCubeStore` arguments.
+    """
+
+    def __init__(self, vault: MemVault, *, operator: Principal, **kwargs: Any) -> None:
+        super().__init__(vault, **kwargs)
+        self.operator = operator
+
+    def principal_outside_run(self) -> Principal:
+        """The request's authenticated user (its id, never roles), else the operator."""
+        from langgraph_sdk.auth import is_studio_user
+
+        user = _request_user()
+        if user is None or is_studio_user(user):
+            return self.operator
+        if not user.is_authenticated:  # the app's auth let an anonymous request through
+            raise PermissionDeniedError(
+                "a store API request without an authenticated user acts as nobody on a "
+                "server with auth: authenticate it, or handle it in @auth.on.store"
+            )
+        return Principal(as_principal(user.identity).id)
+
+
 @asynccontextmanager
 async def store() -> AsyncIterator[MemCubeStore]:
     """The server's long-term store: MemCubes with hybrid search over the bundled MiniLM."""
     vault = _acquire()
     try:
-        # the server acts as one principal on purpose: the local dev server is one user's
-        yield MemCubeStore(vault, index=True, principal=os_user_principal())
+        # in a run that names nobody the server's principal acts, without the operator's
+        # roles: those are for the store API only
+        yield ServerStore(
+            vault, index=True, principal=os_user_principal(), operator=operator_principal()
+        )
     finally:
         _release()
 

@@ -6,6 +6,7 @@ the dev server's own state (`.langgraph_api/`: its thread and run list) stays ou
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -13,12 +14,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from memos_lc import CubeFilter, MemVault, Principal
+from memos_lc.errors import PermissionDeniedError
 
 REPO = Path(__file__).resolve().parent.parent
 LANGGRAPH = Path(sys.executable).parent / "langgraph"
@@ -44,6 +47,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, Callable[[], None]]]:
         **os.environ,
         "MEMOS_LC_VAULT": str(vault_dir),
         "MEMOS_LC_PRINCIPAL": "studio",
+        "MEMOS_LC_STUDIO_ROLES": "admin",  # the store API's operator sees every user's items
         "HF_HUB_OFFLINE": "1",
         "LANGSMITH_TRACING": "false",
         "LANGGRAPH_CLI_NO_ANALYTICS": "1",
@@ -101,8 +105,11 @@ def test_langgraph_dev_serves_our_store_and_checkpointer(server) -> None:
     url, vault_dir, stop = server
     client = get_sync_client(url=url)
     # the MemOS graphs are served too: the memory chat agent and consolidation
-    graphs = {a["graph_id"] for a in client.assistants.search(limit=50)}
-    assert {"memory_chat", "consolidation", "memory_notes"} <= graphs
+    assistants = {a["graph_id"]: a["assistant_id"] for a in client.assistants.search(limit=50)}
+    assert {"memory_chat", "consolidation", "memory_notes"} <= assistants.keys()
+    for assistant_id in assistants.values():  # Studio's run form asks who the run acts for
+        context = client.assistants.get_schemas(assistant_id)["context_schema"]
+        assert "user_id" in context["properties"]
     report = client.runs.wait(
         None, "consolidation", input={}, config={"configurable": {"user_id": "alice"}}
     )["report"]
@@ -131,9 +138,12 @@ def test_langgraph_dev_serves_our_store_and_checkpointer(server) -> None:
         alice_thread,
         "memory_notes",
         input={"messages": [{"role": "user", "content": "I take my tea with lemon"}]},
-        config={"configurable": {"user_id": "alice"}},
+        context={"user_id": "alice"},  # what Studio's form sends
     )
     assert out["messages"][-1]["content"] == "Notes I recall:\n- I take my tea with lemon"
+    # the operator (no auth configured, MEMOS_LC_STUDIO_ROLES=admin) sees what alice's run wrote
+    found = client.store.search_items(["notes", "alice"])["items"]
+    assert [i["value"] for i in found] == [{"text": "I take my tea with lemon"}]
     state = client.threads.get_state(alice_thread)
     assert [m["type"] for m in state["values"]["messages"]] == ["human", "ai"]
     assert len(client.threads.get_history(alice_thread)) >= 2
@@ -157,3 +167,67 @@ def test_langgraph_dev_serves_our_store_and_checkpointer(server) -> None:
         assert vault.count(alice, filter=checkpoints) == 0  # checkpoints are the server's
         # governed like any memory: another principal sees none of it
         assert vault.count(Principal(id="mallory")) == 0
+
+
+@pytest.fixture
+def in_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment `langgraph dev` gives its process (langgraph_api reads it at import),
+    and the studio module's: an in-memory vault, the server principal 'studio'."""
+    for name, value in {
+        "MIGRATIONS_PATH": "__inmem",
+        "DATABASE_URI": ":memory:",
+        "REDIS_URI": "fake",
+        "MEMOS_LC_VAULT": ":memory:",
+        "MEMOS_LC_PRINCIPAL": "studio",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+async def test_store_api_acts_as_the_requests_user(
+    in_server: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store endpoints call the store inside the request's auth context (langgraph_api's
+    ApiRoute): an authenticated user acts as itself, a request without auth or from a Studio
+    user as the operator."""
+    from langgraph_api.auth.custom import SimpleUser
+    from langgraph_api.auth.noop import UnauthenticatedUser
+    from langgraph_api.auth.studio_user import StudioUser
+    from langgraph_api.utils import with_user
+    from starlette.authentication import UnauthenticatedUser as AnonymousUser
+
+    from memos_lc import studio
+
+    async def request(user: Any, call: Callable[[], Awaitable[Any]]) -> Any:
+        async def handle() -> Any:
+            async with with_user(user, ["authenticated"]):
+                return await call()
+
+        return await asyncio.create_task(handle())  # a task per request, as in the server
+
+    def texts(items: list[Any]) -> list[str]:
+        return sorted(i.value["text"] for i in items)
+
+    monkeypatch.setenv(studio.ENV_STUDIO_ROLES, "admin")
+    async with studio.store() as store:
+        assert store.principal == Principal("studio")  # a run naming nobody: no roles
+        alice, bob = SimpleUser("alice"), SimpleUser("bob")
+        await request(alice, lambda: store.aput(("notes", "alice"), "a", {"text": "alice's"}))
+        await request(bob, lambda: store.aput(("notes", "bob"), "b", {"text": "bob's"}))
+        assert texts(await request(alice, lambda: store.asearch(("notes",)))) == ["alice's"]
+        assert texts(await request(bob, lambda: store.asearch(("notes",)))) == ["bob's"]
+        assert await request(bob, lambda: store.aget(("notes", "alice"), "a")) is None
+        for operator in (UnauthenticatedUser(), StudioUser("dev", is_authenticated=True)):
+            found = await request(operator, lambda: store.asearch(("notes",)))
+            assert texts(found) == ["alice's", "bob's"]
+        with pytest.raises(PermissionDeniedError):  # an app's auth let an anonymous one in
+            await request(AnonymousUser(), lambda: store.asearch(("notes",)))
+
+
+def test_operator_roles_are_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from memos_lc.studio import ENV_STUDIO_ROLES, operator_principal
+
+    monkeypatch.setenv("MEMOS_LC_PRINCIPAL", "studio")
+    monkeypatch.delenv(ENV_STUDIO_ROLES, raising=False)
+    assert operator_principal() == Principal("studio")
+    monkeypatch.setenv(ENV_STUDIO_ROLES, " admin, auditor ,")
+    assert operator_principal().roles == {"admin", "auditor"}
