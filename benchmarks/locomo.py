@@ -66,6 +66,7 @@ from tqdm import tqdm  # noqa: E402
 
 from memos_lc import MemVault, Principal  # noqa: E402
 from memos_lc.embeddings import default_embeddings  # noqa: E402
+from memos_lc.models import load_tokenizer  # noqa: E402
 from memos_lc.reader import MemReader  # noqa: E402
 from memos_lc.scheduler import MemScheduler, SchedulerPolicy, keyword_query  # noqa: E402
 
@@ -275,8 +276,9 @@ def evaluate(
 ) -> dict[str, Any]:
     """Plan every question and score evidence recall (usage counting off, so the questions
     are independent of their order)."""
-    scheduler = MemScheduler(vault, policy.model_copy(update={"record_use": False}))
-    scheduler.count_tokens("warm up")  # load the tokenizer outside the timings
+    # budgets in tokens of the bundled chat model (loaded here, outside the timings)
+    policy = policy.model_copy(update={"record_use": False})
+    scheduler = MemScheduler(vault, policy, count_tokens=load_tokenizer())
     rows: list[dict[str, Any]] = []
     emb = vault.embeddings
     embed_ms: list[float] = []

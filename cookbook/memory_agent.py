@@ -33,7 +33,9 @@ def agent(state, config):
 def main(vault_dir: str) -> None:
     with MemVault.open(vault_dir) as vault:
         graph = with_memory(
-            agent, MemoryNodes(vault, budget_tokens=256), checkpointer=InMemorySaver()
+            agent,
+            MemoryNodes(vault, budget_tokens=256, count_tokens=llm),
+            checkpointer=InMemorySaver(),
         )
 
         def ask(text: str, thread: str, user: str) -> dict:

@@ -87,7 +87,7 @@ from memos_lc.governance import (
     principal_from_configurable,
     require_principal,
 )
-from memos_lc.models import BUNDLED_CHAT_MODEL, LocalLM, load_causal_lm
+from memos_lc.models import BUNDLED_CHAT_MODEL, LocalLM, load_causal_lm, load_tokenizer
 from memos_lc.vault import MemVault
 
 if TYPE_CHECKING:
@@ -474,6 +474,20 @@ class ChatMemOS(BaseChatModel):
                 dtype=self.dtype,
             )
         return self.local_model
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Token ids of ``text`` by this model's tokenizer, without special tokens (what
+        :class:`~memos_lc.nodes.MemoryNodes` ``count_tokens=chat`` counts with). Before the
+        model is loaded only its tokenizer is."""
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        if self.local_model is not None:
+            tokenizer = self.local_model.tokenizer
+        else:
+            tokenizer = load_tokenizer(
+                None if self.model_name == BUNDLED_CHAT_MODEL else self.model_name
+            )
+        return tokenizer.encode(text, add_special_tokens=False)
 
     @property
     def activation_memory(self) -> ActivationMemory:

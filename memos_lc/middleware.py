@@ -27,7 +27,7 @@ Example:
             model,
             tools=[...],
             system_prompt="You are a helpful assistant.",
-            middleware=[MemoryMiddleware(vault=MemVault.open())],
+            middleware=[MemoryMiddleware(vault=MemVault.open(), count_tokens=model)],
             checkpointer=InMemorySaver(),
         )
         agent.invoke(
@@ -72,7 +72,11 @@ class MemoryMiddleware(AgentMiddleware[MemoryMiddlewareState, Any]):
             Built from ``node_options`` when not given.
         **node_options: Passed to :class:`~memos_lc.nodes.MemoryNodes` (``vault``,
             ``namespace``, ``budget_tokens``, ``principal``...). The vault may also come from
-            the agent's store (``create_agent(..., store=MemCubeStore(vault))``).
+            the agent's store (``create_agent(..., store=MemCubeStore(vault))``). Pass the
+            agent's model as ``count_tokens=model`` to count the memory budget with its
+            tokenizer (the middleware plans before the model is called, so it cannot learn
+            the model from the agent); without it the budget is an estimate
+            (:func:`~memos_lc.scheduler.estimate_tokens`).
 
     The principal is the run's (``config["configurable"]["user_id"]`` or the runtime context),
     as for the memory nodes; a run that names nobody uses ``principal``.

@@ -143,6 +143,13 @@ def load_tokenizer(model: str | os.PathLike[str] | None = None) -> PreTrainedTok
         return tok
 
 
+def loaded_tokenizers() -> frozenset[str]:
+    """Names of the models whose tokenizer this process has loaded, alone or with the model
+    (what :func:`load_tokenizer` and :func:`load_causal_lm` hold)."""
+    with _cache_lock:
+        return frozenset(_tokenizers) | {name for name, _ in _cache}
+
+
 def model_fingerprint(model: PreTrainedModel, name: str | None = None) -> str:
     """A stable id of a model's weights: a readable name plus a digest of the architecture,
     parameter shapes and a sample of every parameter's values. Two loads of the same weights

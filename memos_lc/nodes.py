@@ -40,9 +40,10 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any, Literal, NotRequired
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
+from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import (
     AIMessage,
     AnyMessage,
@@ -64,8 +65,18 @@ from memos_lc.errors import InvalidInputError
 from memos_lc.governance import Principal, as_principal, principal_in_run
 from memos_lc.lifecycle import LifecyclePolicy, aconsolidate, consolidate
 from memos_lc.reader import MemReader, turns_of
-from memos_lc.scheduler import Candidates, MemoryPlan, MemScheduler, SchedulerPolicy
+from memos_lc.scheduler import (
+    Candidates,
+    MemoryPlan,
+    MemScheduler,
+    SchedulerPolicy,
+    TokenCounter,
+    token_counter,
+)
 from memos_lc.vault.qdrant import MemVault
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 __all__ = [
     "MEMORY_MESSAGE_ID",
@@ -164,7 +175,11 @@ class MemoryNodes:
         budget_tokens: Tokens of memory text the model may get per turn.
         reader: Turns new messages into cubes (default: fast mode, no LLM).
         scheduler_policy: Scoring, dedupe and placement rules (default: the benchmarked ones).
-        count_tokens: Counts tokens of the target model (default: the bundled SmolLM2's).
+        count_tokens: The model the memory is for, whose tokenizer counts the budget: a
+            LangChain chat model (e.g. the agent's, or :class:`~memos_lc.chat_models.ChatMemOS`),
+            a transformers tokenizer, or a function ``str -> int`` (see
+            :func:`~memos_lc.scheduler.token_counter`). By default
+            :func:`~memos_lc.scheduler.estimate_tokens`, which loads no tokenizer.
         header: First line of the injected memory block.
         inject_into: ``"messages"`` puts the block in a system message at the head of
             ``messages``; ``"state"`` only sets ``memory_context`` (your agent reads it).
@@ -188,7 +203,7 @@ class MemoryNodes:
         budget_tokens: int = 1024,
         reader: MemReader | None = None,
         scheduler_policy: SchedulerPolicy | None = None,
-        count_tokens: Callable[[str], int] | None = None,
+        count_tokens: TokenCounter | BaseLanguageModel | PreTrainedTokenizerBase | None = None,
         header: str = "Relevant memories about the user (from earlier conversations):",
         inject_into: Literal["messages", "state"] = "messages",
         consolidate_every: int = 50,
@@ -209,7 +224,7 @@ class MemoryNodes:
         self.budget_tokens = budget_tokens
         self.reader = reader or MemReader()
         self.scheduler_policy = scheduler_policy or SchedulerPolicy()
-        self.count_tokens = count_tokens
+        self.count_tokens = token_counter(count_tokens)
         self.header = header
         self.inject_into = inject_into
         self.consolidate_every = consolidate_every
@@ -257,7 +272,7 @@ class MemoryNodes:
         )
 
     def _scheduler(self, vault: MemVault) -> MemScheduler:
-        # one scheduler per vault: it caches the tokenizer it counts with
+        # one scheduler per vault: it caches the token counts of memory lines
         sched = self._schedulers.get(id(vault))
         if sched is None or sched.vault is not vault:
             sched = MemScheduler(vault, self.scheduler_policy, count_tokens=self.count_tokens)

@@ -10,7 +10,8 @@ Given a query, a principal and a token budget of the target model, :meth:`MemSch
 3. **de-duplicates** by maximal marginal relevance: a candidate whose turns or words are
    already in the plan is demoted (:class:`SelectionPolicy`);
 4. **fits the budget**, counting the tokens of the exact text that will be injected with the
-   target model's tokenizer. Conversation windows from the fast reader are merged per thread,
+   target model's tokenizer (``count_tokens=``; without one, :func:`estimate_tokens`, a
+   slight over-count). Conversation windows from the fast reader are merged per thread,
    so overlapping windows never inject a turn twice and a window next to one already chosen
    costs only its new turns. By default (``SelectionPolicy.excerpt="mixed"``) the best few
    windows go in whole and single turns follow, each ranked by the windows that hold it:
@@ -40,11 +41,13 @@ import asyncio
 import functools
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from langchain_core.language_models import BaseLanguageModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from memos_lc.cube import (
@@ -58,11 +61,12 @@ from memos_lc.cube import (
     validate_namespace,
 )
 from memos_lc.errors import InvalidInputError
-from memos_lc.extras import missing_modules
 from memos_lc.reader import Turn, format_date, turns_of
 from memos_lc.vault import CubeFilter
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
     from memos_lc.governance import Principal
     from memos_lc.vault import MemVault
 
@@ -76,8 +80,60 @@ PREFERENCE = MemoryType.PREFERENCE.value
 def estimate_tokens(text: str) -> int:
     """A model-free token count: one token per 3 UTF-8 bytes, rounded up. BPE tokenizers
     average about 4 characters a token on English, so this over-counts there and a plan
-    fits the real budget; the counter of a core install, which has no tokenizer."""
+    fits the real budget. The default counter: it loads nothing."""
     return -(-len(text.encode()) // 3)
+
+
+def token_counter(
+    target: TokenCounter | BaseLanguageModel | PreTrainedTokenizerBase | None,
+) -> TokenCounter:
+    """The token counter for ``target``, the model the memory text is for.
+
+    * ``None``: :func:`estimate_tokens` (nothing is loaded).
+    * A transformers tokenizer: its token count without special tokens.
+    * A LangChain model: its own tokenizer. :meth:`~BaseLanguageModel.get_num_tokens` when
+      the model implements token counting (:class:`~memos_lc.chat_models.ChatMemOS`, which
+      loads only its tokenizer; ``ChatOpenAI``'s tiktoken; ``custom_get_token_ids=``), else
+      the Hugging Face tokenizer it holds (``ChatHuggingFace``, ``HuggingFacePipeline``),
+      else :func:`estimate_tokens`. LangChain's generic fallback, a GPT-2 tokenizer fetched
+      from the hub, is never used.
+    * Any other callable ``str -> int``: used as it is.
+    """
+    if target is None:
+        return estimate_tokens
+    if (tok := _hf_tokenizer(target)) is not None:
+        return _tokenizer_counter(tok)
+    if isinstance(target, BaseLanguageModel):
+        cls = type(target)
+        if (
+            target.custom_get_token_ids is not None
+            or cls.get_token_ids is not BaseLanguageModel.get_token_ids
+            or cls.get_num_tokens is not BaseLanguageModel.get_num_tokens
+        ):
+            return target.get_num_tokens
+        for holder in (target, getattr(target, "pipeline", None)):
+            if (tok := _hf_tokenizer(getattr(holder, "tokenizer", None))) is not None:
+                return _tokenizer_counter(tok)
+        return estimate_tokens
+    if callable(target):
+        return target
+    raise InvalidInputError(
+        "count_tokens must be a function str -> int, a LangChain model or a transformers "
+        f"tokenizer, got {type(target).__name__}"
+    )
+
+
+def _hf_tokenizer(obj: Any) -> Any | None:
+    """``obj`` if it is a transformers tokenizer (none exists unless transformers is
+    imported, so this never imports it)."""
+    transformers = sys.modules.get("transformers")
+    if transformers is not None and isinstance(obj, transformers.PreTrainedTokenizerBase):
+        return obj
+    return None
+
+
+def _tokenizer_counter(tok: Any) -> TokenCounter:
+    return lambda text: len(tok.encode(text, add_special_tokens=False))
 
 
 # Words that shape a question but name nothing in the answer. Dropping them leaves the
@@ -675,10 +731,10 @@ class MemScheduler:
     Args:
         vault: Where memories live.
         policy: A :class:`SchedulerPolicy` (defaults are the benchmarked method).
-        count_tokens: Counts tokens of the target model; by default the bundled SmolLM2
-            tokenizer (loaded on first use), or :func:`estimate_tokens` where the ``local``
-            extra is not installed. Pass e.g. ``lambda s: len(enc.encode(s))`` for another
-            model.
+        count_tokens: Counts tokens of the target model: the model itself (a LangChain chat
+            model such as :class:`~memos_lc.chat_models.ChatMemOS`, or a transformers
+            tokenizer: its tokenizer counts, see :func:`token_counter`) or a function
+            ``str -> int``. By default :func:`estimate_tokens`, which loads nothing.
 
     Example:
         .. code-block:: python
@@ -695,24 +751,16 @@ class MemScheduler:
         vault: MemVault,
         policy: SchedulerPolicy | None = None,
         *,
-        count_tokens: TokenCounter | None = None,
+        count_tokens: TokenCounter | BaseLanguageModel | PreTrainedTokenizerBase | None = None,
     ) -> None:
         self.vault = vault
         self.policy = policy or SchedulerPolicy()
-        self._count = count_tokens
+        self._count = token_counter(count_tokens)
         self._line_cache: dict[str, int] = {}
         self._newline_tokens: int | None = None
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` for the target model."""
-        if self._count is None:
-            if missing_modules(("transformers", "gguf")):
-                self._count = estimate_tokens
-            else:
-                from memos_lc.models import load_tokenizer
-
-                tok = load_tokenizer()
-                self._count = lambda s: len(tok.encode(s, add_special_tokens=False))
         return self._count(text) if text else 0
 
     def _line_tokens(self, lines: list[str]) -> int:

@@ -365,11 +365,12 @@ async def test_aplan_matches_plan(vault, alice, facts) -> None:
     assert async_.text == sync.text
 
 
-def test_default_token_counter_is_the_bundled_tokenizer(vault, alice, facts) -> None:
+def test_a_tokenizer_counts_the_budget(vault, alice, facts) -> None:
     from memos_lc.models import load_tokenizer
 
-    plan = MemScheduler(vault).plan(alice, "tea or coffee", namespace=NS, budget_tokens=64)
     tok = load_tokenizer()
+    sched = MemScheduler(vault, count_tokens=tok)
+    plan = sched.plan(alice, "tea or coffee", namespace=NS, budget_tokens=64)
     assert plan.items and plan.text_tokens == len(tok.encode(plan.text, add_special_tokens=False))
     assert plan.total_tokens <= 64
 
