@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # How requirements.lock is compiled (pip-tools): the project's `local` and `test` extras plus
 # requirements.in (torch's CPU build), with hashes, and no machine's paths in the file.
 PIP_COMPILE_ARGS := --quiet --allow-unsafe --generate-hashes --strip-extras \
-	--extra local --extra test --no-emit-index-url --no-emit-find-links
+	--extra local --extra test --extra docs --no-emit-index-url --no-emit-find-links
 
 .PHONY: install demo test lint bench lock test-latest clean
 
@@ -32,7 +32,7 @@ $(LOCKED): $(LOCK) $(NODEPS_LOCK)
 
 # --no-index: every requirement of pyproject.toml must already be met by the lock.
 $(STAMP): $(LOCKED) pyproject.toml
-	$(PIP) install -q --no-index --no-build-isolation -e ".[local,test]" || { \
+	$(PIP) install -q --no-index --no-build-isolation -e ".[local,test,docs]" || { \
 		echo "requirements.lock does not satisfy pyproject.toml: run 'make lock'"; exit 1; }
 	touch $(STAMP)
 

@@ -132,11 +132,11 @@ with MemVault.open(sys.argv[1], embeddings=DeterministicFakeEmbedding(size=32)) 
 
 
 def test_the_lock_pins_everything_the_extras_ask_for() -> None:
-    """Every requirement of pyproject.toml's core, `local` and `test` sets is in the lock,
+    """Every requirement of pyproject.toml's core, `local`, `test` and `docs` sets is in the lock,
     pinned with a hash (the Makefile installs it with --require-hashes --no-deps)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = project["dependencies"] + [
-        r for extra in ("local", "test") for r in project["optional-dependencies"][extra]
+        r for extra in ("local", "test", "docs") for r in project["optional-dependencies"][extra]
     ]
     lock = (ROOT / "requirements.lock").read_text()
     pinned = {
