@@ -955,7 +955,10 @@ class MemScheduler:
         tiers: list[tuple[Tier, RetrievalPolicy | PreferencePolicy, int]] = [
             ("memory", r, r.candidates)
         ]
-        if tiered:
+        # the memory searches leave preferences out whenever there is a tier (the filter
+        # allows them); the tier's own searches run only for a request in the user's own
+        # voice, the one kind of query that can open it (see _fuse)
+        if tiered and _OWN_VOICE.search(queries[0]):
             tiers.append(("preference", p, p.candidates))
         out = []
         for tier, w, limit in tiers:
