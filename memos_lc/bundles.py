@@ -261,6 +261,10 @@ class ImportReport(BaseModel):
     """Ids of existing cubes that got the bundle's content as a new head version."""
     skipped: list[str] = Field(default_factory=list)
     """Ids already in use that were left as they were."""
+    skip_reasons: dict[str, str] = Field(default_factory=dict)
+    """Why each skipped id was skipped (one of the ``SKIPPED_*`` texts). An id the importer
+    may not read gets the same text as one it may read but not change: the report says no
+    more about another principal's cube than that its id is in use."""
     dormant: list[str] = Field(default_factory=list)
     """Activation / parametric cubes imported archived (tag ``dormant``): their model
     fingerprint does not match the target model."""
@@ -268,6 +272,29 @@ class ImportReport(BaseModel):
     """Versions written (with ``dry_run``: that would be written)."""
     blobs_written: int = 0
     warnings: list[str] = Field(default_factory=list)
+
+    def skip(self, cube_id: str, reason: str) -> None:
+        """Record ``cube_id`` as skipped, for ``reason``."""
+        self.skipped.append(cube_id)
+        self.skip_reasons[cube_id] = reason
+
+
+SKIPPED_IN_USE = "the id is already in the vault (on_conflict='skip' keeps what is there)"
+SKIPPED_NOT_YOURS = "the id is in use by a cube you may not change (or that has expired)"
+SKIPPED_TAKEN = "another writer took the id while the bundle was imported"
+
+
+def check_model_fingerprint(fingerprint: str | None) -> str | None:
+    """``fingerprint`` (as :func:`import_bundle` takes it) or :class:`InvalidInputError`: a
+    model fingerprint is 1-1024 characters without control characters, or ``None``."""
+    if fingerprint is not None and not isinstance(fingerprint, str):
+        raise InvalidInputError(
+            f"model_fingerprint must be a string, got {type(fingerprint).__name__}"
+        )
+    try:
+        return _label(fingerprint, "the model fingerprint")
+    except ValueError as e:
+        raise InvalidInputError(f"{e} (`memos-lc fingerprint` prints a model's)") from None
 
 
 # -- keys and signatures -------------------------------------------------------------------------
@@ -1001,7 +1028,8 @@ def import_bundle(
     * An id already in the vault is skipped (``on_conflict="skip"``), or with ``"replace"``
       the bundle's head becomes a new head version of the existing cube (its history and
       access stay, so ``rollback`` undoes the import). Ids the principal may not change are
-      skipped with a warning.
+      skipped. ``ImportReport.skip_reasons`` says why each id was skipped, in words that
+      reveal nothing about a cube the importer may not read beyond what skipping it does.
     * Activation / parametric cubes whose ``model_fingerprint`` differs from the target's (or
       when none is given) are imported dormant: status ``archived`` and tag ``dormant``.
       Plaintext always imports as it is.
@@ -1052,8 +1080,7 @@ def _import_bundle(
         raise InvalidInputError(
             f"principal must be a memos_lc.Principal, got {type(principal).__name__}"
         )
-    if model_fingerprint is not None:
-        _label(model_fingerprint, "model_fingerprint")
+    check_model_fingerprint(model_fingerprint)
     rules = _remap_rules(remap)
     if isinstance(source, Bundle):  # verified when it was read
         if verify_with is not None:
@@ -1116,18 +1143,14 @@ def _import_bundle(
             new_versions.extend(versions)
             report.imported.append(cid)
         elif on_conflict == "skip":
-            report.skipped.append(cid)
+            report.skip(cid, SKIPPED_IN_USE)
             continue
         else:
             if grants is None:
                 ids = set(principal.identities())
                 grants = [g for g in vault.grants(principal) if g.grantee in ids]
             if not can_write(principal, current, grants) or current.is_expired():
-                report.skipped.append(cid)
-                report.warnings.append(
-                    f"cube {cid}: the id is in use by a cube you may not change "
-                    "(or that has expired); skipped"
-                )
+                report.skip(cid, SKIPPED_NOT_YOURS)
                 continue
             head = versions[-1]
             replacements.append((cid, {f: getattr(head, f) for f in CONTENT_FIELDS}))
@@ -1163,10 +1186,10 @@ def _import_bundle(
         try:
             vault.update(principal, cid, **changes)
             report.versions_written += 1
-        except (PermissionDeniedError, CubeNotFoundError) as e:
+        except (PermissionDeniedError, CubeNotFoundError):
+            # changed by someone else since the plan: the same answer as at planning time
             report.replaced.remove(cid)
-            report.skipped.append(cid)
-            report.warnings.append(f"cube {cid}: not replaced ({e})")
+            report.skip(cid, SKIPPED_NOT_YOURS)
     return report
 
 
@@ -1208,8 +1231,7 @@ def _write_chains(
             written += len(vault.put_history(principal, chain))
         except ConflictError:
             report.imported.remove(cid)
-            report.skipped.append(cid)
-            report.warnings.append(f"cube {cid}: the id was taken while importing; skipped")
+            report.skip(cid, SKIPPED_TAKEN)
     return written
 
 
@@ -1227,6 +1249,10 @@ __all__ = [
     "BundleManifest",
     "BundleSignature",
     "ImportReport",
+    "SKIPPED_IN_USE",
+    "SKIPPED_NOT_YOURS",
+    "SKIPPED_TAKEN",
+    "check_model_fingerprint",
     "ed25519_pem",
     "export_bundle",
     "generate_ed25519_key",

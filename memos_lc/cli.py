@@ -2,8 +2,14 @@
 
 Every command opens the vault, does one thing as one principal and closes it again, so the
 embedded vault directory is locked only while a command runs. Commands that need no model
-(``get``, ``history``, ``rollback``, ``forget``, ``list``, ``audit``, ``grant``, ``sweep``)
-never load MiniLM: the vault embeds lazily and this module imports nothing heavy.
+(``get``, ``history``, ``rollback``, ``forget``, ``list``, ``audit``, ``grant``, ``grants``,
+``revoke``, ``sweep``) never load MiniLM: the vault embeds lazily and this module imports
+nothing heavy.
+
+The human output shows memories: the checkpointer's cubes (memory type ``checkpoint``) are
+left out unless asked for (``--type checkpoint``, ``--all-types`` or a namespace under
+``langgraph/checkpoints``), and bookkeeping tags (:func:`shown_tags`) are not printed.
+``--json`` prints every field of what was selected, internal tags included: it is for scripts.
 
 Example:
     .. code-block:: console
@@ -24,16 +30,25 @@ import re
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from memos_lc import __version__
-from memos_lc.cube import LifecycleStatus, MemCube, ScoredCube, utcnow, validate_namespace
+from memos_lc.cube import (
+    LifecycleStatus,
+    MemCube,
+    MemoryType,
+    ScoredCube,
+    utcnow,
+    validate_namespace,
+)
 from memos_lc.errors import (
     CubeNotFoundError,
     InvalidInputError,
@@ -62,6 +77,12 @@ _TTL_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 # C0/C1 control characters other than tab and newline: stored text may hold them, and
 # printed raw they could drive the terminal (escape sequences)
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bookkeeping the adapters keep in tags, not shown in tables or `get` (``--json`` keeps it):
+# MemCubeStore's reserved ``store:`` tags (born, ttl, unindexed) and, on the checkpointer's
+# cubes, its lookup tags ``c:<checkpoint id>`` / ``w:<checkpoint id>`` (``c#`` / ``w#`` with
+# a digest when the id is long).
+STORE_TAG_PREFIX = "store:"
+_SAVER_LOOKUP_TAG = re.compile(r"[cw][:#]")
 
 Out = Callable[..., None]
 
@@ -133,6 +154,27 @@ def clip(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
 
 
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` as printable lines of at most ``width`` characters (its own line breaks kept,
+    blank lines dropped): nothing is cut off."""
+    lines = [
+        part
+        for line in printable(text).splitlines()
+        for part in textwrap.wrap(line, width, break_on_hyphens=False)
+    ]
+    return lines or [""]
+
+
+def shown_tags(cube: MemCube) -> list[str]:
+    """The tags a person reads: ``cube.tags`` without the adapters' bookkeeping tags."""
+    saver_cube = cube.memory_type == MemoryType.CHECKPOINT
+    return [
+        t
+        for t in cube.tags
+        if not t.startswith(STORE_TAG_PREFIX) and not (saver_cube and _SAVER_LOOKUP_TAG.match(t))
+    ]
+
+
 def _join(items: Sequence[str]) -> str:
     return ", ".join(items) or "-"
 
@@ -142,13 +184,17 @@ def _rank(rank: int | None) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Print aligned columns; the last one (free text) is clipped to the terminal width."""
+    """Print aligned columns; the last one (free text) is shown in full, wrapped to the
+    terminal width, its further lines indented under it."""
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers[:-1])]
-    columns = shutil.get_terminal_size((100, 24)).columns
-    room = max(20, columns - sum(widths) - 2 * len(widths) - 1)
+    indent = sum(widths) + 2 * len(widths)
+    room = max(20, shutil.get_terminal_size((100, 24)).columns - indent - 1)
     for row in [headers, *rows]:
         cells = [printable(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
-        print("  ".join([*cells, clip(row[-1], room)]).rstrip())
+        first, *more = wrap(row[-1], room)
+        print("  ".join([*cells, first]).rstrip())
+        for line in more:
+            print(" " * indent + line)
 
 
 def _emit_json(doc: Any) -> None:
@@ -157,6 +203,18 @@ def _emit_json(doc: Any) -> None:
 
 def _cube_json(cube: MemCube) -> dict[str, Any]:
     return cube.model_dump(mode="json")
+
+
+def _json_or_nothing(args: argparse.Namespace, items: Sequence[BaseModel], nothing: str) -> bool:
+    """Print ``items`` as one JSON list with ``--json``, or ``nothing`` when there are none.
+    Returns whether that was all (else the caller prints its table)."""
+    if args.json:
+        _emit_json([item.model_dump(mode="json") for item in items])
+        return True
+    if not items:
+        print(nothing)
+        return True
+    return False
 
 
 def _not_found_hint(e: CubeNotFoundError, cube_id: str) -> CubeNotFoundError:
@@ -195,6 +253,14 @@ def _open_vault(args: argparse.Namespace, *, create: bool = False) -> Iterator[M
         yield vault
     finally:
         vault.close()
+
+
+def _types(args: argparse.Namespace) -> dict[str, Any]:
+    """The memory-type fields of a :class:`CubeFilter` from ``--type`` / ``--all-types``."""
+    return {
+        "memory_types": tuple(args.type) if args.type else None,
+        "include_internal": args.all_types,
+    }
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -238,13 +304,14 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise InvalidInputError("query must not be empty")
     with _open_vault(args) as vault:
         hits = vault.search(
-            principal, args.query, namespace=namespace, limit=args.k, explain=args.explain
+            principal,
+            args.query,
+            namespace=namespace,
+            filter=CubeFilter(**_types(args)),
+            limit=args.k,
+            explain=args.explain,
         )
-    if args.json:
-        _emit_json([h.model_dump(mode="json") for h in hits])
-        return EXIT_OK
-    if not hits:
-        print("no matching memories")
+    if _json_or_nothing(args, hits, "no matching memories"):
         return EXIT_OK
     headers = ["#", "score"]
     if args.explain:
@@ -272,7 +339,7 @@ def _print_cube(cube: MemCube) -> None:
         ("status", cube.status.value),
         ("namespace", format_namespace(cube.namespace)),
         ("type", f"{cube.memory_type}  kind {cube.kind.value}  key {cube.key or '-'}"),
-        ("tags", ", ".join(cube.tags) or "-"),
+        ("tags", ", ".join(shown_tags(cube)) or "-"),
         ("priority", f"{cube.priority:.2f}  confidence {cube.confidence:.2f}"),
         (
             "access",
@@ -439,18 +506,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     principal = _principal(args)
     namespace = parse_namespace(args.namespace) if args.namespace else None
     if args.status == "all":
-        flt = CubeFilter(statuses=None, include_expired=True)
+        flt = CubeFilter(statuses=None, include_expired=True, **_types(args))
     elif args.status == LifecycleStatus.ACTIVE.value:
-        flt = CubeFilter()
+        flt = CubeFilter(**_types(args))
     else:  # expired/deleted/... cubes usually have a past expiry too: do not hide them
-        flt = CubeFilter(statuses=(LifecycleStatus(args.status),), include_expired=True)
+        flt = CubeFilter(
+            statuses=(LifecycleStatus(args.status),), include_expired=True, **_types(args)
+        )
     with _open_vault(args) as vault:
         cubes = vault.list(principal, namespace=namespace, filter=flt, limit=args.limit)
-    if args.json:
-        _emit_json([_cube_json(c) for c in cubes])
-        return EXIT_OK
-    if not cubes:
-        print("no memories")
+    if _json_or_nothing(args, cubes, "no memories"):
         return EXIT_OK
     rows = [
         [
@@ -460,7 +525,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             format_time(c.updated_at),
             format_namespace(c.namespace),
             c.memory_type,
-            ",".join(c.tags) or "-",
+            ",".join(shown_tags(c)) or "-",
             c.text,
         ]
         for c in cubes
@@ -483,11 +548,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             outcome=args.outcome,
             limit=args.limit,
         )
-    if args.json:
-        _emit_json([e.model_dump(mode="json") for e in events])
-        return EXIT_OK
-    if not events:
-        print("no audit events")
+    if _json_or_nothing(args, events, "no audit events"):
         return EXIT_OK
     _table(
         ["when", "principal", "action", "outcome", "cubes", "namespace", "detail"],
@@ -527,6 +588,51 @@ def cmd_grant(args: argparse.Namespace) -> int:
             f"granted {grant.permission.value} on {format_namespace(grant.namespace)}/* "
             f"({whose}) to {grant.grantee}  [grant {grant.id}]"
         )
+    return EXIT_OK
+
+
+def cmd_grants(args: argparse.Namespace) -> int:
+    """The grants you issued or received (every grant, for an admin), oldest first."""
+    principal = _principal(args)
+    with _open_vault(args) as vault:
+        grants = sorted(vault.grants(principal), key=lambda g: g.created_at)
+    if _json_or_nothing(args, grants, "no grants"):
+        return EXIT_OK
+    rows = [
+        [
+            g.id,  # in full: `memos-lc revoke` takes it
+            g.permission.value,
+            g.grantor + (" (all owners)" if g.all_owners else ""),
+            g.grantee,
+            format_time(g.created_at),
+            f"{format_namespace(g.namespace)}/*",
+        ]
+        for g in grants
+    ]
+    _table(["id", "permission", "grantor", "grantee", "created", "namespace"], rows)
+    return EXIT_OK
+
+
+def parse_grant_id(text: str) -> str:
+    """A grant id as ``memos-lc grants`` prints it (a UUID)."""
+    try:
+        return str(uuid.UUID(text.strip()))
+    except ValueError:
+        raise InvalidInputError(
+            f"bad grant id {text!r}: a UUID as `memos-lc grants` lists it"
+        ) from None
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    """Withdraw a grant (its grantor or an admin may)."""
+    principal = _principal(args)
+    grant_id = parse_grant_id(args.id)
+    with _open_vault(args) as vault:
+        vault.revoke(principal, grant_id)
+    if args.json:
+        _emit_json({"revoked": grant_id})
+    else:
+        print(f"revoked grant {grant_id}")
     return EXIT_OK
 
 
@@ -597,6 +703,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             owner=args.owner,
             created_after=parse_time(args.since) if args.since else None,
             created_before=parse_time(args.until) if args.until else None,
+            **_types(args),
         )
     except ValidationError as e:
         raise InvalidInputError(f"bad filter: {e.errors()[0]['msg']}") from None
@@ -631,10 +738,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Verify a bundle completely, then add its memories to the vault as this principal."""
-    from memos_lc.bundles import import_bundle, read_bundle
+    from memos_lc.bundles import check_model_fingerprint, import_bundle, read_bundle
 
     principal = _principal(args)
     remap = [parse_remap(r) for r in args.remap or ()]
+    check_model_fingerprint(args.model_fingerprint)
     key = _bundle_key(args, sign=False)
     # the whole bundle is verified before the vault is opened (or created)
     bundle = read_bundle(args.file, verify_with=key, require_signature=args.require_signature)
@@ -662,6 +770,23 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"{len(report.skipped)} skipped, {len(report.dormant)} dormant; "
         f"signature {report.signature}{signer}"
     )
+    for cube_id in report.skipped:
+        print(f"skipped {cube_id}: {report.skip_reasons.get(cube_id, '-')}")
+    return EXIT_OK
+
+
+def cmd_fingerprint(args: argparse.Namespace) -> int:
+    """Print the fingerprint of a local model's weights: what activation and parametric
+    memory are made for, and what ``import --model-fingerprint`` takes."""
+    from memos_lc.models import load_causal_lm
+
+    if args.model is not None and not args.model.strip():
+        raise InvalidInputError("model must not be empty (omit it for the bundled SmolLM2)")
+    lm = load_causal_lm(args.model)  # offline: main() sets HF_HUB_OFFLINE
+    if args.json:
+        _emit_json({"model": lm.name, "fingerprint": lm.fingerprint})
+    else:
+        print(lm.fingerprint)
     return EXIT_OK
 
 
@@ -907,6 +1032,20 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
 
 
+def _type_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--type",
+        action="append",
+        metavar="TYPE",
+        help="only this memory type, e.g. preference or checkpoint (repeatable)",
+    )
+    parser.add_argument(
+        "--all-types",
+        action="store_true",
+        help="include the checkpointer's cubes (memory type checkpoint), left out by default",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``memos-lc`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -941,6 +1080,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help="what to look for, in plain words")
     p.add_argument("--namespace", metavar="A/B/C", help="only this namespace and below")
     p.add_argument("-k", "--limit", dest="k", type=int, default=5, help="hits (default 5)")
+    _type_options(p)
     p.add_argument(
         "--explain",
         action="store_true",
@@ -976,6 +1116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--namespace", metavar="A/B/C", help="only this namespace and below")
     p.add_argument("--status", choices=STATUS_CHOICES, default="active")
     p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    _type_options(p)
 
     p = command("audit", cmd_audit, "the audit log, newest first (admins see all)")
     p.add_argument("--who", metavar="PRINCIPAL")
@@ -989,6 +1130,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("grantee", metavar="GRANTEE", help="a principal id or role:<name>")
     p.add_argument("--write", action="store_true", help="allow changes, not only reads")
 
+    command("grants", cmd_grants, "the grants you issued or received (admins: all)")
+    p = command("revoke", cmd_revoke, "withdraw a grant (its grantor or an admin)")
+    p.add_argument("id", metavar="GRANT_ID", help="as `memos-lc grants` lists it")
+
     command("sweep", cmd_sweep, "expire memories whose TTL has passed")
 
     p = command("export", cmd_export, "write memories to a portable bundle file (MemStore)")
@@ -1000,6 +1145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="TIME", help="created at or after (ISO 8601)")
     p.add_argument("--until", metavar="TIME", help="created before (ISO 8601)")
     p.add_argument("--status", choices=STATUS_CHOICES, default="active")
+    _type_options(p)
     p.add_argument("--history", action="store_true", help="every version, not only the head")
     p.add_argument("--title", help="a title recorded in the manifest")
     p.add_argument("--source", metavar="LABEL", help="a name for this vault, kept as provenance")
@@ -1034,6 +1180,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-checkpoints",
         action="store_true",
         help="import LangGraph checkpoints too (refused by default: graphs run what they hold)",
+    )
+    p = command("fingerprint", cmd_fingerprint, "print a local model's fingerprint")
+    p.add_argument(
+        "model",
+        nargs="?",
+        metavar="MODEL",
+        help="a local directory, .gguf file or cached HF model id (default: the bundled SmolLM2)",
     )
     command(
         "demo",

@@ -21,6 +21,8 @@ from safetensors.numpy import save as save_tensors
 from memos_lc import CubeFilter, LifecycleStatus, MemCube, MemoryKind, MemVault, Principal
 from memos_lc.bundles import (
     DORMANT_TAG,
+    SKIPPED_IN_USE,
+    SKIPPED_NOT_YOURS,
     BundleLimits,
     ed25519_pem,
     export_bundle,
@@ -41,7 +43,7 @@ from memos_lc.errors import (
 
 ALICE, BOB, CAROL = Principal(id="alice"), Principal(id="bob"), Principal(id="carol")
 ADMIN = Principal(id="root", roles=frozenset({"admin"}))
-EVERYTHING = CubeFilter(statuses=None, include_expired=True)
+EVERYTHING = CubeFilter(statuses=None, include_expired=True, include_internal=True)
 HMAC_KEY = b"correct horse battery staple 42"
 FACTS = [
     (("kb", "wine"), "Chablis is a dry white wine made from Chardonnay grapes", ("white",)),
@@ -263,6 +265,7 @@ def test_id_clash_skip_or_replace(open_vault, tmp_path) -> None:
 
     report = import_bundle(dst, BOB, path)  # skip is the default
     assert report.imported == [] and len(report.skipped) == 3 and report.versions_written == 0
+    assert report.skip_reasons == dict.fromkeys(report.skipped, SKIPPED_IN_USE)
     assert dst.get(BOB, first).text == "Bob's own take on Chablis"
 
     report = import_bundle(dst, BOB, path, on_conflict="replace")
@@ -277,9 +280,35 @@ def test_id_clash_skip_or_replace(open_vault, tmp_path) -> None:
     import_bundle(other, CAROL, path)
     report = import_bundle(other, BOB, path, on_conflict="replace")
     assert report.replaced == [] and len(report.skipped) == 3
-    assert "may not change" in report.warnings[-1]
+    assert report.skip_reasons == dict.fromkeys(report.skipped, SKIPPED_NOT_YOURS)
     assert other.get(CAROL, first).access.owner == "carol"
     assert other.count(BOB) == 0
+
+
+def test_skip_reasons_say_no_more_about_others_cubes_than_skipping(open_vault, tmp_path) -> None:
+    """#17 item 10: an id in use by a cube the importer may not read gets the same reason as
+    one it reads (skip) or reads but may not change (replace)."""
+    src, dst = open_vault("edge"), open_vault("edge")
+    seed(src)
+    path = tmp_path / "kb.zip"
+    export_bundle(src, ALICE, path, namespace=("kb", "wine"))
+    import_bundle(dst, CAROL, path)  # carol holds the ids
+
+    def reasons(policy: str) -> set[str]:
+        report = import_bundle(dst, BOB, path, on_conflict=policy, dry_run=True)
+        assert len(report.skipped) == 3 and set(report.skip_reasons) == set(report.skipped)
+        return set(report.skip_reasons.values())
+
+    unreadable = {p: reasons(p) for p in ("skip", "replace")}
+    dst.grant(CAROL, ("kb", "wine"), "bob")  # now bob reads them, still may not change them
+    assert dst.list(BOB, namespace=("kb", "wine"))
+    assert {p: reasons(p) for p in ("skip", "replace")} == unreadable
+    assert unreadable == {"skip": {SKIPPED_IN_USE}, "replace": {SKIPPED_NOT_YOURS}}
+    # and bob's own copies of the ids read the same as carol's under "skip"
+    mine = open_vault("edge")
+    import_bundle(mine, BOB, path)
+    again = import_bundle(mine, BOB, path, dry_run=True)
+    assert set(again.skip_reasons.values()) == unreadable["skip"]
 
 
 def test_models_that_do_not_match_import_dormant(open_vault, tmp_path) -> None:
@@ -729,6 +758,44 @@ def test_cli_export_import_round_trip(capsys, tmp_path, embeddings) -> None:
     assert hit["cube"]["access"]["owner"] == "bob"
     code, out, err = cli(dst, "bob", "import", str(bundle), "--dry-run")
     assert code == 0 and out.startswith("would import 0 memories") and "7 skipped" in out
+    skipped = [line for line in out.splitlines() if line.startswith("skipped ")]
+    assert set(skipped) == {f"skipped {cid}: {SKIPPED_IN_USE}" for cid in report["imported"]}
     assert "warning: the bundle is signed by ed25519:" in err
+    code, out, _ = cli(dst, "bob", "import", str(bundle), "--dry-run", "--json")
+    assert json.loads(out)["skip_reasons"] == dict.fromkeys(report["imported"], SKIPPED_IN_USE)
     code, _, err = cli(dst, "bob", "import", str(bundle), "--remap", "kb")
     assert code == 2 and "bad remap" in err
+
+
+def test_cli_bad_model_fingerprint_is_a_usage_error(capsys, tmp_path, source_bundle) -> None:
+    bundle = tmp_path / "b.zip"
+    bundle.write_bytes(source_bundle)
+    vault = tmp_path / "new vault"
+    for bad in ("", "fp\x07"):
+        code = main(
+            ["--vault", str(vault), "--principal", "bob", "import", str(bundle)]
+            + ["--model-fingerprint", bad]
+        )
+        out, err = capsys.readouterr()
+        assert (code, out) == (2, "")
+        assert err.startswith("error: the model fingerprint must be") and len(err.splitlines()) == 1
+        assert "memos-lc fingerprint" in err
+    assert not vault.exists()  # refused before the vault was created
+    with MemVault.open(":memory:") as v, pytest.raises(InvalidInputError, match="fingerprint"):
+        import_bundle(v, BOB, source_bundle, model_fingerprint="")
+
+
+def test_cli_fingerprint_prints_the_models(capsys) -> None:
+    from memos_lc.models import load_causal_lm
+
+    assert main(["fingerprint"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == f"{load_causal_lm().fingerprint}\n"
+    assert printed.startswith("smollm2-135m-instruct.q4_1:")
+    assert main(["--json", "fingerprint"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "model": "bundled:smollm2-135m-instruct",
+        "fingerprint": printed.strip(),
+    }
+    assert main(["fingerprint", " "]) == 2
+    assert capsys.readouterr().err.startswith("error: model must not be empty")

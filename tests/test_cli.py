@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from memos_lc import MemVault, cli
-from memos_lc.cli import clip, main, parse_namespace, parse_ttl
-from memos_lc.cube import utcnow
+from memos_lc import MemVault, Principal, cli
+from memos_lc.cli import clip, main, parse_namespace, parse_ttl, shown_tags, wrap
+from memos_lc.cube import CHECKPOINT_NAMESPACE, utcnow
 from memos_lc.errors import InvalidInputError, InvalidNamespaceError
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "memos-lc"
@@ -94,6 +94,14 @@ def test_clip_keeps_one_printable_line() -> None:
     assert clip("a  b\n c", 10) == "a b c"
     assert clip("abcdefghij", 5) == "abcd…"
     assert clip("red \x1b[31m alert\x9b", 40) == "red ?[31m alert?"  # no escape sequences
+
+
+def test_wrap_keeps_every_word_and_line() -> None:
+    text = "[7 May]\nuser: " + " ".join(f"word{i}" for i in range(40)) + "\n\nred \x1b[31m"
+    lines = wrap(text, 30)
+    assert all(len(line) <= 30 for line in lines) and lines[0] == "[7 May]"
+    assert " ".join(lines).split() == text.replace("\x1b", "?").split()
+    assert wrap("", 10) == [""]
 
 
 def test_help_and_usage_errors_return_codes(capsys) -> None:
@@ -492,3 +500,132 @@ def test_update_writes_a_new_version(capsys, vault_dir) -> None:
     code, _, err = run(capsys, vault_dir, "update", cid, "hijack", who="mallory")
     assert code == 1 and "no cube" in err
     assert [c["version"] for c in run_json(capsys, vault_dir, "history", cid)] == [1, 2, 3]
+
+
+# -- what the tables show ----------------------------------------------------------------------
+
+
+def _joined(out: str) -> str:
+    """Table output with the wrapped text's line breaks and indents folded away."""
+    return " ".join(out.split())
+
+
+@pytest.mark.parametrize("columns", ["200", "60"])
+def test_tables_show_the_full_text_wrapped(capsys, vault_dir, monkeypatch, columns) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    words = " ".join(f"w{i}" for i in range(60))
+    text = f"Alice keeps a long list of words: {words} and that is the end"
+    add(capsys, vault_dir, text, "users/alice")
+    for argv in (["search", "long list of words"], ["list"]):
+        code, out, _ = run(capsys, vault_dir, *argv)
+        assert code == 0 and "…" not in out
+        assert text in _joined(out)  # every word, in order
+        if columns == "200":  # room for the text column: nothing wider than the terminal
+            assert all(len(line) <= 200 for line in out.splitlines())
+
+
+def _graph_with_checkpoints_and_store(vault_dir: Path) -> None:
+    """Two turns of a graph on a MemCubeSaver and a MemCubeStore item, as alice."""
+    from typing import TypedDict
+
+    from langgraph.graph import START, StateGraph
+
+    from memos_lc.checkpoint import MemCubeSaver
+    from memos_lc.store import MemCubeStore
+
+    class State(TypedDict):
+        x: str
+
+    with MemVault.open(vault_dir) as vault:
+        graph = (
+            StateGraph(State)
+            .add_node("n", lambda s: {"x": s["x"] + "!"})
+            .add_edge(START, "n")
+            .compile(checkpointer=MemCubeSaver(vault))
+        )
+        for turn in ("hello", "again"):
+            graph.invoke({"x": turn}, {"configurable": {"thread_id": "t1", "user_id": "alice"}})
+        store = MemCubeStore(vault, principal="alice")
+        store.put(("users", "alice", "prefs"), "drink", {"text": "green tea"}, ttl=60)
+
+
+def test_list_shows_memories_not_checkpoints_or_bookkeeping(capsys, vault_dir) -> None:
+    _graph_with_checkpoints_and_store(vault_dir)
+    fact = add(capsys, vault_dir, "Alice is allergic to peanuts", "users/alice", "--tag", "food")
+    listed = run_json(capsys, vault_dir, "list")
+    assert {c["memory_type"] for c in listed} == {"long_term"}
+    assert len(listed) == 2  # the fact and the store item, no checkpoint cube
+    item = next(c for c in listed if c["id"] != fact["id"])
+    assert any(t.startswith("store:") for t in item["tags"])  # --json keeps everything
+
+    code, out, _ = run(capsys, vault_dir, "list")
+    assert code == 0 and "store:" not in out and "checkpoint" not in out
+    assert re.search(rf"{fact['id'][:8]}\s.*\sfood\s+Alice is allergic", out)
+    code, out, _ = run(capsys, vault_dir, "get", item["id"])
+    assert code == 0 and "store:" not in out and re.search(r"^tags\s+-$", out, re.M)
+
+    # asked for: by type, with --all-types, or by the checkpointer's namespace
+    every = run_json(capsys, vault_dir, "list", "--all-types", "--limit", "500")
+    saved = [c for c in every if c["memory_type"] == "checkpoint"]
+    assert saved and len(every) == len(saved) + 2
+    assert {c["id"] for c in run_json(capsys, vault_dir, "list", "--type", "checkpoint")} == {
+        c["id"] for c in saved
+    }
+    under = run_json(capsys, vault_dir, "list", "--namespace", "/".join(CHECKPOINT_NAMESPACE))
+    assert len(under) == len(saved)
+    assert any(t.startswith(("c:", "w:")) for c in saved for t in c["tags"])
+    code, out, _ = run(capsys, vault_dir, "list", "--type", "checkpoint")
+    assert code == 0 and "checkpoint" in out and not re.search(r"\b[cw][:#]", out)
+
+    # the vault's own default is the same
+    with MemVault.open(vault_dir) as vault:
+        alice = Principal("alice")
+        assert vault.count(alice) == 2
+        assert {c.id for c in vault.list(alice)} == {c["id"] for c in listed}
+        assert vault.count(alice, filter={"include_internal": True}) == len(every)
+        assert vault.count(alice, namespace=CHECKPOINT_NAMESPACE[:1]) == len(saved)
+
+
+def test_shown_tags_hide_exactly_the_bookkeeping_tags() -> None:
+    from memos_lc.cube import MemCube
+    from memos_lc.store import TAG_BORN, TAG_TTL, TAG_UNINDEXED
+
+    reserved = (f"{TAG_BORN}17", f"{TAG_TTL}5", TAG_UNINDEXED)
+    assert all(t.startswith(cli.STORE_TAG_PREFIX) for t in reserved)
+    mine = MemCube.from_text("x", namespace=("a",), tags=("food", "c:not-a-saver-tag", *reserved))
+    assert shown_tags(mine) == ["food", "c:not-a-saver-tag"]
+    saver = mine.replace(memory_type="checkpoint", tags=("checkpoint", "c:abc", "w#0f", "x"))
+    assert shown_tags(saver) == ["checkpoint", "x"]
+
+
+# -- grants ------------------------------------------------------------------------------------
+
+
+def test_grants_lists_ids_and_revoke_withdraws(capsys, vault_dir) -> None:
+    cid = add(capsys, vault_dir, "Alice's team ships on Thursdays", "users/alice/work")["id"]
+    assert run(capsys, vault_dir, "grants")[1] == "no grants\n"
+    grant = run_json(capsys, vault_dir, "grant", "users/alice/work", "bob")
+    code, out, _ = run(capsys, vault_dir, "grants")
+    assert code == 0 and grant["id"] in out and re.search(r"read\s+alice\s+bob\s", out)
+    assert [g["id"] for g in run_json(capsys, vault_dir, "grants", who="bob")] == [grant["id"]]
+    assert run_json(capsys, vault_dir, "grants", who="carol") == []
+    hits = run_json(capsys, vault_dir, "search", "when does the team ship", who="bob")
+    assert [h["cube"]["id"] for h in hits] == [cid]
+
+    # only the grantor (or an admin) revokes; a malformed id is bad input; an unknown one is not
+    code, out, err = run(capsys, vault_dir, "revoke", grant["id"], who="bob")
+    assert (code, out) == (1, "") and "only the grantor" in err and len(err.splitlines()) == 1
+    code, _, err = run(capsys, vault_dir, "revoke", "g-123")
+    assert code == 2 and err.startswith("error: bad grant id") and len(err.splitlines()) == 1
+    code, _, err = run(capsys, vault_dir, "revoke", "00000000-0000-4000-8000-000000000000")
+    assert code == 1 and err.startswith("error: no grant")
+    assert run_json(capsys, vault_dir, "grants", who="bob") != []
+
+    code, out, _ = run(capsys, vault_dir, "revoke", grant["id"])
+    assert (code, out) == (0, f"revoked grant {grant['id']}\n")
+    assert run_json(capsys, vault_dir, "grants") == []
+    assert run_json(capsys, vault_dir, "search", "when does the team ship", who="bob") == []
+    again = run_json(capsys, vault_dir, "grant", "users/alice/work", "bob")
+    assert run_json(capsys, vault_dir, "revoke", again["id"], "--role", "admin", who="ops") == {
+        "revoked": again["id"]
+    }

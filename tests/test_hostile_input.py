@@ -40,7 +40,7 @@ from memos_lc.store import MemCubeStore
 
 ALICE, BOB = Principal(id="alice"), Principal(id="bob")
 ADMIN = Principal(id="root", roles=frozenset({"admin"}))
-EVERYTHING = CubeFilter(statuses=None, include_expired=True)
+EVERYTHING = CubeFilter(statuses=None, include_expired=True, include_internal=True)
 STORE_ERRORS = (MemosError, LangGraphNamespaceError)
 FAST = settings(
     deadline=None,

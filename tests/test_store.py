@@ -577,7 +577,7 @@ def test_sweep_covers_the_store_items_only(plain_vault: MemVault) -> None:
     plain_vault.put(Principal(id="alice"), [other], index=False)
     time.sleep(0.1)
     assert store.sweep_ttl() == 1
-    everything = CubeFilter(statuses=None, include_expired=True)
+    everything = CubeFilter(statuses=None, include_expired=True, include_internal=True)
     got = {c.id: c.status for c in plain_vault.list(Principal(id="alice"), filter=everything)}
     assert got[other.id] is LifecycleStatus.ACTIVE  # not the store's: left to its owner
     with pytest.raises(InvalidInputError):

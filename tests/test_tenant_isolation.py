@@ -55,7 +55,7 @@ TOPICS = ("food", "travel", "work")
 WORDS = ("tea", "oslo", "kayak", "chess", "peanut", "sourdough", "budget", "deadline")
 SHARED_THREAD = "shared-thread"
 ADMIN = Principal(id="root", roles=frozenset({"admin"}))
-EVERYTHING = CubeFilter(statuses=None, include_expired=True)
+EVERYTHING = CubeFilter(statuses=None, include_expired=True, include_internal=True)
 
 
 @dataclass

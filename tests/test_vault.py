@@ -462,7 +462,8 @@ def test_unindexed_cubes_are_found_by_key_not_by_similarity(vault, alice) -> Non
     )
     vault.put(alice, c, index=False)
     assert vault.search(alice, "checkpoint of thread 7") == []
-    found = vault.list(alice, filter=CubeFilter(namespace=("threads", "7"), key="ckpt-1"))
+    ckpt = CubeFilter(namespace=("threads", "7"), key="ckpt-1", memory_types=("checkpoint",))
+    found = vault.list(alice, filter=ckpt)
     assert [x.payload.data for x in found] == [{"step": 3, "values": {"messages": ["hi"]}}]
     v2 = vault.update(alice, c.id, text="checkpoint of thread 7, step 4")
     assert vault.search(alice, "checkpoint step 4") == []  # versions stay unindexed

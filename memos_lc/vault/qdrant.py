@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from memos_lc.cube import (
+    CHECKPOINT_NAMESPACE,
     CONTENT_FIELDS,
     MAX_OFFSET,
     ActivationPayload,
@@ -50,6 +51,7 @@ from memos_lc.cube import (
     LifecycleStatus,
     MemCube,
     MemoryKind,
+    MemoryType,
     ParametricPayload,
     ScoredCube,
     Usage,
@@ -180,7 +182,9 @@ class CubeFilter(BaseModel):
 
     ``namespace`` matches that namespace and everything below it. ``statuses`` defaults to
     active cubes only; pass ``None`` for every status. Expired cubes are excluded unless
-    ``include_expired``.
+    ``include_expired``. The checkpointer's cubes (memory type ``"checkpoint"``) are
+    bookkeeping, not memories: they are excluded unless the filter asks for them (see
+    ``include_internal``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -209,6 +213,16 @@ class CubeFilter(BaseModel):
     updated_after: AwareDatetime | None = None
     updated_before: AwareDatetime | None = None
     include_expired: bool = False
+    include_internal: bool = False
+    """Match the checkpointer's cubes (memory type ``"checkpoint"``) too. Without it they
+    are matched only when ``memory_types`` names their type or ``namespace`` lies in or above
+    their space ``("langgraph", "checkpoints")``."""
+
+    def _leaves_out_checkpoints(self) -> bool:
+        if self.include_internal or self.memory_types is not None:
+            return False  # asked for, or ``memory_types`` already says which types match
+        ns, space = self.namespace, CHECKPOINT_NAMESPACE
+        return ns is None or (ns[: len(space)] != space and space[: len(ns)] != ns)
 
     def conditions(self) -> list[dict[str, Any]]:
         """This filter as Qdrant JSON conditions (all must hold)."""
@@ -225,8 +239,10 @@ class CubeFilter(BaseModel):
         ):
             if values is not None:
                 must.append({"key": field_name, "match": {"any": [str(v) for v in values]}})
-        if self.exclude_memory_types:
-            excluded = [str(v) for v in self.exclude_memory_types]
+        excluded = [str(v) for v in self.exclude_memory_types or ()]
+        if self._leaves_out_checkpoints():
+            excluded.append(MemoryType.CHECKPOINT.value)
+        if excluded:
             must.append({"must_not": [{"key": "memory_type", "match": {"any": excluded}}]})
         if self.owner is not None:
             must.append({"key": "owner", "match": {"value": self.owner}})
@@ -1546,9 +1562,12 @@ class MemVault:
         engine answers from the filter's most selective index; an ordered query walks the time
         index, slow on the embedded engine right after writes). With ``cube_ids`` it is a batch
         :meth:`get`: ids that do not exist, do not match or that the principal may not read
-        are skipped, never an error."""
+        are skipped, never an error (the checkpointer's cubes are not left out: ids name
+        what they want)."""
         with self._audited(principal, "find", namespace) as touched:
             f = _filter(filter, namespace)
+            if cube_ids is not None:  # ids name their cubes, as for get(): none is left out
+                f = f.model_copy(update={"include_internal": True})
             _check_limit(limit)
             if order_by not in ("created", "updated", None):
                 raise InvalidInputError("order_by must be 'created', 'updated' or None")
