@@ -377,7 +377,7 @@ class ActivationMemory:
 
     def find(
         self,
-        principal: Principal,
+        principal: Principal | str,
         lm: LocalLM,
         text: str,
         *,
@@ -389,7 +389,7 @@ class ActivationMemory:
         return self._find(principal, activation_key(prefix_text, lm.fingerprint), namespace)
 
     def _find(
-        self, principal: Principal, key: str, namespace: Sequence[str] | None
+        self, principal: Principal | str, key: str, namespace: Sequence[str] | None
     ) -> MemCube | None:
         from memos_lc.vault import CubeFilter
 
@@ -400,7 +400,7 @@ class ActivationMemory:
 
     def compile(
         self,
-        principal: Principal,
+        principal: Principal | str,
         lm: LocalLM,
         text: str,
         *,
@@ -459,7 +459,7 @@ class ActivationMemory:
         )
         return self.vault.put(principal, cube)[0]
 
-    def load(self, principal: Principal, cube_id: str) -> KVPrefix:
+    def load(self, principal: Principal | str, cube_id: str) -> KVPrefix:
         """The KV prefix of activation cube ``cube_id``, from the LRU or its blob.
 
         Raises :class:`~memos_lc.errors.CubeNotFoundError` for an unknown or unreadable id,
@@ -499,7 +499,7 @@ class ActivationMemory:
 
     async def acompile(
         self,
-        principal: Principal,
+        principal: Principal | str,
         lm: LocalLM,
         text: str,
         *,
@@ -514,7 +514,7 @@ class ActivationMemory:
                                  **header)  # fmt: skip
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
-    async def aload(self, principal: Principal, cube_id: str) -> KVPrefix:
+    async def aload(self, principal: Principal | str, cube_id: str) -> KVPrefix:
         """Async twin of :meth:`load` (runs in the default executor)."""
         call = functools.partial(self.load, principal, cube_id)
         return await asyncio.get_running_loop().run_in_executor(None, call)

@@ -81,7 +81,7 @@ from memos_lc.errors import (
     InvalidInputError,
     PermissionDeniedError,
 )
-from memos_lc.governance import Principal, can_write
+from memos_lc.governance import Principal, as_principal, can_write
 from memos_lc.vault.blobs import check_safetensors
 from memos_lc.vault.qdrant import CubeFilter, MemVault, cube_from_payload
 
@@ -456,7 +456,7 @@ def _read_key_file(path: str | os.PathLike[str]) -> bytes:
 
 def export_bundle(
     vault: MemVault,
-    principal: Principal,
+    principal: Principal | str,
     dest: str | os.PathLike[str],
     *,
     namespace: Sequence[str] | None = None,
@@ -475,6 +475,7 @@ def export_bundle(
     labels the exporting vault in the manifest. The file is written atomically (a temporary
     file renamed into place, mode 0600); an existing file is replaced only with ``overwrite``.
     Returns the manifest."""
+    principal = as_principal(principal)
     f = filter or CubeFilter()
     if not isinstance(f, CubeFilter):
         raise InvalidInputError("filter must be a CubeFilter")
@@ -1001,7 +1002,7 @@ def _dormant(head: MemCube) -> MemCube:
 
 def import_bundle(
     vault: MemVault,
-    principal: Principal,
+    principal: Principal | str,
     source: Source | Bundle,
     *,
     verify_with: VerifyKey | None = None,
@@ -1042,6 +1043,7 @@ def import_bundle(
     * Every import is audited as action ``import`` (with the ids it wrote, or the reason it
       was refused), besides the events of the writes it makes.
     """
+    principal = as_principal(principal)
     with vault._audited(principal, "import") as touched:
         report = _import_bundle(
             vault,

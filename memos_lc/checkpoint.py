@@ -53,6 +53,7 @@ import copy
 import functools
 import hashlib
 import json
+import os
 import random
 import re
 import threading
@@ -440,27 +441,48 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     # -- construction ------------------------------------------------------------------------
 
     @classmethod
-    @contextlib.contextmanager
     def from_path(
         cls,
-        path: str,
+        path: str | os.PathLike[str] | None = None,
         *,
         serde: SerializerProtocol | None = None,
         principal: Principal | str | None = None,
         ttl: timedelta | float | int | None = None,
         **vault_options: Any,
-    ) -> Iterator[MemCubeSaver]:
-        """Open the vault at ``path`` (a directory, ``":memory:"`` or a Qdrant URL; options as
-        :meth:`MemVault.open`) and yield a saver over it; the vault closes on exit."""
+    ) -> MemCubeSaver:
+        """Open a vault (see :meth:`MemVault.open`: a directory, ``":memory:"``, a Qdrant URL
+        or ``None`` for the default) and a saver that closes it on :meth:`close` / exit, as
+        :meth:`MemCubeStore.from_path <memos_lc.store.MemCubeStore.from_path>` does:
+        use it in a ``with`` block (as LangGraph's ``SqliteSaver.from_conn_string``), or
+        keep it open and call :meth:`close`.
+
+        Example:
+            .. code-block:: python
+
+                with MemCubeSaver.from_path("/tmp/vault") as saver:
+                    graph = builder.compile(checkpointer=saver)
+
+                saver = MemCubeSaver.from_path("/tmp/vault")
+                graph = builder.compile(checkpointer=saver)
+                saver.close()
+        """
         vault = MemVault.open(path, **vault_options)
         try:
             saver = cls(vault, serde=serde, principal=principal, ttl=ttl)
-            saver._owns_vault = True
-            yield saver
-        finally:
+        except BaseException:
             vault.close()
+            raise
+        saver._owns_vault = True
+        return saver
 
     from_conn_string = from_path
+    """LangGraph's name for :meth:`from_path` (``SqliteSaver.from_conn_string``)."""
+
+    def close(self) -> None:
+        """Close the vault if this saver opened it (:meth:`from_path`); once."""
+        if self._owns_vault:
+            self._owns_vault = False
+            self.vault.close()
 
     def _own_principal(self) -> Principal:
         """The saver's principal, for calls whose config names nobody."""
@@ -477,14 +499,13 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._owns_vault:
-            self.vault.close()
+        self.close()
 
     async def __aenter__(self) -> MemCubeSaver:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.__exit__(*exc)
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
 
     # -- config ------------------------------------------------------------------------------
 

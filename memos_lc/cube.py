@@ -115,14 +115,29 @@ class MemoryKind(StrEnum):
 
 
 class MemoryType(StrEnum):
-    """Well-known memory types. Any lowercase identifier is accepted as well."""
+    """The memory types the library itself writes or treats specially.
+
+    ``MemCube.memory_type`` is free-form: any lowercase identifier (``^[a-z][a-z0-9_]{0,63}$``,
+    e.g. ``"recipe"``) is a valid type of your own, searched and filtered like these
+    (``CubeFilter(memory_types=...)``); anything else is refused with
+    :class:`~memos_lc.errors.InvalidCubeError`.
+    """
 
     WORKING = "working"
+    """Short-lived context for the task at hand; activation cubes (KV caches) default to it."""
     LONG_TERM = "long_term"
+    """Lasting facts (the default; what :class:`~memos_lc.store.MemCubeStore` items are)."""
     USER = "user"
+    """Facts about the user as a person (a profile); not written by the library."""
     PREFERENCE = "preference"
+    """What a user states about themselves (likes, habits): the fast reader writes them and
+    the scheduler recalls them as a tier of their own."""
     EPISODIC = "episodic"
+    """What happened in a conversation: the reader's turn windows, chat history messages."""
     CHECKPOINT = "checkpoint"
+    """LangGraph checkpoints (:class:`~memos_lc.checkpoint.MemCubeSaver`): bookkeeping, not
+    memories. Consolidation skips them; a bundle imports them only when asked
+    (``import_bundle(allow_checkpoints=True)``)."""
 
 
 CHECKPOINT_NAMESPACE = ("langgraph", "checkpoints")
@@ -394,6 +409,7 @@ class MemCube(_Model):
     namespace: tuple[str, ...]
     key: str | None = None
     memory_type: str = MemoryType.LONG_TERM
+    """Free-form: one of :class:`MemoryType` or any lowercase identifier of your own."""
     status: LifecycleStatus = LifecycleStatus.ACTIVE
     version: int = Field(default=1, ge=1)
     replaces: str | None = None

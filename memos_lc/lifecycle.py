@@ -80,7 +80,7 @@ from memos_lc.cube import (
     validate_namespace,
 )
 from memos_lc.errors import ConflictError, CubeNotFoundError, InvalidInputError
-from memos_lc.governance import Principal
+from memos_lc.governance import Principal, as_principal
 from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
 
 if TYPE_CHECKING:
@@ -829,21 +829,18 @@ def _keys_compatible(cluster: Sequence[_Item], it: _Item) -> bool:
 
 def _start(
     vault: MemVault,
-    principal: Principal,
+    principal: Principal | str,
     namespace: Sequence[str] | None,
     policy: LifecyclePolicy | None,
     now: datetime | None,
 ) -> _Run:
     if not isinstance(vault, MemVault):
         raise InvalidInputError(f"vault must be a MemVault, got {type(vault).__name__}")
-    if not isinstance(principal, Principal):
-        raise InvalidInputError(
-            f"principal must be a memos_lc.Principal, got {type(principal).__name__}"
-        )
+    acting = as_principal(principal)
     if now is not None and now.tzinfo is None:
         raise InvalidInputError("now must be a timezone-aware datetime")
     ns = validate_namespace(namespace) if namespace is not None else None
-    return _Run(vault, principal, ns, policy or LifecyclePolicy(), now or utcnow())
+    return _Run(vault, acting, ns, policy or LifecyclePolicy(), now or utcnow())
 
 
 def _as_judge(judge: Any) -> Any:
@@ -868,7 +865,7 @@ def _ids(out: Any) -> list[str]:
 
 def consolidate(
     vault: MemVault,
-    principal: Principal,
+    principal: Principal | str,
     namespace: Sequence[str] | None = None,
     policy: LifecyclePolicy | None = None,
     *,
@@ -884,7 +881,8 @@ def consolidate(
 
     Args:
         vault: The vault.
-        principal: Whose cubes (a non-admin only consolidates cubes it owns).
+        principal: Whose cubes (a non-admin only consolidates cubes it owns): a
+            :class:`~memos_lc.governance.Principal` or its id.
         namespace: Consolidate this namespace and everything below it.
         policy: Thresholds and switches (defaults: :class:`LifecyclePolicy`).
         judge: A LangChain chat model (wrapped in :class:`ModelJudge`) or a function
@@ -924,7 +922,7 @@ def consolidate(
             ("parametric", parametrize, run.stable),
         ):
             if promoter is not None and cands:
-                out = promoter(vault, principal, list(cands))
+                out = promoter(vault, run.principal, list(cands))
                 if inspect.isawaitable(out):
                     raise InvalidInputError(f"{name} promoter is async: use aconsolidate() with it")
                 made[name] = _ids(out)
@@ -933,7 +931,7 @@ def consolidate(
 
 async def aconsolidate(
     vault: MemVault,
-    principal: Principal,
+    principal: Principal | str,
     namespace: Sequence[str] | None = None,
     policy: LifecyclePolicy | None = None,
     *,
@@ -983,9 +981,9 @@ async def aconsolidate(
         ):
             if promoter is not None and cands:
                 if inspect.iscoroutinefunction(promoter):
-                    out = await promoter(vault, principal, list(cands))
+                    out = await promoter(vault, run.principal, list(cands))
                 else:
-                    out = await blocking(promoter, vault, principal, list(cands))
+                    out = await blocking(promoter, vault, run.principal, list(cands))
                     if inspect.isawaitable(out):
                         out = await out
                 made[name] = _ids(out)

@@ -82,7 +82,7 @@ from memos_lc.errors import (
     TrainingCancelledError,
 )
 from memos_lc.extras import require_local
-from memos_lc.governance import Principal
+from memos_lc.governance import Principal, as_principal
 from memos_lc.models import LocalLM, load_causal_lm
 
 if TYPE_CHECKING:
@@ -807,7 +807,7 @@ def _description(cubes: Sequence[MemCube]) -> str:
 
 def consolidate_to_adapter(
     vault: MemVault,
-    principal: Principal,
+    principal: Principal | str,
     cubes: Sequence[MemCube | str] | MemCube | str,
     *,
     lm: LocalLM | None = None,
@@ -853,6 +853,7 @@ def consolidate_to_adapter(
     require_local("Parametric memory", PARAMETRIC_MODULES)
     from safetensors.torch import save
 
+    principal = as_principal(principal)  # an id works too; a bad one fails before training
     config = config or AdapterTrainingConfig()
     reserved = {"payload", "namespace", "version", "replaces", "superseded_by"} & set(header)
     if reserved:
@@ -918,7 +919,7 @@ def consolidate_to_adapter(
 
 async def aconsolidate_to_adapter(
     vault: MemVault,
-    principal: Principal,
+    principal: Principal | str,
     cubes: Sequence[MemCube | str] | MemCube | str,
     **kwargs: Any,
 ) -> MemCube:
@@ -1031,7 +1032,7 @@ class AdapterRegistry:
     def __contains__(self, name: object) -> bool:
         return name in self._loaded
 
-    def load(self, vault: MemVault, principal: Principal, cube_id: str) -> str:
+    def load(self, vault: MemVault, principal: Principal | str, cube_id: str) -> str:
         """Load the parametric cube ``cube_id`` (its head version) and return its adapter name.
 
         Reads the cube through the vault (access-checked and audited), checks it is a
@@ -1074,7 +1075,7 @@ class AdapterRegistry:
             self._evict()
         return name
 
-    async def aload(self, vault: MemVault, principal: Principal, cube_id: str) -> str:
+    async def aload(self, vault: MemVault, principal: Principal | str, cube_id: str) -> str:
         """Async :meth:`load`."""
         return await asyncio.to_thread(self.load, vault, principal, cube_id)
 
@@ -1110,7 +1111,7 @@ class AdapterRegistry:
 
     @contextlib.contextmanager
     def use_cube(
-        self, vault: MemVault, principal: Principal, cube_id: str | None
+        self, vault: MemVault, principal: Principal | str, cube_id: str | None
     ) -> Iterator[torch.nn.Module]:
         """:meth:`load` and :meth:`use` in one step: another thread cannot evict the adapter
         between the two."""

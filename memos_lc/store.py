@@ -266,13 +266,19 @@ class MemCubeStore(BaseStore):
         **vault_options: Any,
     ) -> MemCubeStore:
         """Open a vault (see :meth:`MemVault.open`: a directory, ``":memory:"``, a Qdrant URL
-        or ``None`` for the default) and a store that closes it on :meth:`close` / exit.
+        or ``None`` for the default) and a store that closes it on :meth:`close` / exit, as
+        :meth:`MemCubeSaver.from_path <memos_lc.checkpoint.MemCubeSaver.from_path>` does:
+        use it in a ``with`` block, or keep it open and call :meth:`close`.
 
         Example:
             .. code-block:: python
 
-                with MemCubeStore.from_path(":memory:") as store:
+                with MemCubeStore.from_path(":memory:", principal="alice") as store:
                     store.put(("docs",), "a", {"text": "hello"})
+
+                store = MemCubeStore.from_path(":memory:", principal="alice")
+                store.put(("docs",), "b", {"text": "hello again"})
+                store.close()
         """
         vault = MemVault.open(location, embeddings=embeddings, **vault_options)
         try:
@@ -284,9 +290,11 @@ class MemCubeStore(BaseStore):
         return store
 
     def close(self) -> None:
-        """Stop the TTL sweeper and close the vault if this store opened it."""
+        """Stop the TTL sweeper and close the vault if this store opened it (once: a
+        ``with`` after an explicit close leaves a vault others share alone)."""
         self.stop_ttl_sweeper()
         if self._owns_vault:
+            self._owns_vault = False
             self.vault.close()
 
     def __enter__(self) -> MemCubeStore:

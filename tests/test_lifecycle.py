@@ -374,7 +374,7 @@ def test_integration_cubes_are_left_alone(vault, alice) -> None:
 
 def test_bad_input_is_rejected(vault, alice) -> None:
     with pytest.raises(InvalidInputError):
-        consolidate(vault, "alice", NS)  # type: ignore[arg-type]
+        consolidate(vault, 42, NS)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         LifecyclePolicy(judge_similarity=0.99, duplicate_similarity=0.9)
     with pytest.raises(InvalidInputError):

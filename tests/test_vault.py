@@ -341,7 +341,7 @@ def test_every_read_and_write_is_audited(vault, alice, bob, admin, seeded) -> No
         (lambda v, p: v.update(p, "no-such-id", text="x"), CubeNotFoundError),
         (lambda v, p: v.update(p, v.list(p)[0].id, version=9), InvalidInputError),
         (lambda v, p: v.update(p, v.list(p)[0].id, priority=7), InvalidCubeError),
-        (lambda v, p: v.search("alice", "x"), InvalidInputError),
+        (lambda v, p: v.search(42, "x"), InvalidInputError),
     ],
 )
 def test_bad_input_raises_typed_error_and_changes_nothing(vault, alice, seeded, call, error):

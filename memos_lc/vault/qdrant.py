@@ -7,7 +7,8 @@ in the same upsert, so history and rollback are real and a crash never leaves a 
 updated. Search is hybrid: a dense vector (MiniLM or any LangChain ``Embeddings``) and a
 BM25 sparse vector scored with Qdrant's IDF modifier, fused by reciprocal rank (RRF) inside
 Qdrant, under payload filters for access, namespace prefix, kind, type, status, expiry, tags
-and time. Every call takes a :class:`~memos_lc.governance.Principal` and is audited.
+and time. Every call takes the acting principal (a :class:`~memos_lc.governance.Principal`,
+or its id: ``"alice"`` is ``Principal(id="alice")``, without roles) and is audited.
 
 Example:
     .. code-block:: python
@@ -84,6 +85,7 @@ from memos_lc.governance import (
     Grant,
     Permission,
     Principal,
+    as_principal,
     can_move,
     can_read,
     can_read_version,
@@ -615,7 +617,7 @@ class MemVault:
 
     def audit_log(
         self,
-        principal: Principal,
+        principal: Principal | str,
         *,
         who: str | None = None,
         action: str | None = None,
@@ -626,6 +628,7 @@ class MemVault:
         limit: int = 100,
     ) -> list[AuditEvent]:
         """Audit events, newest first. Admins see everyone's; others only their own."""
+        principal = as_principal(principal)
         self.flush()  # events still waiting for the engine, too
         with self._audited(principal, "audit"):
             _check_limit(limit)
@@ -680,7 +683,7 @@ class MemVault:
 
     def grant(
         self,
-        principal: Principal,
+        principal: Principal | str,
         namespace: Sequence[str],
         grantee: str,
         permission: Permission | str = Permission.READ,
@@ -689,6 +692,7 @@ class MemVault:
 
         A principal shares the cubes it owns there; an admin's grant covers every owner's.
         """
+        principal = as_principal(principal)
         with self._audited(principal, "grant", namespace):
             try:
                 g = Grant(
@@ -709,8 +713,9 @@ class MemVault:
             self._grants_cache.clear()
             return g
 
-    def revoke(self, principal: Principal, grant_id: str) -> None:
+    def revoke(self, principal: Principal | str, grant_id: str) -> None:
         """Withdraw a grant (its grantor or an admin)."""
+        principal = as_principal(principal)
         with self._audited(principal, "revoke"):
             pts = self.driver.retrieve(GRANTS, [grant_id]) if _is_uuid(grant_id) else []
             if not pts:
@@ -721,8 +726,9 @@ class MemVault:
             self.driver.delete(GRANTS, [grant_id])
             self._grants_cache.clear()
 
-    def grants(self, principal: Principal) -> list[Grant]:
+    def grants(self, principal: Principal | str) -> list[Grant]:
         """Grants issued by or to ``principal`` (all grants, for an admin)."""
+        principal = as_principal(principal)
         with self._audited(principal, "grants"):
             if principal.is_admin:
                 flt = None
@@ -852,11 +858,12 @@ class MemVault:
             raise PermissionDeniedError(f"{principal.id} may read but not change cube {cube_id}")
         return cube, pts[0]
 
-    def put_blob(self, principal: Principal, data: bytes) -> BlobRef:
+    def put_blob(self, principal: Principal | str, data: bytes) -> BlobRef:
         """Store ``data`` (safetensors bytes: a KV cache, an adapter) for cubes ``principal``
         will put, and return its reference. Blobs are shared by content, so a cube may name a
         blob only when its principal gave the bytes (here, in this process) or may read a cube
         that already names it: knowing a digest is not enough to read someone's blob."""
+        principal = as_principal(principal)
         with self._audited(principal, "put_blob"):
             ref = self.blobs.put_bytes(data)
             self._held_blobs.setdefault(principal.id, set()).add(ref.sha256)
@@ -926,7 +933,7 @@ class MemVault:
 
     def put(
         self,
-        principal: Principal,
+        principal: Principal | str,
         cubes: MemCube | Sequence[MemCube],
         *,
         vectors: Sequence[Sequence[float]] | None = None,
@@ -953,6 +960,7 @@ class MemVault:
         cubes are journaled, those leave the batch, and are never written to the engine nor
         audited on their own. Their journal records stay until the next flush, so a crash
         before it replays them as well: the caller must read such duplicates as one."""
+        principal = as_principal(principal)
         batch = [cubes] if isinstance(cubes, MemCube | Mapping) else list(cubes)
         defer = deferred and not index and self.defers
         with self._audited(
@@ -1031,9 +1039,10 @@ class MemVault:
         rather than writing through (a server, ``":memory:"``)."""
         return self._journal is not None
 
-    def waiting(self, principal: Principal, ids: Sequence[str]) -> set[str]:
+    def waiting(self, principal: Principal | str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are the principal's deferred puts still waiting for the engine
         (see ``put(deferred=True)``). Not audited: it reads only what the principal wrote."""
+        principal = as_principal(principal)
         with self._write_lock:
             if not self._pending_ids:
                 return set()
@@ -1066,20 +1075,21 @@ class MemVault:
 
     def add(
         self,
-        principal: Principal,
+        principal: Principal | str,
         text: str,
         *,
         namespace: Sequence[str],
         **header: Any,
     ) -> MemCube:
         """Store one plaintext memory; ``header`` sets any other MemCube field."""
+        principal = as_principal(principal)
         if not isinstance(text, str):
             raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
         cube = MemCube.from_text(text, namespace=namespace, **header)
         return self.put(principal, cube)[0]
 
     def put_history(
-        self, principal: Principal, versions: Sequence[MemCube], *, index: bool = True
+        self, principal: Principal | str, versions: Sequence[MemCube], *, index: bool = True
     ) -> list[MemCube]:
         """Store new cubes together with their version history (e.g. imported from a bundle).
 
@@ -1088,6 +1098,7 @@ class MemVault:
         version in one upsert. Owner, timestamp and ``index`` rules are those of :meth:`put`;
         an id that already exists raises :class:`ConflictError`. Returns the stored versions,
         oldest first per cube."""
+        principal = as_principal(principal)
         batch = list(versions)
         first = batch[0].namespace if batch and isinstance(batch[0], MemCube) else None
         with self._audited(principal, "put_history", first) as touched:
@@ -1141,7 +1152,7 @@ class MemVault:
 
     def update(
         self,
-        principal: Principal,
+        principal: Principal | str,
         cube_id: str,
         *,
         text: str | None = None,
@@ -1158,6 +1169,7 @@ class MemVault:
         embedding); ``index=False`` stores the new version unindexed, ``index=True`` indexes it
         even when the previous one was not; ``None`` keeps the previous version's choice.
         """
+        principal = as_principal(principal)
         with self._audited(principal, "update") as touched:
             if vector is not None:
                 if index is False:
@@ -1204,9 +1216,12 @@ class MemVault:
                 self._commit_version(point, new, dense)
                 return new
 
-    def delete(self, principal: Principal, cube_id: str, *, reason: str | None = None) -> MemCube:
+    def delete(
+        self, principal: Principal | str, cube_id: str, *, reason: str | None = None
+    ) -> MemCube:
         """Soft-delete: a tombstone version with status ``deleted`` (history and rollback keep
         working; search and list skip it)."""
+        principal = as_principal(principal)
         with self._audited(principal, "delete") as touched, self._write_lock:
             head, point = self._visible_head(
                 principal,
@@ -1225,8 +1240,9 @@ class MemVault:
             self._commit_version(point, new, self._successor_dense(point, new))
             return new
 
-    def rollback(self, principal: Principal, cube_id: str, version: int) -> MemCube:
+    def rollback(self, principal: Principal | str, cube_id: str, version: int) -> MemCube:
         """Restore the content of ``version`` as a new head version (history stays linear)."""
+        principal = as_principal(principal)
         with self._audited(principal, "rollback") as touched, self._write_lock:
             head, point = self._visible_head(
                 principal,
@@ -1250,9 +1266,10 @@ class MemVault:
             self._commit_version(point, new, self._successor_dense(old[0], new))
             return new
 
-    def purge(self, principal: Principal, cube_id: str) -> int:
+    def purge(self, principal: Principal | str, cube_id: str) -> int:
         """Hard-delete every version of a cube (and blobs no other cube uses). Returns the
         number of versions removed. Irreversible; the audit log keeps the fact."""
+        principal = as_principal(principal)
         with self._audited(principal, "purge") as touched, self._write_lock:
             head, _ = self._visible_head(
                 principal, cube_id, touched=touched, write=True, include_expired=True
@@ -1271,8 +1288,9 @@ class MemVault:
                     self.blobs.delete(digest)
             return len(pts)
 
-    def record_use(self, principal: Principal, cube_ids: Sequence[str]) -> None:
+    def record_use(self, principal: Principal | str, cube_ids: Sequence[str]) -> None:
         """Count a recall of each cube (hits, last_used_at) without making a new version."""
+        principal = as_principal(principal)
         with self._audited(principal, "use") as touched, self._write_lock:
             now = utcnow()
             visible = self._visible(principal, self._heads(list(cube_ids)), CubeFilter())
@@ -1282,10 +1300,13 @@ class MemVault:
                 self.driver.set_payload(CUBES, [point.id], {"cube": header.payload["cube"]})
                 touched.append(cube.id)
 
-    def refresh_expiry(self, principal: Principal, expiries: dict[str, datetime]) -> list[str]:
+    def refresh_expiry(
+        self, principal: Principal | str, expiries: dict[str, datetime]
+    ) -> list[str]:
         """Set ``expires_at`` of each cube's head version in place, without a new version (a
         TTL refresh on read, like :meth:`record_use`). Cubes that are not active, have already
         expired or that the principal may not change are skipped. Returns the ids changed."""
+        principal = as_principal(principal)
         with self._audited(principal, "refresh_expiry") as touched:
             for when in expiries.values():
                 if not isinstance(when, datetime) or when.tzinfo is None:
@@ -1313,7 +1334,7 @@ class MemVault:
         self,
         now: datetime | None = None,
         *,
-        principal: Principal | None = None,
+        principal: Principal | str | None = None,
         namespace: Sequence[str] | None = None,
         memory_types: Sequence[str] | None = None,
     ) -> list[str]:
@@ -1324,7 +1345,7 @@ class MemVault:
         it covers only the cubes that principal owns (every owner's, for an admin), under
         ``namespace`` when given, so one user's consolidation never touches another's cubes.
         ``memory_types`` narrows it to cubes of those memory types (a store sweeps its own)."""
-        actor = principal if principal is not None else Principal.system()
+        actor = as_principal(principal) if principal is not None else Principal.system()
         with self._audited(actor, "sweep", namespace) as touched:
             when = now or utcnow()
             must: list[dict[str, Any]] = [
@@ -1361,7 +1382,7 @@ class MemVault:
 
     def get(
         self,
-        principal: Principal,
+        principal: Principal | str,
         cube_id: str,
         *,
         version: int | None = None,
@@ -1369,6 +1390,7 @@ class MemVault:
     ) -> MemCube:
         """The head version of a cube (or ``version``). Raises :class:`CubeNotFoundError` if it
         does not exist, has expired, or the principal may not read it."""
+        principal = as_principal(principal)
         with self._audited(principal, "get") as touched:
             head, _ = self._visible_head(
                 principal, cube_id, touched=touched, include_expired=include_expired
@@ -1387,10 +1409,11 @@ class MemVault:
                 raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
             return old
 
-    def history(self, principal: Principal, cube_id: str) -> list[MemCube]:
+    def history(self, principal: Principal | str, cube_id: str) -> list[MemCube]:
         """Every version of a cube the principal may read, oldest first (the head's owner
         and admins read all; others, the versions whose own header lets them read: see
         :func:`~memos_lc.governance.can_read_version`)."""
+        principal = as_principal(principal)
         with self._audited(principal, "history") as touched:
             head, _ = self._visible_head(principal, cube_id, touched=touched, include_expired=True)
             pts = self.driver.scroll(
@@ -1403,10 +1426,13 @@ class MemVault:
             versions = [cube_from_payload(p.payload) for p in pts]
             return [v for v in versions if can_read_version(principal, head, v, grants)]
 
-    def vectors(self, principal: Principal, cube_ids: Sequence[str]) -> dict[str, list[float]]:
+    def vectors(
+        self, principal: Principal | str, cube_ids: Sequence[str]
+    ) -> dict[str, list[float]]:
         """The stored dense vector of each cube's head version, by cube id: compare memories
         without embedding them again. Ids that do not exist, have expired, that the principal
         may not read or whose head is stored unindexed are left out."""
+        principal = as_principal(principal)
         with self._audited(principal, "vectors") as touched:
             ids = list(dict.fromkeys(cube_ids))
             if not all(isinstance(i, str) and i for i in ids):
@@ -1428,7 +1454,7 @@ class MemVault:
 
     def search(
         self,
-        principal: Principal,
+        principal: Principal | str,
         query: str,
         *,
         namespace: Sequence[str] | None = None,
@@ -1445,6 +1471,7 @@ class MemVault:
         skips embedding the query. ``explain`` adds each hit's dense and lexical rank and the
         query terms it matched.
         """
+        principal = as_principal(principal)
         with self._audited(principal, "search", namespace) as touched:
             f = _filter(filter, namespace)
             if not isinstance(query, str) or not query.strip():
@@ -1508,7 +1535,7 @@ class MemVault:
 
     def list(
         self,
-        principal: Principal,
+        principal: Principal | str,
         *,
         namespace: Sequence[str] | None = None,
         filter: CubeFilter | Mapping[str, Any] | None = None,
@@ -1517,6 +1544,7 @@ class MemVault:
         newest_first: bool = True,
     ) -> list[MemCube]:
         """Head versions matching the filter, ordered by ``updated_at``."""
+        principal = as_principal(principal)
         with self._audited(principal, "list", namespace) as touched:
             f = _filter(filter, namespace)
             _check_limit(limit, offset)
@@ -1533,12 +1561,13 @@ class MemVault:
 
     def count(
         self,
-        principal: Principal,
+        principal: Principal | str,
         *,
         namespace: Sequence[str] | None = None,
         filter: CubeFilter | Mapping[str, Any] | None = None,
     ) -> int:
         """How many head versions match the filter (and the principal may read)."""
+        principal = as_principal(principal)
         with self._audited(principal, "count", namespace):
             return self.driver.count(
                 CUBES, filter=self._base_filter(principal, _filter(filter, namespace))
@@ -1548,7 +1577,7 @@ class MemVault:
 
     def find(
         self,
-        principal: Principal,
+        principal: Principal | str,
         *,
         cube_ids: Sequence[str] | None = None,
         namespace: Sequence[str] | None = None,
@@ -1564,6 +1593,7 @@ class MemVault:
         :meth:`get`: ids that do not exist, do not match or that the principal may not read
         are skipped, never an error (the checkpointer's cubes are not left out: ids name
         what they want)."""
+        principal = as_principal(principal)
         with self._audited(principal, "find", namespace) as touched:
             f = _filter(filter, namespace)
             if cube_ids is not None:  # ids name their cubes, as for get(): none is left out
@@ -1590,11 +1620,12 @@ class MemVault:
             touched.extend(c.id for c in cubes)
             return cubes
 
-    def purge_many(self, principal: Principal, cube_ids: Sequence[str]) -> int:
+    def purge_many(self, principal: Principal | str, cube_ids: Sequence[str]) -> int:
         """Hard-delete every version of several cubes (and blobs no other cube uses) in one
         call. Ids that do not exist or that the principal may not read are skipped; if it may
         read but not change one of them, :class:`PermissionDeniedError` is raised and nothing
         is deleted. Returns the number of versions removed."""
+        principal = as_principal(principal)
         with self._audited(principal, "purge") as touched, self._write_lock:
             ids = list(dict.fromkeys(cube_ids))
             if not all(isinstance(i, str) and i for i in ids):
@@ -1634,6 +1665,7 @@ class MemVault:
     # in the default executor so an event loop is never blocked.
 
     aput = _async_twin(put)
+    aput_blob = _async_twin(put_blob)
     aput_history = _async_twin(put_history)
     aadd = _async_twin(add)
     aupdate = _async_twin(update)
@@ -1650,9 +1682,12 @@ class MemVault:
     alist = _async_twin(list)
     acount = _async_twin(count)
     agrant = _async_twin(grant)
+    agrants = _async_twin(grants)
     arevoke = _async_twin(revoke)
     aaudit_log = _async_twin(audit_log)
     aclose = _async_twin(close)
+    aflush = _async_twin(flush)
+    awaiting = _async_twin(waiting)
     aoptimize = _async_twin(optimize)
     afind = _async_twin(find)
     apurge_many = _async_twin(purge_many)
