@@ -558,6 +558,15 @@ class ScoredCube(BaseModel):
     matched_terms: tuple[str, ...] = ()
 
 
+def is_uuid(value: str) -> bool:
+    """Whether ``value`` is a UUID string (generated and derived cube ids are)."""
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
 def uuid5_str(namespace: uuid.UUID, name: str) -> str:
     """``str(uuid.uuid5(namespace, name))`` in a third of the time (ids are derived on every
     write: a checkpointer's put derives several)."""

@@ -93,9 +93,11 @@ from memos_lc.cube import (
     MAX_TEXT_CHARS,
     MemCube,
     MemoryKind,
+    MemoryType,
     PlaintextPayload,
     check_data_limits,
     check_ttl,
+    is_uuid,
     utcnow,
 )
 from memos_lc.errors import InvalidCubeError, InvalidInputError, PermissionDeniedError
@@ -123,6 +125,9 @@ MAX_KEY_CHARS = 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _PLAINTEXT = (MemoryKind.PLAINTEXT,)
+SHOWN_MEMORY_TYPES = (MemoryType.EPISODIC.value, MemoryType.PREFERENCE.value)
+"""What the memory nodes write (conversation windows, stated preferences): a store shows them
+as items by default, so Studio's memory view and ``store.search`` find what a run wrote."""
 
 Pair = tuple[tuple[str, ...], str]
 
@@ -178,7 +183,13 @@ class MemCubeStore(BaseStore):
         ttl: A ``TTLConfig``: ``default_ttl`` (minutes), ``refresh_on_read``,
             ``sweep_interval_minutes``.
         principal: Who acts when the running graph's config names nobody.
-        memory_type: The memory type of the store's cubes; the store sees only cubes of it.
+        memory_type: The memory type of the cubes the store writes.
+        show_memory_types: Other memory types the store shows as items: by default what the
+            memory nodes write (:data:`SHOWN_MEMORY_TYPES`), so a run's memories are items
+            under their namespace (``("memories", <user>)``), keyed by the cube's key or, when
+            it has none, its id, with the value ``{"text", "memory_type"}``. A put on such an
+            item writes its next version, a delete tombstones it. ``()`` shows only the
+            store's own items.
         owner_namespace: A namespace template naming the owner, e.g. ``("users",
             "{user_id}")``. What a principal writes is always theirs; with a template, a put
             under ``("users", "bob", ...)`` by anyone but bob is refused
@@ -208,6 +219,7 @@ class MemCubeStore(BaseStore):
         principal: Principal | str | None = None,
         memory_type: str = "long_term",
         owner_namespace: Sequence[str] | None = None,
+        show_memory_types: Sequence[str] = SHOWN_MEMORY_TYPES,
     ) -> None:
         if owner_namespace is not None and (
             isinstance(owner_namespace, str) or list(owner_namespace).count(OWNER_LABEL) != 1
@@ -223,6 +235,11 @@ class MemCubeStore(BaseStore):
         # None: every call names its principal (config / context), else PrincipalRequiredError
         self.principal = as_principal(principal) if principal is not None else default_principal()
         self.memory_type = memory_type
+        if isinstance(show_memory_types, str):
+            raise InvalidInputError("show_memory_types must be a sequence of memory types")
+        self.show_memory_types = tuple(
+            dict.fromkeys(t for t in show_memory_types if t != memory_type)
+        )
         if ttl and ttl.get("default_ttl") is not None:
             check_ttl(ttl["default_ttl"], "minutes")
         self.ttl_config = ttl
@@ -442,12 +459,12 @@ class MemCubeStore(BaseStore):
             for i, op in enumerate(plan.ops):
                 if isinstance(op, GetOp):
                     cube = current.get((tuple(op.namespace), op.key))
-                    results[i] = _item(cube) if cube is not None else None
+                    results[i] = _item(cube, self.memory_type) if cube is not None else None
                     if cube is not None and op.refresh_ttl:
                         refresh[cube.id] = cube
                 elif isinstance(op, SearchOp):
                     hits = self._search(p, op, plan.queries)
-                    results[i] = [_search_item(c, score) for c, score in hits]
+                    results[i] = [_search_item(c, score, self.memory_type) for c, score in hits]
                     if op.refresh_ttl:
                         refresh.update((c.id, c) for c, _ in hits)
                 elif isinstance(op, ListNamespacesOp):
@@ -460,7 +477,8 @@ class MemCubeStore(BaseStore):
         return results
 
     def _filter(self, **kw: Any) -> CubeFilter:
-        return CubeFilter(kinds=_PLAINTEXT, memory_types=(self.memory_type,), **kw)
+        types = (self.memory_type, *self.show_memory_types)
+        return CubeFilter(kinds=_PLAINTEXT, memory_types=types, **kw)
 
     def _lookup(
         self, p: Principal, pairs: set[Pair]
@@ -483,10 +501,16 @@ class MemCubeStore(BaseStore):
             for c in self.vault.list(p, filter=flt, limit=MAX_LIMIT)
             if (c.namespace, c.key) in pairs
         ]
+        # a shown memory without a key is the item its id names
+        ids = {k for _, k in pairs if is_uuid(k)} - {c.key for c in cubes}
+        if self.show_memory_types and ids:
+            flt = self._filter(namespace=prefix or None, namespace_exact=len(nss) == 1)
+            found = self.vault.find(p, cube_ids=sorted(ids), filter=flt, limit=MAX_LIMIT)
+            cubes += [c for c in found if c.key is None and _pair(c) in pairs]
         current = _by_pair(cubes, p)
         twins: dict[Pair, list[MemCube]] = {}
         for c in cubes:
-            pair = (c.namespace, c.key or "")
+            pair = _pair(c)
             best = current[pair]
             if c.id != best.id and c.access.owner == best.access.owner:
                 twins.setdefault(pair, []).append(c)
@@ -503,7 +527,7 @@ class MemCubeStore(BaseStore):
             cubes.extend(page)
             if len(page) < MAX_LIMIT:
                 break
-        return sorted(_by_pair((c for c in cubes if c.key is not None), p).values(), key=_order)
+        return sorted(_by_pair(cubes, p).values(), key=_order)
 
     def _search(
         self, p: Principal, op: SearchOp, queries: dict[str, list[float] | None]
@@ -514,7 +538,7 @@ class MemCubeStore(BaseStore):
         qvec = queries.get(op.query[:MAX_QUERY_CHARS]) if op.query else None
         if qvec is None:  # filter-only, in insertion order
             scanned = self._scan(p, prefix, data=_pushdown(op.filter))
-            matched = [c for c in scanned if _matches(op.filter, c)]
+            matched = [c for c in scanned if _matches(op.filter, c, self.memory_type)]
             return [(c, None) for c in matched[op.offset : op.offset + op.limit]]
         assert op.query is not None
         need = max(op.offset + op.limit, 0)
@@ -525,7 +549,7 @@ class MemCubeStore(BaseStore):
             scoreless = [
                 c
                 for c in self._scan(p, prefix, tags=(TAG_UNINDEXED,), data=_pushdown(op.filter))
-                if TAG_UNINDEXED in c.tags and _matches(op.filter, c)
+                if TAG_UNINDEXED in c.tags and _matches(op.filter, c, self.memory_type)
             ]
             kept.extend((c, None) for c in scoreless[: op.limit - len(kept)])
         return kept
@@ -548,15 +572,15 @@ class MemCubeStore(BaseStore):
                 limit=want,
                 query_vector=qvec,
             )
-            best = _by_pair((h.cube for h in hits if h.cube.key is not None), p)
+            best = _by_pair((h.cube for h in hits), p)
             ranked = [
                 (h.cube, h.score)
                 for h in hits
-                if best.get((h.cube.namespace, h.cube.key)) is h.cube
-                and _matches(op.filter, h.cube)
+                if best.get(_pair(h.cube)) is h.cube
+                and _matches(op.filter, h.cube, self.memory_type)
             ]
             if len(ranked) >= need or len(hits) < want or want >= MAX_LIMIT:
-                ranked.sort(key=lambda x: (-x[1], x[0].namespace, x[0].key or ""))
+                ranked.sort(key=lambda x: (-x[1], *_pair(x[0])))
                 return ranked
             want *= 4
 
@@ -606,10 +630,8 @@ class MemCubeStore(BaseStore):
         births = {pair[0]: _born_tag(cube) for pair, cube in current.items()}
         for ns in {pair[0] for pair in plan.writes} - births.keys():
             flt = self._filter(namespace=ns, namespace_exact=True)
-            for cube in self.vault.list(p, filter=flt, limit=8, newest_first=False):
-                if cube.key is not None:
-                    births[ns] = _born_tag(cube)
-                    break
+            for cube in self.vault.list(p, filter=flt, limit=1, newest_first=False):
+                births[ns] = _born_tag(cube)
         new: list[tuple[MemCube, list[float] | None]] = []
         updates: list[tuple[MemCube, _Write]] = []
         for pair, write in plan.writes.items():
@@ -796,8 +818,7 @@ def _by_pair(cubes: Iterable[MemCube], p: Principal) -> dict[Pair, MemCube]:
     cubes share a pair only across owners, e.g. for admins, or after concurrent writers)."""
     out: dict[Pair, MemCube] = {}
     for c in cubes:
-        assert c.key is not None
-        pair = (c.namespace, c.key)
+        pair = _pair(c)
         old = out.get(pair)
         if old is None or (c.access.owner == p.id, c.updated_at) > (
             old.access.owner == p.id,
@@ -825,7 +846,7 @@ def _order(cube: MemCube) -> tuple[float, datetime, str]:
         ts = float(born) if born is not None else cube.created_at.timestamp()
     except ValueError:
         ts = cube.created_at.timestamp()
-    return ts, cube.created_at, cube.key or ""
+    return ts, cube.created_at, _pair(cube)[1]
 
 
 def _ttl(cube: MemCube) -> float | None:
@@ -849,30 +870,37 @@ def _tags(born: str, write: _Write) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _value(cube: MemCube) -> dict[str, Any]:
+def _pair(cube: MemCube) -> Pair:
+    """The (namespace, key) item a cube is: its key, or its id for a memory without one."""
+    return cube.namespace, cube.key if cube.key is not None else cube.id
+
+
+def _value(cube: MemCube, own_type: str) -> dict[str, Any]:
+    """An item's value: for the store's own memory type what it was given, for a shown
+    memory (the memory nodes' windows keep their turns in ``data``) its text and type."""
+    if cube.memory_type != own_type:
+        return {"text": cube.text, "memory_type": cube.memory_type}
     payload = cube.payload
     if isinstance(payload, PlaintextPayload) and payload.data is not None:
         return payload.data
     return {"text": cube.text}
 
 
-def _item(cube: MemCube) -> Item:
-    assert cube.key is not None
+def _item(cube: MemCube, own_type: str) -> Item:
     return Item(
         namespace=cube.namespace,
-        key=cube.key,
-        value=_value(cube),
+        key=_pair(cube)[1],
+        value=_value(cube, own_type),
         created_at=cube.created_at,
         updated_at=cube.updated_at,
     )
 
 
-def _search_item(cube: MemCube, score: float | None) -> SearchItem:
-    assert cube.key is not None
+def _search_item(cube: MemCube, score: float | None, own_type: str) -> SearchItem:
     return SearchItem(
         namespace=cube.namespace,
-        key=cube.key,
-        value=_value(cube),
+        key=_pair(cube)[1],
+        value=_value(cube, own_type),
         created_at=cube.created_at,
         updated_at=cube.updated_at,
         score=score,
@@ -923,10 +951,10 @@ def _encodable(text: str) -> bool:
         return False
 
 
-def _matches(flt: dict[str, Any] | None, cube: MemCube) -> bool:
+def _matches(flt: dict[str, Any] | None, cube: MemCube, own_type: str) -> bool:
     if not flt:
         return True
-    value = _value(cube)
+    value = _value(cube, own_type)
     return all(_compare_values(value.get(k), v) for k, v in flt.items())
 
 

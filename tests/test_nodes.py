@@ -128,6 +128,35 @@ def test_each_exchange_is_stored_once(vault: MemVault, turns: int) -> None:
     assert stored == {m.id for m in out["messages"] if m.type in ("human", "ai")}
 
 
+def test_what_the_nodes_write_is_a_store_item(vault: MemVault) -> None:
+    """A run's memories are items of a MemCubeStore over the same vault (Studio's memory view
+    and langgraph-sdk's store.search_items go through one): found by search and list, got,
+    edited as a new version and deleted by their key, and only by their owner."""
+    alice, bob = user(), user()
+    graph = with_memory(recall_agent, MemoryNodes(vault), checkpointer=InMemorySaver())
+    graph.invoke({"messages": [("user", "I'm allergic to hazelnuts")]}, cfg("s1", alice))
+    mine = MemCubeStore(vault, principal=alice)
+
+    found = mine.search(("memories", alice), query="what can't I eat?", limit=5)
+    assert found and any("hazelnuts" in i.value["text"] for i in found)
+    by_type = {i.value["memory_type"] for i in mine.search(("memories", alice), limit=50)}
+    assert by_type == {"episodic", "preference"}
+    assert ("memories", alice) in mine.list_namespaces(prefix=("memories",))
+
+    item = next(i for i in found if i.value["memory_type"] == "preference")
+    assert mine.get(("memories", alice), item.key).value == item.value
+    mine.put(("memories", alice), item.key, {"text": "I'm allergic to hazelnuts and almonds"})
+    history = vault.history(Principal(id=alice), item.key)
+    assert [c.version for c in history] == [1, 2] and history[-1].memory_type == "preference"
+    assert "almonds" in mine.get(("memories", alice), item.key).value["text"]
+    mine.delete(("memories", alice), item.key)
+    assert mine.get(("memories", alice), item.key) is None
+
+    assert MemCubeStore(vault, principal=bob).search(("memories", alice)) == []
+    only_own = MemCubeStore(vault, principal=alice, show_memory_types=())
+    assert only_own.search(("memories", alice)) == []
+
+
 def test_nodes_added_to_an_existing_graph(vault: MemVault) -> None:
     """add_to() drops the nodes into a user's own builder; consolidation runs when due."""
     alice = user()

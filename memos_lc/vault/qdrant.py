@@ -56,6 +56,7 @@ from memos_lc.cube import (
     ParametricPayload,
     ScoredCube,
     Usage,
+    is_uuid,
     utcnow,
     uuid5_str,
     validate_namespace,
@@ -717,7 +718,7 @@ class MemVault:
         """Withdraw a grant (its grantor or an admin)."""
         principal = as_principal(principal)
         with self._audited(principal, "revoke"):
-            pts = self.driver.retrieve(GRANTS, [grant_id]) if _is_uuid(grant_id) else []
+            pts = self.driver.retrieve(GRANTS, [grant_id]) if is_uuid(str(grant_id)) else []
             if not pts:
                 raise NotFoundError(f"no grant {grant_id}")
             g = Grant.model_validate(pts[0].payload["grant"])
@@ -1771,11 +1772,3 @@ def _encodable(text: str) -> bool:
 
 def _escaped(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-        return True
-    except ValueError:
-        return False
