@@ -81,6 +81,7 @@ from memos_lc.errors import (
     ToolCallingNotSupportedError,
 )
 from memos_lc.governance import (
+    OptionalPrincipal,
     Principal,
     as_principal,
     default_principal,
@@ -415,7 +416,7 @@ class ChatMemOS(BaseChatModel):
     """A Jinja chat template replacing the tokenizer's, e.g. :data:`CHATML_TOOLS_TEMPLATE`."""
     vault: MemVault | None = Field(default=None, exclude=True)
     """The :class:`~memos_lc.vault.MemVault` holding activation and parametric cubes."""
-    principal: Principal | None = Field(default=None, exclude=True)
+    principal: OptionalPrincipal = Field(default=None, exclude=True)
     activation_cache_bytes: int = Field(default=DEFAULT_CACHE_BYTES, ge=0)
     """RAM budget of the LRU of loaded KV caches."""
     max_loaded_adapters: int = Field(default=4, ge=1)

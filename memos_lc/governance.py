@@ -30,9 +30,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from memos_lc.cube import NS_SEPARATOR, MemCube, utcnow, validate_namespace
 from memos_lc.errors import InvalidInputError, PermissionDeniedError, PrincipalRequiredError
@@ -140,6 +140,12 @@ def as_principal(value: Any) -> Principal:
     raise InvalidInputError(
         f"principal must be a memos_lc.Principal or an id string, got {type(value).__name__}"
     )
+
+
+OptionalPrincipal = Annotated[
+    Principal | None, BeforeValidator(lambda v: None if v is None else as_principal(v))
+]
+"""A pydantic field holding a :class:`Principal`, given as one or as its id, or ``None``."""
 
 
 def principal_from_configurable(conf: Mapping[str, Any]) -> tuple[str, Principal] | None:

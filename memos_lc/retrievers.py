@@ -59,6 +59,7 @@ from memos_lc.cube import (
 )
 from memos_lc.errors import InvalidInputError
 from memos_lc.governance import (
+    OptionalPrincipal,
     Principal,
     as_principal,
     default_principal,
@@ -137,7 +138,7 @@ class MemCubeRetriever(BaseRetriever):
     k: int = Field(default=4, ge=1, le=MAX_LIMIT)
     namespace: tuple[str, ...] | None = None
     filter: CubeFilter | None = None
-    principal: Principal | None = None
+    principal: OptionalPrincipal = None
     search_mode: SearchMode = "hybrid"
     record_use: bool = True
 

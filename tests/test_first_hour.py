@@ -369,3 +369,19 @@ def test_memory_type_is_free_form_and_a_bad_one_is_a_typed_error(vault: MemVault
         with pytest.raises(InvalidCubeError, match="memory_type"):
             vault.add("alice", "x", namespace=NS, memory_type=bad)
     assert vault.count("alice", namespace=NS) == 2
+
+
+def test_chat_model_and_retriever_take_the_principal_as_its_id(vault: MemVault) -> None:
+    from pydantic import ValidationError
+
+    from memos_lc.chat_models import ChatMemOS
+    from memos_lc.retrievers import MemCubeRetriever
+
+    vault.add("alice", "Alice keeps bees", namespace=NS)
+    retriever = MemCubeRetriever(vault=vault, principal="alice")
+    assert retriever.principal == ALICE
+    assert [d.page_content for d in retriever.invoke("bees")] == ["Alice keeps bees"]
+    assert ChatMemOS(vault=vault, principal="alice").principal == ALICE
+    for bad in (7, ""):
+        with pytest.raises(ValidationError, match="principal"):
+            ChatMemOS(principal=bad)
