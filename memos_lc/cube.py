@@ -76,7 +76,8 @@ _VERSION_NS = uuid.UUID("5b0c6f1e-6d1f-4a55-9a3e-2f0f3b1c7a10")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _INT_RANGE = (-(2**63), 2**64 - 1)  # what a JSON engine (Qdrant) keeps exact
-_MEMORY_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MEMORY_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+"""What a memory type may be: a lowercase identifier."""
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -448,7 +449,7 @@ class MemCube(_Model):
     @field_validator("memory_type")
     @classmethod
     def _memory_type(cls, v: str) -> str:
-        if not _MEMORY_TYPE.match(str(v)):
+        if not MEMORY_TYPE_PATTERN.match(str(v)):
             raise ValueError("memory_type must be a lowercase identifier, e.g. 'preference'")
         return str(v)
 

@@ -91,13 +91,13 @@ from memos_lc.cube import (
     MAX_LABEL_CHARS,
     MAX_NAMESPACE_DEPTH,
     MAX_TEXT_CHARS,
+    MEMORY_TYPE_PATTERN,
     MemCube,
     MemoryKind,
     MemoryType,
     PlaintextPayload,
     check_data_limits,
     check_ttl,
-    is_uuid,
     utcnow,
 )
 from memos_lc.errors import InvalidCubeError, InvalidInputError, PermissionDeniedError
@@ -187,9 +187,10 @@ class MemCubeStore(BaseStore):
         show_memory_types: Other memory types the store shows as items: by default what the
             memory nodes write (:data:`SHOWN_MEMORY_TYPES`), so a run's memories are items
             under their namespace (``("memories", <user>)``), keyed by the cube's key or, when
-            it has none, its id, with the value ``{"text", "memory_type"}``. A put on such an
-            item writes its next version, a delete tombstones it. ``()`` shows only the
-            store's own items.
+            it has none, its id, with the value ``{"text", "memory_type"}``. A put of
+            ``{"text": ...}`` on such an item writes its next version with that text (its
+            type, tags and provenance kept), a delete tombstones it. ``()`` shows only the
+            store's own items. The checkpointer's type cannot be shown.
         owner_namespace: A namespace template naming the owner, e.g. ``("users",
             "{user_id}")``. What a principal writes is always theirs; with a template, a put
             under ``("users", "bob", ...)`` by anyone but bob is refused
@@ -235,11 +236,7 @@ class MemCubeStore(BaseStore):
         # None: every call names its principal (config / context), else PrincipalRequiredError
         self.principal = as_principal(principal) if principal is not None else default_principal()
         self.memory_type = memory_type
-        if isinstance(show_memory_types, str):
-            raise InvalidInputError("show_memory_types must be a sequence of memory types")
-        self.show_memory_types = tuple(
-            dict.fromkeys(t for t in show_memory_types if t != memory_type)
-        )
+        self.show_memory_types = _shown_types(show_memory_types, memory_type)
         if ttl and ttl.get("default_ttl") is not None:
             check_ttl(ttl["default_ttl"], "minutes")
         self.ttl_config = ttl
@@ -476,9 +473,13 @@ class MemCubeStore(BaseStore):
                 self._apply(plan, current, twins)
         return results
 
-    def _filter(self, **kw: Any) -> CubeFilter:
-        types = (self.memory_type, *self.show_memory_types)
+    def _filter(self, *, own_only: bool = False, **kw: Any) -> CubeFilter:
+        types = (self.memory_type,) if own_only else (self.memory_type, *self.show_memory_types)
         return CubeFilter(kinds=_PLAINTEXT, memory_types=types, **kw)
+
+    def _is_item(self, cube: MemCube) -> bool:
+        """A cube is an item when the store wrote it (it has a key) or shows its type."""
+        return cube.key is not None or cube.memory_type in self.show_memory_types
 
     def _lookup(
         self, p: Principal, pairs: set[Pair]
@@ -491,22 +492,15 @@ class MemCubeStore(BaseStore):
             return {}, {}
         nss = {ns for ns, _ in pairs}
         prefix = _common_prefix(nss)
-        flt = self._filter(
-            namespace=prefix or None,
-            namespace_exact=len(nss) == 1,
-            keys=tuple(sorted({k for _, k in pairs})),
-        )
+        keys = tuple(sorted({k for _, k in pairs}))
+        # a shown memory without a key is the item its id names: one query for both
+        by = {"keys_or_ids": keys} if self.show_memory_types else {"keys": keys}
+        flt = self._filter(namespace=prefix or None, namespace_exact=len(nss) == 1, **by)
         cubes = [
             c
             for c in self.vault.list(p, filter=flt, limit=MAX_LIMIT)
-            if (c.namespace, c.key) in pairs
+            if self._is_item(c) and _pair(c) in pairs
         ]
-        # a shown memory without a key is the item its id names
-        ids = {k for _, k in pairs if is_uuid(k)} - {c.key for c in cubes}
-        if self.show_memory_types and ids:
-            flt = self._filter(namespace=prefix or None, namespace_exact=len(nss) == 1)
-            found = self.vault.find(p, cube_ids=sorted(ids), filter=flt, limit=MAX_LIMIT)
-            cubes += [c for c in found if c.key is None and _pair(c) in pairs]
         current = _by_pair(cubes, p)
         twins: dict[Pair, list[MemCube]] = {}
         for c in cubes:
@@ -516,18 +510,39 @@ class MemCubeStore(BaseStore):
                 twins.setdefault(pair, []).append(c)
         return current, twins
 
-    def _scan(self, p: Principal, prefix: Sequence[str], **kw: Any) -> list[MemCube]:
-        """Every live item under ``prefix``, in InMemoryStore's order."""
-        flt = self._filter(namespace=tuple(prefix) or None, **kw)
-        cubes: list[MemCube] = []
-        while True:
-            page = self.vault.list(
-                p, filter=flt, limit=MAX_LIMIT, offset=len(cubes), newest_first=False
+    def _scan(
+        self,
+        p: Principal,
+        prefix: Sequence[str],
+        *,
+        data: tuple[tuple[str, str], ...] | None = None,
+        own_only: bool = False,
+        **kw: Any,
+    ) -> list[MemCube]:
+        """Every live item under ``prefix``, in InMemoryStore's order. ``data`` equalities
+        narrow the store's own items in the engine; a shown memory's value is not its
+        ``data``, so shown types are scanned without them (the caller filters values)."""
+        ns = tuple(prefix) or None
+        if data and self.show_memory_types and not own_only:
+            filters = [self._filter(namespace=ns, own_only=True, data=data, **kw)]
+            filters.append(
+                self._filter(namespace=ns, **kw).model_copy(
+                    update={"memory_types": self.show_memory_types}
+                )
             )
-            cubes.extend(page)
-            if len(page) < MAX_LIMIT:
-                break
-        return sorted(_by_pair(cubes, p).values(), key=_order)
+        else:
+            filters = [self._filter(namespace=ns, own_only=own_only, data=data, **kw)]
+        cubes: list[MemCube] = []
+        for flt in filters:
+            start = len(cubes)
+            while True:
+                page = self.vault.list(
+                    p, filter=flt, limit=MAX_LIMIT, offset=len(cubes) - start, newest_first=False
+                )
+                cubes.extend(page)
+                if len(page) < MAX_LIMIT:
+                    break
+        return sorted(_by_pair(filter(self._is_item, cubes), p).values(), key=_order)
 
     def _search(
         self, p: Principal, op: SearchOp, queries: dict[str, list[float] | None]
@@ -548,7 +563,9 @@ class MemCubeStore(BaseStore):
             # InMemoryStore fills a short page with matching unindexed items (score None)
             scoreless = [
                 c
-                for c in self._scan(p, prefix, tags=(TAG_UNINDEXED,), data=_pushdown(op.filter))
+                for c in self._scan(
+                    p, prefix, tags=(TAG_UNINDEXED,), data=_pushdown(op.filter), own_only=True
+                )
                 if TAG_UNINDEXED in c.tags and _matches(op.filter, c, self.memory_type)
             ]
             kept.extend((c, None) for c in scoreless[: op.limit - len(kept)])
@@ -568,11 +585,15 @@ class MemCubeStore(BaseStore):
             hits = self.vault.search(
                 p,
                 op.query[:MAX_QUERY_CHARS],
-                filter=self._filter(namespace=prefix or None, data=_pushdown(op.filter)),
+                # a shown memory's value is not its data: filter those values here, not there
+                filter=self._filter(
+                    namespace=prefix or None,
+                    data=None if self.show_memory_types else _pushdown(op.filter),
+                ),
                 limit=want,
                 query_vector=qvec,
             )
-            best = _by_pair((h.cube for h in hits), p)
+            best = _by_pair((h.cube for h in hits if self._is_item(h.cube)), p)
             ranked = [
                 (h.cube, h.score)
                 for h in hits
@@ -630,8 +651,10 @@ class MemCubeStore(BaseStore):
         births = {pair[0]: _born_tag(cube) for pair, cube in current.items()}
         for ns in {pair[0] for pair in plan.writes} - births.keys():
             flt = self._filter(namespace=ns, namespace_exact=True)
-            for cube in self.vault.list(p, filter=flt, limit=1, newest_first=False):
-                births[ns] = _born_tag(cube)
+            for cube in self.vault.list(p, filter=flt, limit=8, newest_first=False):
+                if self._is_item(cube):
+                    births[ns] = _born_tag(cube)
+                    break
         new: list[tuple[MemCube, list[float] | None]] = []
         updates: list[tuple[MemCube, _Write]] = []
         for pair, write in plan.writes.items():
@@ -656,12 +679,21 @@ class MemCubeStore(BaseStore):
             )
             vec = plan.doc_texts[write.index_text] if write.index_text is not None else None
             new.append((new_cube, vec))
+        # a shown memory takes a new text only (checked for the whole batch before any write)
+        texts = {
+            cube.id: _shown_text(write.op.value, cube)
+            for cube, write in updates
+            if cube.memory_type != self.memory_type
+        }
         for pair in deleted:
             self.vault.delete(p, current[pair].id)
         for pair in plan.puts.keys() & twins.keys():  # retire raced duplicates of the pair
             for twin in twins[pair]:
                 self.vault.delete(p, twin.id, reason="superseded by a concurrent write")
         for cube, write in updates:
+            if cube.id in texts:  # its tags, provenance and indexing stay; its turns are gone
+                self.vault.update(p, cube.id, text=texts[cube.id])
+                continue
             vec = plan.doc_texts[write.index_text] if write.index_text is not None else None
             self.vault.update(
                 p,
@@ -868,6 +900,33 @@ def _tags(born: str, write: _Write) -> tuple[str, ...]:
     if write.index_text is None:
         tags.append(TAG_UNINDEXED)
     return tuple(tags)
+
+
+def _shown_types(types: Sequence[str], own: str) -> tuple[str, ...]:
+    if isinstance(types, str) or not all(
+        isinstance(t, str) and MEMORY_TYPE_PATTERN.fullmatch(t) for t in types
+    ):
+        raise InvalidInputError("show_memory_types must be a sequence of memory types")
+    if MemoryType.CHECKPOINT.value in types:
+        raise InvalidInputError("the checkpointer's cubes cannot be store items")
+    return tuple(dict.fromkeys(t for t in types if t != own))
+
+
+def _shown_text(value: dict[str, Any] | None, cube: MemCube) -> str:
+    """The new text a put gives a shown memory: its value is ``{"text"}`` (and, as read,
+    its unchanged ``memory_type``)."""
+    value = value or {}
+    text = value.get("text")
+    if (
+        set(value) - {"text", "memory_type"}
+        or value.get("memory_type", cube.memory_type) != cube.memory_type
+        or not isinstance(text, str)
+        or not text.strip()
+    ):
+        raise InvalidInputError(
+            f"a {cube.memory_type} memory takes a value {{'text': <new text>}} only"
+        )
+    return text
 
 
 def _pair(cube: MemCube) -> Pair:

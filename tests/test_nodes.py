@@ -4,6 +4,7 @@ principal isolation, the store as the vault's source, sync and async, bad config
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
+from langgraph.store.base import PutOp
 
 from memos_lc import MemVault, Principal
 from memos_lc.cube import MemCube
@@ -143,18 +145,46 @@ def test_what_the_nodes_write_is_a_store_item(vault: MemVault) -> None:
     assert by_type == {"episodic", "preference"}
     assert ("memories", alice) in mine.list_namespaces(prefix=("memories",))
 
-    item = next(i for i in found if i.value["memory_type"] == "preference")
+    prefs = mine.search(("memories", alice), filter={"memory_type": "preference"})
+    assert prefs and all(i.value["memory_type"] == "preference" for i in prefs)
+    item = prefs[0]
     assert mine.get(("memories", alice), item.key).value == item.value
-    mine.put(("memories", alice), item.key, {"text": "I'm allergic to hazelnuts and almonds"})
+    edited = {"text": "I'm allergic to hazelnuts and almonds", "memory_type": "preference"}
+    mine.put(("memories", alice), item.key, edited)  # a value as read, with a new text
     history = vault.history(Principal(id=alice), item.key)
-    assert [c.version for c in history] == [1, 2] and history[-1].memory_type == "preference"
-    assert "almonds" in mine.get(("memories", alice), item.key).value["text"]
+    assert [c.version for c in history] == [1, 2]
+    assert history[-1].memory_type == "preference" and history[-1].tags == history[0].tags
+    assert mine.get(("memories", alice), item.key).value == edited
+    assert vault.search(Principal(id=alice), "almonds", namespace=("memories", alice))
+    for bad in ({"text": "x", "note": 1}, {"text": "x", "memory_type": "long_term"}, {}):
+        with pytest.raises(InvalidInputError):
+            ns = ("memories", alice)
+            mine.batch([PutOp(ns, "k", {"x": 1}), PutOp(ns, item.key, bad)])
+        assert mine.get(("memories", alice), "k") is None  # nothing of the batch was written
     mine.delete(("memories", alice), item.key)
     assert mine.get(("memories", alice), item.key) is None
 
     assert MemCubeStore(vault, principal=bob).search(("memories", alice)) == []
+    vault.add(alice, "a memory of the store's type with no key", namespace=("memories", alice))
     only_own = MemCubeStore(vault, principal=alice, show_memory_types=())
     assert only_own.search(("memories", alice)) == []
+    with pytest.raises(InvalidInputError):
+        MemCubeStore(vault, show_memory_types=("checkpoint",))
+
+
+def test_a_store_lookup_is_one_vault_call(vault: MemVault) -> None:
+    """Items keyed by a cube id cost no second query: a get or put of a new UUID key (what
+    LangMem writes) is one lookup."""
+    alice = user()
+    store = MemCubeStore(vault, principal=alice)
+    key = str(uuid.uuid4())
+    since = datetime.now(UTC)
+    assert store.get(("notes", alice), key) is None
+    store.put(("notes", alice), key, {"text": "hello"})
+    assert store.get(("notes", alice), key).value == {"text": "hello"}
+    actions = [e.action for e in vault.audit_log(Principal(id=alice), since=since)]
+    # get: one lookup; put: its lookup, the new namespace's birth time, the write; get: one
+    assert sorted(actions) == ["list"] * 4 + ["put"], actions
 
 
 def test_nodes_added_to_an_existing_graph(vault: MemVault) -> None:

@@ -207,6 +207,9 @@ class CubeFilter(BaseModel):
     key: str | None = None
     keys: tuple[str, ...] | None = None
     """Cubes whose key is any of these (a batch lookup by key)."""
+    keys_or_ids: tuple[str, ...] | None = None
+    """Cubes whose key or id is any of these (a store's lookup of items, which are keyed by
+    their cube's key, or its id when it has none)."""
     data: tuple[tuple[str, str], ...] | None = None
     """Plaintext cubes whose structured ``payload.data`` holds each string value at its dotted
     path of ASCII identifiers, e.g. ``(("type", "note"), ("meta.lang", "en"))``. Qdrant also matches
@@ -253,6 +256,11 @@ class CubeFilter(BaseModel):
             must.append({"key": "key", "match": {"value": self.key}})
         if self.keys is not None:
             must.append({"key": "key", "match": {"any": list(self.keys)}})
+        if self.keys_or_ids is not None:
+            wanted = {"any": list(self.keys_or_ids)}
+            must.append(
+                {"should": [{"key": "key", "match": wanted}, {"key": "cube_id", "match": wanted}]}
+            )
         for path, value in self.data or ():
             if not all(part.isascii() and part.isidentifier() for part in path.split(".")):
                 raise InvalidInputError(f"data path {path!r}: not dotted ASCII identifiers")
