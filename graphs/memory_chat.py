@@ -12,14 +12,12 @@ shows. Studio's form asks for the ``user_id`` to act as (the run context,
 from __future__ import annotations
 
 import functools
-import itertools
 
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.config import get_store
-from langgraph.graph import END, START, StateGraph
 
 from memos_lc.chat_models import ChatMemOS
-from memos_lc.nodes import MemoryNodes, MemoryState, memory_kwargs
+from memos_lc.nodes import MemoryNodes, MemoryState, memory_kwargs, with_memory
 from memos_lc.studio import UserContext
 from memos_lc.vault.qdrant import MemVault
 
@@ -46,13 +44,9 @@ async def aagent(state: MemoryState, config: RunnableConfig) -> dict:
     return {"messages": [reply]}
 
 
-nodes = MemoryNodes(budget_tokens=512)
-# with_memory's pipeline, built here to declare the run context: Studio's run form then asks
-# for the user id whose memories the run reads and writes
-builder = StateGraph(MemoryState, context_schema=UserContext)
-pipeline = nodes.add_to(builder)  # read, schedule, inject, write_back, consolidate
-builder.add_node("agent", RunnableLambda(agent, afunc=aagent, name="agent"))
-steps = [START, *pipeline[:3], "agent", *pipeline[3:], END]
-for before, after in itertools.pairwise(steps):
-    builder.add_edge(before, after)
-graph = builder.compile()
+# the budget in the answering model's tokens (its tokenizer only: the weights load on the
+# first turn); the run context makes Studio's run form ask for the user id
+nodes = MemoryNodes(budget_tokens=512, count_tokens=ChatMemOS())
+graph = with_memory(
+    RunnableLambda(agent, afunc=aagent, name="agent"), nodes, context_schema=UserContext
+)

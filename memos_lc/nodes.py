@@ -634,6 +634,7 @@ def with_memory(
     nodes: MemoryNodes | None = None,
     *,
     state_schema: type = MemoryState,
+    context_schema: type | None = None,
     name: str = "agent",
     **compile_kwargs: Any,
 ) -> Any:
@@ -641,10 +642,12 @@ def with_memory(
     ``create_react_agent(...)``) in the memory pipeline and compile it:
     ``START -> read -> schedule -> inject -> agent -> write_back -> consolidate -> END``.
 
-    ``compile_kwargs`` go to ``StateGraph.compile`` (``checkpointer=``, ``store=``, ...).
+    ``context_schema`` is the graph's run context (e.g. a ``user_id`` field, which Studio's
+    run form then asks for); ``compile_kwargs`` go to ``StateGraph.compile``
+    (``checkpointer=``, ``store=``, ...).
     """
     nodes = nodes or MemoryNodes()
-    builder = StateGraph(state_schema)
+    builder = StateGraph(state_schema, context_schema=context_schema)
     read, schedule, inject, write_back, consolidate_ = nodes.add_to(builder)
     builder.add_node(name, agent)
     builder.add_edge(START, read)

@@ -11,7 +11,9 @@ Who acts in the store (:class:`ServerStore`), which keeps per-user ownership:
 
 * in a run: the user the server authenticated (``langgraph_auth_user_id``, when the
   ``langgraph.json`` has an ``auth`` section), else the run's ``user_id`` (context or
-  ``configurable``), else the server's principal (``$MEMOS_LC_PRINCIPAL``, else the OS user);
+  ``configurable``), else ``$MEMOS_LC_PRINCIPAL`` when it is set, else the run fails with
+  :class:`~memos_lc.errors.PrincipalRequiredError` (Studio's run form asks for the user id:
+  the graphs declare it in their run context, :class:`UserContext`);
 * through the store API (``/store/...``: Studio's memory view, langgraph-sdk's
   ``client.store``): the request's authenticated user, so a user sees what their runs
   wrote and nobody else's; a request no user is authenticated for (``langgraph dev``
@@ -52,7 +54,7 @@ from typing_extensions import TypedDict  # pydantic reads typing's only from Pyt
 
 from memos_lc.checkpoint import MemCubeSaver
 from memos_lc.errors import PermissionDeniedError
-from memos_lc.governance import Principal, as_principal, os_user_principal
+from memos_lc.governance import Principal, as_principal, default_principal, os_user_principal
 from memos_lc.store import MemCubeStore
 from memos_lc.vault.qdrant import ENV_VAULT, MemVault, default_vault_path
 
@@ -123,6 +125,18 @@ def _request_user() -> Any:
     return ctx.user
 
 
+def _server_has_auth() -> bool:
+    """Whether the LangGraph API server this runs in authenticates requests (custom auth in
+    ``langgraph.json``, or LangSmith's); ``langgraph dev`` without an ``auth`` section does
+    not. Read from the server's configuration module, looked up as in :func:`_request_user`."""
+    config = sys.modules.get("langgraph_api.config")
+    if config is None:
+        return False
+    return bool(getattr(config, "LANGGRAPH_AUTH", None)) or (
+        getattr(config, "LANGGRAPH_AUTH_TYPE", "noop") != "noop"
+    )
+
+
 class ServerStore(MemCubeStore):
     """The :class:`~memos_lc.store.MemCubeStore` the LangGraph API server calls: in a run it
     acts like any MemCubeStore (``principal`` is the default there); for a store API request
@@ -144,6 +158,10 @@ class ServerStore(MemCubeStore):
         from langgraph_sdk.auth import is_studio_user
 
         user = _request_user()
+        if user is None and _server_has_auth():
+            # no request user on a server with auth: the in-process client (graph code
+            # calling get_client()) bypasses auth, so it must not get the operator's roles
+            return Principal(self.operator.id)
         if user is None or is_studio_user(user):
             return self.operator
         if not user.is_authenticated:  # the app's auth let an anonymous request through
@@ -159,10 +177,11 @@ async def store() -> AsyncIterator[MemCubeStore]:
     """The server's long-term store: MemCubes with hybrid search over the bundled MiniLM."""
     vault = _acquire()
     try:
-        # in a run that names nobody the server's principal acts, without the operator's
-        # roles: those are for the store API only
+        # a run that names nobody acts as $MEMOS_LC_PRINCIPAL, set on purpose, or fails:
+        # never as the OS user (two developers' runs would share its memories), and never
+        # with the operator's roles (those are for the store API only)
         yield ServerStore(
-            vault, index=True, principal=os_user_principal(), operator=operator_principal()
+            vault, index=True, principal=default_principal(), operator=operator_principal()
         )
     finally:
         _release()

@@ -123,8 +123,9 @@ def test_langgraph_dev_serves_our_store_and_checkpointer(server) -> None:
     )
     assert out["messages"][-1]["content"] == "Notes I recall:\n- My dog is called Pixel"
 
-    client.store.put_item(["notes", "default"], key="beach", value={"text": "Pixel loves the sea"})
-    found = client.store.search_items(["notes", "default"], query="swimming in the sea")
+    # a run naming nobody acts as $MEMOS_LC_PRINCIPAL (set for this server: "studio")
+    client.store.put_item(["notes", "studio"], key="beach", value={"text": "Pixel loves the sea"})
+    found = client.store.search_items(["notes", "studio"], query="swimming in the sea")
     assert found["items"][0]["key"] == "beach"
     assert found["items"][0]["score"] is not None
 
@@ -152,7 +153,7 @@ def test_langgraph_dev_serves_our_store_and_checkpointer(server) -> None:
     stop()  # the server holds the vault's lock; then read what it wrote
     with MemVault.open(vault_dir) as vault:
         studio, alice = Principal(id="studio"), Principal(id="alice")
-        notes = vault.list(studio, namespace=("notes", "default"))
+        notes = vault.list(studio, namespace=("notes", "studio"))
         assert sorted(c.payload.data["text"] for c in notes) == [
             "My dog is called Pixel",
             "Pixel loves the sea",
@@ -221,6 +222,40 @@ async def test_store_api_acts_as_the_requests_user(
             assert texts(found) == ["alice's", "bob's"]
         with pytest.raises(PermissionDeniedError):  # an app's auth let an anonymous one in
             await request(AnonymousUser(), lambda: store.asearch(("notes",)))
+        # no request user: the operator on a server without auth; on one with auth (graph
+        # code's in-process client bypasses it) the server's principal, without the roles
+        assert texts(await store.asearch(("notes",))) == ["alice's", "bob's"]
+        import langgraph_api.config as server_config
+
+        monkeypatch.setattr(server_config, "LANGGRAPH_AUTH", {"path": "auth.py:auth"})
+        assert await store.asearch(("notes",)) == []
+
+
+async def test_a_run_that_names_nobody_is_refused(
+    in_server: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the server, as everywhere in a graph run, no user id and no $MEMOS_LC_PRINCIPAL is
+    an error, not the OS user's memories."""
+    from langgraph.config import get_store
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    from memos_lc import studio
+    from memos_lc.errors import PrincipalRequiredError
+
+    def note(state: MessagesState) -> dict[str, Any]:
+        get_store().put(("notes",), "n", {"text": state["messages"][-1].content})
+        return {}
+
+    monkeypatch.delenv("MEMOS_LC_PRINCIPAL")
+    async with studio.store() as store:
+        graph = StateGraph(MessagesState).add_node(note).add_edge(START, "note")
+        graph = graph.compile(store=store)
+        with pytest.raises(PrincipalRequiredError):
+            await graph.ainvoke({"messages": [("user", "whose note is this?")]})
+        await graph.ainvoke(
+            {"messages": [("user", "mine")]}, {"configurable": {"user_id": "alice"}}
+        )
+        assert await store.vault.acount("alice", namespace=("notes",)) == 1
 
 
 def test_operator_roles_are_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
