@@ -431,9 +431,9 @@ class _Run:
                 )
             )
         elif self.policy.expire:
-            due = self.vault.find(
-                self.principal, filter=self._filter(include_expired=True), limit=MAX_LIMIT
-            )
+            # what sweep_expired would move, the checkpointer's cubes included
+            flt = self._filter(include_expired=True, include_internal=True)
+            due = self.vault.find(self.principal, filter=flt, limit=MAX_LIMIT)
             self.report["expired"] = tuple(c.id for c in due if c.is_expired(self.now))
 
     def gather(self) -> None:
