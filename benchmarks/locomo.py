@@ -404,7 +404,7 @@ ABLATIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "turn_votes": ({}, {"retrieval": {"turn_votes": True}}),
     "excerpt=voted": ({}, {"selection": {"excerpt": "voted"}}),
     "preference_share=0.5": ({}, {"preferences": {"share": 0.5}}),
-    "preference_tier_dense_only": ({}, {"preferences": {"lexical_weight": 0.0}}),
+    "preference_tier_with_lexical (weight 1)": ({}, {"preferences": {"lexical_weight": 1.0}}),
     "lexical_coverage=0.5": ({}, {"retrieval": {"lexical_coverage": 0.5}}),
     "excerpt=voted+vote_norm": (
         {},

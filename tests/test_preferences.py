@@ -291,10 +291,10 @@ def test_term_coverage_weighs_what_the_query_is_specific_about() -> None:
 
 
 def test_lexical_noise_does_not_outvote_a_dense_match(vault: MemVault) -> None:
-    """A request that shares only a common word ("Friday") with some preferences: with
-    coverage (the preference tier's default) the lexical lists count next to nothing and the
-    preference that bears on it by meaning ranks first, as dense search alone ranks it;
-    with plain RRF the preferences sharing the common word outvote it."""
+    """A request that shares only a common word ("Friday") with some preferences: with BM25
+    in the tier and full coverage the lexical lists count next to nothing and the preference
+    that bears on it by meaning ranks first, as dense search alone (the tier's default)
+    ranks it; with plain RRF the preferences sharing the common word outvote it."""
     from memos_lc import MemCube
 
     maya = Principal("maya")
@@ -306,9 +306,11 @@ def test_lexical_noise_does_not_outvote_a_dense_match(vault: MemVault) -> None:
     ]
     vault.put(maya, [MemCube.from_text(t, namespace=NS, memory_type="preference") for t in texts])
     policies = {
-        "coverage": SchedulerPolicy(),
-        "dense": SchedulerPolicy(preferences=PreferencePolicy(lexical_weight=0.0)),
-        "plain": SchedulerPolicy(preferences=PreferencePolicy(lexical_coverage=0.0)),
+        "coverage": SchedulerPolicy(preferences=PreferencePolicy(lexical_weight=1.0)),
+        "dense": SchedulerPolicy(),
+        "plain": SchedulerPolicy(
+            preferences=PreferencePolicy(lexical_weight=1.0, lexical_coverage=0.0)
+        ),
     }
     first = {
         name: MemScheduler(vault, policy, count_tokens=words)
