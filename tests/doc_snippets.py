@@ -26,6 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import NamedTuple
@@ -97,6 +98,7 @@ def _run_page(blocks: list[Snippet], venv_bin: Path) -> list[dict[str, object]]:
                     results.append({"id": block.id, "ok": False, "error": f"after {failed}"})
                     continue
                 out = io.StringIO()
+                start = time.perf_counter()
                 try:
                     if block.lang == "python":
                         code = compile(block.code, block.id, "exec")
@@ -123,7 +125,10 @@ def _run_page(blocks: list[Snippet], venv_bin: Path) -> list[dict[str, object]]:
                         {"id": block.id, "ok": False, "error": error, "output": out.getvalue()}
                     )
                 else:
-                    results.append({"id": block.id, "ok": True, "output": out.getvalue()})
+                    seconds = round(time.perf_counter() - start, 2)
+                    results.append(
+                        {"id": block.id, "ok": True, "output": out.getvalue(), "s": seconds}
+                    )
         finally:
             os.chdir(saved_cwd)
             os.environ.clear()
