@@ -22,20 +22,42 @@ RUNNABLE = [s for s in ALL if s.lang in RUN and s.not_run is None]
 README_MAX_LINES = 250
 
 
+def _shares(workers: int) -> list[list[Path]]:
+    """The pages dealt to ``workers`` runners, the heaviest first. The weight is a rough
+    cost: a shell command is a new process that imports the stack (most of the run's time,
+    on one core), a Python block about four of them (it may load a model)."""
+    weight = {
+        p: sum(
+            s.code.count("\n") if s.lang == "bash" else 4
+            for s in snippets(p)
+            if s.lang in RUN and s.not_run is None
+        )
+        for p in pages()
+    }
+    shares: list[list[Path]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for page in sorted(weight, key=lambda p: (-weight[p], str(p))):
+        i = loads.index(min(loads))
+        shares[i].append(page)
+        loads[i] += weight[page] + 1
+    return shares
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    out = tmp_path_factory.mktemp("docs") / "results.json"
+    """Every block's result, from two runners side by side (the machine's two cores)."""
+    tmp = tmp_path_factory.mktemp("docs")
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     env.pop("MEMOS_LC_PRINCIPAL", None)  # a snippet names its principal, or shows the error
-    subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "doc_snippets.py"), str(out)]
-        + [str(p) for p in pages()],
-        check=True,
-        env=env,
-        cwd=ROOT,
-        timeout=900,
-    )
-    return {r["id"]: r for r in json.loads(out.read_text())}
+    runner = str(ROOT / "tests" / "doc_snippets.py")
+    outs, procs = [], []
+    for i, share in enumerate(_shares(2)):
+        outs.append(tmp / f"results-{i}.json")
+        args = [sys.executable, runner, str(outs[-1]), *map(str, share)]
+        procs.append(subprocess.Popen(args, env=env, cwd=ROOT))
+    for proc in procs:
+        assert proc.wait(timeout=900) == 0
+    return {r["id"]: r for out in outs for r in json.loads(out.read_text())}
 
 
 @pytest.mark.parametrize("snippet", RUNNABLE, ids=lambda s: s.id)
