@@ -717,6 +717,12 @@ def _people(cands: list[_Candidate]) -> set[str]:
     return {t.speaker.lower() for c in cands for t in c.turns or () if t.speaker}
 
 
+def _in_own_voice(query: str) -> bool:
+    """Whether ``query`` is a request in the user's own voice, the one kind of query the
+    preference tier can open for (see :class:`PreferencePolicy`)."""
+    return _OWN_VOICE.search(query) is not None
+
+
 def _named(query: str, names: set[str]) -> set[str]:
     """The ``names`` (people) that ``query`` mentions as whole words, case-insensitively."""
     low = query.lower()
@@ -962,7 +968,7 @@ class MemScheduler:
         # the memory searches leave preferences out whenever there is a tier (the filter
         # allows them); the tier's own searches run only for a request in the user's own
         # voice, the one kind of query that can open it (see _fuse)
-        if tiered and _OWN_VOICE.search(queries[0]):
+        if tiered and _in_own_voice(queries[0]):
             tiers.append(("preference", p, p.candidates))
         out = []
         for tier, w, limit in tiers:
@@ -1013,7 +1019,7 @@ class MemScheduler:
         # conversation (it names a speaker) or about what happened, they are left to the
         # windows that show them in context.
         cands = self._fuse_memory(memory)
-        if prefs and (not _OWN_VOICE.search(query) or _named(query, _people(cands))):
+        if prefs and (not _in_own_voice(query) or _named(query, _people(cands))):
             prefs = []
         return cands + list(self._rrf(prefs, "preference").values())
 

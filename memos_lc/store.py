@@ -473,8 +473,9 @@ class MemCubeStore(BaseStore):
                 self._apply(plan, current, twins)
         return results
 
-    def _filter(self, *, own_only: bool = False, **kw: Any) -> CubeFilter:
-        types = (self.memory_type,) if own_only else (self.memory_type, *self.show_memory_types)
+    def _filter(self, *, types: Sequence[str] | None = None, **kw: Any) -> CubeFilter:
+        """Plaintext cubes of ``types``: by default every type the store shows as items."""
+        types = tuple(types or (self.memory_type, *self.show_memory_types))
         return CubeFilter(kinds=_PLAINTEXT, memory_types=types, **kw)
 
     def _is_item(self, cube: MemCube) -> bool:
@@ -523,15 +524,14 @@ class MemCubeStore(BaseStore):
         narrow the store's own items in the engine; a shown memory's value is not its
         ``data``, so shown types are scanned without them (the caller filters values)."""
         ns = tuple(prefix) or None
+        own = (self.memory_type,)
         if data and self.show_memory_types and not own_only:
-            filters = [self._filter(namespace=ns, own_only=True, data=data, **kw)]
-            filters.append(
-                self._filter(namespace=ns, **kw).model_copy(
-                    update={"memory_types": self.show_memory_types}
-                )
-            )
+            filters = [
+                self._filter(namespace=ns, types=own, data=data, **kw),
+                self._filter(namespace=ns, types=self.show_memory_types, **kw),
+            ]
         else:
-            filters = [self._filter(namespace=ns, own_only=own_only, data=data, **kw)]
+            filters = [self._filter(namespace=ns, types=own if own_only else None, data=data, **kw)]
         cubes: list[MemCube] = []
         for flt in filters:
             start = len(cubes)
