@@ -13,10 +13,11 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-# How requirements.lock is compiled (pip-tools): the project's `local` and `test` extras plus
-# requirements.in (torch's CPU build), with hashes, and no machine's paths in the file.
+# How requirements.lock is compiled (pip-tools): the project's `local`, `test`, `docs` and
+# `mcp` extras plus requirements.in (torch's CPU build), with hashes, and no machine's paths
+# in the file.
 PIP_COMPILE_ARGS := --quiet --allow-unsafe --generate-hashes --strip-extras \
-	--extra local --extra test --extra docs --no-emit-index-url --no-emit-find-links
+	--extra local --extra test --extra docs --extra mcp --no-emit-index-url --no-emit-find-links
 
 .PHONY: install demo test lint bench lock test-latest clean
 
@@ -32,7 +33,7 @@ $(LOCKED): $(LOCK) $(NODEPS_LOCK)
 
 # --no-index: every requirement of pyproject.toml must already be met by the lock.
 $(STAMP): $(LOCKED) pyproject.toml
-	$(PIP) install -q --no-index --no-build-isolation -e ".[local,test,docs]" || { \
+	$(PIP) install -q --no-index --no-build-isolation -e ".[local,test,docs,mcp]" || { \
 		echo "requirements.lock does not satisfy pyproject.toml: run 'make lock'"; exit 1; }
 	touch $(STAMP)
 

@@ -30,7 +30,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -44,7 +43,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from benchmarks.common import machine_info  # noqa: E402
+from benchmarks.common import bench_main, machine_info  # noqa: E402
 from benchmarks.vault import (  # noqa: E402
     DIMS,
     PACKAGES,
@@ -288,6 +287,16 @@ def print_report(r: dict[str, Any]) -> None:
     print(f"  targets {r['targets']}")
 
 
+def corpus_options(p: argparse.ArgumentParser, *, pool: int, queries: int, warmup: int) -> None:
+    """The options of the synthetic corpus, its loading and its queries."""
+    p.add_argument("--batch", type=int, default=1000, help="cubes per put while loading")
+    p.add_argument("--pool", type=int, default=pool, help="unique sentences embedded with MiniLM")
+    p.add_argument("--queries", type=int, default=queries, help="distinct query texts")
+    p.add_argument("--warmup", type=int, default=warmup, help="untimed searches before the run")
+    p.add_argument("--noise", type=float, default=0.15, help="norm of the noise added to vectors")
+    p.add_argument("--seed", type=int, default=7)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.load",
@@ -298,12 +307,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=4, help="client threads")
     p.add_argument("--search-ratio", type=float, default=0.8, help="share of searches")
     p.add_argument("--layout", choices=["single", "multi"], default="single")
-    p.add_argument("--batch", type=int, default=1000, help="cubes per put while loading")
-    p.add_argument("--pool", type=int, default=3000, help="unique sentences embedded with MiniLM")
-    p.add_argument("--queries", type=int, default=500, help="distinct query texts")
-    p.add_argument("--warmup", type=int, default=20, help="untimed searches before the run")
-    p.add_argument("--noise", type=float, default=0.15, help="norm of the noise added to vectors")
-    p.add_argument("--seed", type=int, default=7)
+    corpus_options(p, pool=3000, queries=500, warmup=20)
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/load.json"))
     args = p.parse_args(argv)
     if not 0 <= args.search_ratio <= 1 or args.threads < 1 or args.size < USERS:
@@ -312,13 +316,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    args = parse_args(argv)
-    report = run(args)
-    print_report(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
-    return report
+    return bench_main(parse_args, run, print_report, argv)
 
 
 if __name__ == "__main__":

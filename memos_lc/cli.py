@@ -54,6 +54,8 @@ from memos_lc.errors import (
     InvalidInputError,
     InvalidNamespaceError,
     MemosError,
+    MissingExtraError,
+    PrincipalRequiredError,
     VaultError,
 )
 from memos_lc.governance import (
@@ -790,6 +792,47 @@ def cmd_fingerprint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """Serve the vault to MCP hosts: on stdio as one principal, or over streamable HTTP where
+    each bearer token names its principal. Every input is checked before the vault opens."""
+    from memos_lc.extras import missing_modules
+
+    if missing_modules(["mcp"]):
+        raise MissingExtraError("memos-lc mcp requires the MCP SDK: pip install 'memos-lc[mcp]'")
+    from memos_lc import mcp
+
+    if not args.http:
+        if not (args.principal or os.environ.get(ENV_PRINCIPAL)):
+            raise PrincipalRequiredError(
+                f"memos-lc mcp acts as one principal: pass --principal ID or set "
+                f"${ENV_PRINCIPAL} (it never guesses whose memories an MCP host may use)"
+            )
+        principal = _principal(args)
+        with _open_vault(args, create=True) as vault:
+            mcp.serve_stdio(vault, principal)  # stdout is the protocol: print nothing
+        return EXIT_OK
+    if args.principal or args.role:
+        raise InvalidInputError(
+            "--principal and --role are for stdio: over HTTP each token names its principal "
+            "(--tokens)"
+        )
+    tokens = mcp.load_tokens(args.tokens)
+    mcp.check_address(args.host, args.port, allow_remote=args.allow_remote)
+    sock = mcp.bind(args.host, args.port)  # a port in use fails here, before the vault opens
+    with sock, _open_vault(args, create=True) as vault:
+        app = mcp.http_app(vault, tokens, host=args.host, allow_remote=args.allow_remote)
+        print("memos-lc mcp: loading the embedding model...", file=sys.stderr, flush=True)
+        vault.embeddings.embed_query("warm up")  # before the first request, not during it
+        print(
+            f"memos-lc mcp: serving {mcp.url_of(sock)} for {len(tokens)} token(s) "
+            f"(vault {_location(args)}); Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        mcp.serve_http(app, sock)
+    return EXIT_OK
+
+
 # -- demo --------------------------------------------------------------------------------------
 
 DEMO_USER = "demo-user"
@@ -1187,6 +1230,21 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         metavar="MODEL",
         help="a local directory, .gguf file or cached HF model id (default: the bundled SmolLM2)",
+    )
+    p = command("mcp", cmd_mcp, "serve the vault to MCP hosts (stdio, or --http)")
+    p.add_argument(
+        "--http", action="store_true", help="streamable HTTP with bearer tokens, not stdio"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="with --http (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="with --http (default 8765; 0: any)")
+    p.add_argument(
+        "--tokens",
+        metavar="FILE",
+        help="with --http: JSON object token -> principal id, readable by you only "
+        "(default: $MEMOS_LC_MCP_TOKENS holds the JSON)",
+    )
+    p.add_argument(
+        "--allow-remote", action="store_true", help="with --http: allow a non-loopback --host"
     )
     command(
         "demo",

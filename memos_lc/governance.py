@@ -23,11 +23,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -342,6 +344,22 @@ def expiry_filter(now: datetime) -> Filter:
 
 AuditOutcome = Literal["ok", "denied", "not_found", "invalid", "error"]
 
+# The channel a server names for the vault calls it makes on a client's behalf (a context
+# variable: each request's calls carry their own, whatever thread runs them)
+_AUDIT_CHANNEL: ContextVar[str | None] = ContextVar("memos_lc_audit_channel", default=None)
+
+
+@contextlib.contextmanager
+def audit_channel(channel: str) -> Iterator[None]:
+    """Audit events made inside the block name ``channel`` (e.g. ``"mcp:http"``): how the
+    call reached the vault, next to who made it. Servers set it around the vault calls they
+    make for a client; direct calls leave it unset."""
+    token = _AUDIT_CHANNEL.set(channel)
+    try:
+        yield
+    finally:
+        _AUDIT_CHANNEL.reset(token)
+
 
 class AuditEvent(BaseModel):
     """One entry of the append-only audit log: who did what to which cubes, and how it went."""
@@ -357,3 +375,13 @@ class AuditEvent(BaseModel):
     namespace: tuple[str, ...] | None = None
     outcome: AuditOutcome = "ok"
     detail: str | None = None
+    channel: str | None = None
+    """How the call reached the vault, when a server named it with :func:`audit_channel`
+    (``"mcp:stdio"``, ``"mcp:http"``); ``None`` for direct calls."""
+
+    def __init__(self, **data: Any) -> None:
+        # taken when the event is made, not when a stored one is read back (model_validate
+        # does not call __init__), so an old event never takes on the reader's channel
+        if "channel" not in data and (channel := _AUDIT_CHANNEL.get()) is not None:
+            data["channel"] = channel
+        super().__init__(**data)
