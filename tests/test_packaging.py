@@ -58,7 +58,7 @@ def test_wheel_ships_types_and_keeps_the_heavy_parts_in_extras(dist: Path) -> No
     core = [r for r in meta.get_all("Requires-Dist") if "extra ==" not in r]
     local = [r for r in meta.get_all("Requires-Dist") if 'extra == "local"' in r]
     names_of = [re.split(r"[<>=!~ ;\[]", r)[0] for r in core]
-    for heavy in ("torch", "transformers", "peft", "sentence-transformers", "safetensors"):
+    for heavy in ("torch", "transformers", "peft", "safetensors"):
         assert heavy not in names_of
         assert any(r.startswith(heavy) for r in local), heavy
     torch_req = next(r for r in local if r.startswith("torch"))
