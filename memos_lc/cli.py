@@ -553,7 +553,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if _json_or_nothing(args, events, "no audit events"):
         return EXIT_OK
     _table(
-        ["when", "principal", "action", "outcome", "cubes", "namespace", "detail"],
+        ["when", "principal", "via", "action", "outcome", "cubes", "namespace", "detail"],
         [_audit_row(e) for e in events],
     )
     return EXIT_OK
@@ -566,6 +566,7 @@ def _audit_row(e: AuditEvent) -> list[str]:
     return [
         format_time(e.at, seconds=True),
         e.principal,
+        e.channel or "-",
         e.action,
         e.outcome,
         ",".join(ids) or "-",

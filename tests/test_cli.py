@@ -20,6 +20,7 @@ from memos_lc import MemVault, Principal, cli
 from memos_lc.cli import clip, main, parse_namespace, parse_ttl, shown_tags, wrap
 from memos_lc.cube import CHECKPOINT_NAMESPACE, utcnow
 from memos_lc.errors import InvalidInputError, InvalidNamespaceError
+from memos_lc.governance import audit_channel
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "memos-lc"
 
@@ -255,7 +256,12 @@ def test_audit_shows_the_actions(capsys, vault_dir) -> None:
     assert {"alice", "bob"} <= {e["principal"] for e in everyone}
 
     code, out, _ = run(capsys, vault_dir, "audit", "--action", "delete")
-    assert code == 0 and re.search(rf"alice\s+delete\s+ok\s+{cid[:8]}", out)
+    assert code == 0 and re.search(rf"alice\s+-\s+delete\s+ok\s+{cid[:8]}", out)
+    # a server's calls name their channel (memos-lc mcp: mcp:stdio / mcp:http)
+    with audit_channel("mcp:http"), MemVault.open(vault_dir) as vault:
+        vault.list("alice")
+    code, out, _ = run(capsys, vault_dir, "audit", "--action", "list", "--limit", "1")
+    assert code == 0 and re.search(r"alice\s+mcp:http\s+list\s+ok", out), out
 
 
 def test_grant_lets_a_second_principal_search(capsys, vault_dir) -> None:
