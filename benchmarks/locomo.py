@@ -405,6 +405,8 @@ ABLATIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "excerpt=voted": ({}, {"selection": {"excerpt": "voted"}}),
     "preference_share=0.5": ({}, {"preferences": {"share": 0.5}}),
     "preference_tier_with_lexical (weight 1)": ({}, {"preferences": {"lexical_weight": 1.0}}),
+    "preference_tier_with_rewrite": ({}, {"preferences": {"rewrite": True}}),
+    "preference_candidates=40": ({}, {"preferences": {"candidates": 40}}),
     "lexical_coverage=0.5": ({}, {"retrieval": {"lexical_coverage": 0.5}}),
     "excerpt=voted+vote_norm": (
         {},
