@@ -873,7 +873,6 @@ DEMO_QUESTIONS = [
     "Any tips for packing for my trip?",
 ]
 DEMO_UPDATE = "Pixel turned three last week and only eats grain-free food now."
-DEMO_UPDATED_TEXT = "My dog Pixel, a border collie, is three and eats grain-free food."
 DEMO_FOLLOW_UP = "What does Pixel eat?"
 
 
@@ -967,10 +966,13 @@ def run_demo(location: str, say: Out) -> dict[str, Any]:
         prov = target.provenance.model_copy(
             update={"thread_id": "session-2", "message_ids": (msg_id,)}
         )
-        updated = vault.update(user, target.id, text=DEMO_UPDATED_TEXT, provenance=prov)
+        # the new statement joins the memory it was found to be about (no model rewrites
+        # it here: a fine-mode reader or a consolidation judge would merge the two)
+        text = f"{target.text} {DEMO_UPDATE}"
+        updated = vault.update(user, target.id, text=text, provenance=prov)
         say(
-            f"          updated {short_id(updated.id)} -> v{updated.version} "
-            f"(v{target.version} is kept in the history)"
+            f"          updated {short_id(updated.id)} -> v{updated.version}: the statement "
+            f"joins it (v{target.version} is kept in the history)"
         )
         history = vault.history(user, updated.id)
         say(f"  history of {updated.id}:")
