@@ -70,6 +70,7 @@ from memos_lc.cube import (
     validate_namespace,
 )
 from memos_lc.errors import (
+    AmbiguousCubeError,
     BundleFormatError,
     BundleIntegrityError,
     BundleSignatureError,
@@ -79,11 +80,10 @@ from memos_lc.errors import (
     CubeNotFoundError,
     InvalidCubeError,
     InvalidInputError,
-    PermissionDeniedError,
 )
-from memos_lc.governance import Principal, as_principal, can_write
+from memos_lc.governance import Principal, as_principal
 from memos_lc.vault.blobs import check_safetensors
-from memos_lc.vault.qdrant import CubeFilter, MemVault, cube_from_payload
+from memos_lc.vault.qdrant import CubeFilter, MemVault
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -260,11 +260,11 @@ class ImportReport(BaseModel):
     replaced: list[str] = Field(default_factory=list)
     """Ids of existing cubes that got the bundle's content as a new head version."""
     skipped: list[str] = Field(default_factory=list)
-    """Ids already in use that were left as they were."""
+    """Ids of the importer's own cubes that were left as they were."""
     skip_reasons: dict[str, str] = Field(default_factory=dict)
-    """Why each skipped id was skipped (one of the ``SKIPPED_*`` texts). An id the importer
-    may not read gets the same text as one it may read but not change: the report says no
-    more about another principal's cube than that its id is in use."""
+    """Why each skipped id was skipped (one of the ``SKIPPED_*`` texts). Cube ids are scoped
+    per owner, so only the importer's own cubes are ever in the way: the report says nothing
+    about other principals' cubes."""
     dormant: list[str] = Field(default_factory=list)
     """Activation / parametric cubes imported archived (tag ``dormant``): their model
     fingerprint does not match the target model."""
@@ -279,9 +279,9 @@ class ImportReport(BaseModel):
         self.skip_reasons[cube_id] = reason
 
 
-SKIPPED_IN_USE = "the id is already in the vault (on_conflict='skip' keeps what is there)"
-SKIPPED_NOT_YOURS = "the id is in use by a cube you may not change (or that has expired)"
-SKIPPED_TAKEN = "another writer took the id while the bundle was imported"
+SKIPPED_IN_USE = "you already hold a cube with this id (on_conflict='skip' keeps it)"
+SKIPPED_EXPIRED = "your cube with this id has expired or is gone (replace does not revive it)"
+SKIPPED_TAKEN = "a cube of yours with this id was written while the bundle was imported"
 
 
 def check_model_fingerprint(fingerprint: str | None) -> str | None:
@@ -470,7 +470,10 @@ def export_bundle(
     """Write the cubes ``principal`` may read that match ``filter`` (active, unexpired cubes
     by default; ``namespace`` narrows to that subtree) to the bundle file ``dest``.
 
-    ``history=True`` includes every version of each cube (imports reproduce the chain).
+    ``history=True`` includes every version of each cube (imports reproduce the chain). A
+    bundle holds one cube per id, and cube ids are scoped per owner: where ``principal`` reads
+    cubes of several owners with one id, its own is exported, and without one
+    :class:`~memos_lc.errors.AmbiguousCubeError` asks for a filter naming one ``owner``.
     ``sign_with`` is an HMAC key (``bytes``, 16+) or an Ed25519 private key. ``source``
     labels the exporting vault in the manifest. The file is written atomically (a temporary
     file renamed into place, mode 0600); an existing file is replaced only with ``overwrite``.
@@ -489,20 +492,30 @@ def export_bundle(
     if not out.parent.is_dir():
         raise InvalidInputError(f"{out.parent} is not a directory")
 
-    heads: dict[str, MemCube] = {}
+    found: dict[str, list[MemCube]] = {}
     offset = 0
     while True:
         page = vault.list(
             principal, filter=f, limit=_EXPORT_PAGE, offset=offset, newest_first=False
         )
         for c in page:
-            heads.setdefault(c.id, c)
+            found.setdefault(c.id, []).append(c)
         if len(page) < _EXPORT_PAGE:
             break
         offset += _EXPORT_PAGE
+    heads: dict[str, MemCube] = {}
+    for cid, same_id in found.items():  # the cube the id names for the exporter (MemVault.get)
+        mine = [c for c in same_id if c.access.owner == principal.id]
+        if len(same_id) > 1 and not mine:
+            raise AmbiguousCubeError(
+                f"cubes {cid} of several owners match, and a bundle holds one cube per id: "
+                "export one owner's cubes (filter=CubeFilter(owner=...), --owner)"
+            )
+        heads[cid] = (mine or same_id)[0]
     versions: list[MemCube] = []
     for head in heads.values():
-        versions.extend(vault.history(principal, head.id) if history else [head])
+        owner = head.access.owner
+        versions.extend(vault.history(principal, head.id, owner=owner) if history else [head])
 
     blobs: dict[str, bytes] = {}
     for c in versions:
@@ -1023,14 +1036,14 @@ def import_bundle(
     * Cubes keep their ids; the importing principal becomes their owner (readers/writers of the
       source vault are dropped); provenance gets ``origin="import"``, ``bundle:<id>`` and
       ``cube:<id>`` in ``source_ids`` and a note naming the exporter, source vault, original
-      owner, origin and version.
+      owner, origin and version. Ids are scoped per owner: other principals' cubes with the
+      same ids are neither in the way nor touched.
     * A bundle with history reproduces each cube's version chain (``MemVault.put_history``);
       without history the head becomes version 1.
-    * An id already in the vault is skipped (``on_conflict="skip"``), or with ``"replace"``
-      the bundle's head becomes a new head version of the existing cube (its history and
-      access stay, so ``rollback`` undoes the import). Ids the principal may not change are
-      skipped. ``ImportReport.skip_reasons`` says why each id was skipped, in words that
-      reveal nothing about a cube the importer may not read beyond what skipping it does.
+    * An id the importer already holds is skipped (``on_conflict="skip"``), or with
+      ``"replace"`` the bundle's head becomes a new head version of that cube (its history and
+      access stay, so ``rollback`` undoes the import); an expired one is skipped.
+      ``ImportReport.skip_reasons`` says why each id was skipped.
     * Activation / parametric cubes whose ``model_fingerprint`` differs from the target's (or
       when none is given) are imported dormant: status ``archived`` and tag ``dormant``.
       Plaintext always imports as it is.
@@ -1058,7 +1071,8 @@ def import_bundle(
             limits=limits,
             allow_checkpoints=allow_checkpoints,
         )
-        touched.extend([*report.imported, *report.replaced])
+        if not dry_run:  # the ids it wrote: a dry run writes none
+            touched.extend([*report.imported, *report.replaced])
         return report
 
 
@@ -1135,8 +1149,7 @@ def _import_bundle(
             )
         adopted[cid] = versions
 
-    existing = _existing_heads(vault, list(adopted))
-    grants = None
+    existing = _own_heads(vault, principal, list(adopted))
     new_versions: list[MemCube] = []
     replacements: list[tuple[str, dict[str, Any]]] = []
     for cid, versions in adopted.items():
@@ -1148,11 +1161,8 @@ def _import_bundle(
             report.skip(cid, SKIPPED_IN_USE)
             continue
         else:
-            if grants is None:
-                ids = set(principal.identities())
-                grants = [g for g in vault.grants(principal) if g.grantee in ids]
-            if not can_write(principal, current, grants) or current.is_expired():
-                report.skip(cid, SKIPPED_NOT_YOURS)
+            if current.is_expired():
+                report.skip(cid, SKIPPED_EXPIRED)
                 continue
             head = versions[-1]
             replacements.append((cid, {f: getattr(head, f) for f in CONTENT_FIELDS}))
@@ -1186,21 +1196,24 @@ def _import_bundle(
         report.versions_written += _write_chains(vault, principal, chunk, report)
     for cid, changes in replacements:
         try:
-            vault.update(principal, cid, **changes)
+            vault.update(principal, cid, owner=principal.id, **changes)
             report.versions_written += 1
-        except (PermissionDeniedError, CubeNotFoundError):
-            # changed by someone else since the plan: the same answer as at planning time
+        except CubeNotFoundError:  # expired or purged since the plan
             report.replaced.remove(cid)
-            report.skip(cid, SKIPPED_NOT_YOURS)
+            report.skip(cid, SKIPPED_EXPIRED)
     return report
 
 
-def _existing_heads(vault: MemVault, ids: list[str]) -> dict[str, MemCube]:
-    """Head versions of the ids already in the vault, whoever owns them (an id is global)."""
+def _own_heads(vault: MemVault, principal: Principal, ids: list[str]) -> dict[str, MemCube]:
+    """Head versions of the ids the importer already holds, whatever their status. Ids are
+    scoped per owner, so only these can be in the way; others' cubes are never looked at."""
+    mine = CubeFilter(owner=principal.id, statuses=None, include_expired=True)
     out: dict[str, MemCube] = {}
     for i in range(0, len(ids), 500):
-        for p in vault._heads(ids[i : i + 500]):
-            cube = cube_from_payload(p.payload)
+        part = ids[i : i + 500]
+        for cube in vault.find(
+            principal, cube_ids=part, filter=mine, limit=len(part), order_by=None
+        ):
             out[cube.id] = cube
     return out
 
@@ -1251,8 +1264,8 @@ __all__ = [
     "BundleManifest",
     "BundleSignature",
     "ImportReport",
+    "SKIPPED_EXPIRED",
     "SKIPPED_IN_USE",
-    "SKIPPED_NOT_YOURS",
     "SKIPPED_TAKEN",
     "check_model_fingerprint",
     "ed25519_pem",

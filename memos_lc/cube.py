@@ -401,7 +401,8 @@ Payload = Annotated[
 class MemCube(_Model):
     """A governed unit of memory: header plus one payload.
 
-    ``id`` identifies the cube across versions; each version is stored separately under
+    ``id`` identifies the cube across versions among its owner's cubes: two owners may hold
+    cubes with the same id (see :func:`version_id`). Each version is stored separately under
     :attr:`version_id`. ``replaces``/``superseded_by`` link versions; the head version has
     ``superseded_by is None``.
     """
@@ -482,8 +483,15 @@ class MemCube(_Model):
 
     @property
     def version_id(self) -> str:
-        """Storage id of this version: a UUID derived from ``(id, version)``."""
-        return version_id(self.id, self.version)
+        """Storage id of this version: a UUID derived from ``(owner, id, version)``."""
+        return self.id_of_version(self.version)
+
+    def id_of_version(self, version: int) -> str:
+        """Storage id of version ``version`` of this cube. Raises :class:`InvalidCubeError`
+        for a cube without an owner (the vault names one when it stores the cube)."""
+        if self.access.owner is None:
+            raise InvalidCubeError(f"cube {self.id} has no owner yet, so no storage id")
+        return version_id(self.access.owner, self.id, version)
 
     @property
     def text(self) -> str:
@@ -523,13 +531,15 @@ class MemCube(_Model):
         return MemCube.model_validate(data)
 
     def next_version(self, now: datetime | None = None, **changes: Any) -> MemCube:
-        """The successor version of this cube with ``changes`` applied."""
+        """The successor version of this cube with ``changes`` applied. It ``replaces`` this
+        version's storage id; a cube without an owner has none yet, and gets its links when
+        stored (``MemVault.put_history``)."""
         return self.replace(
             **{
                 "updated_at": now or utcnow(),
                 **changes,
                 "version": self.version + 1,
-                "replaces": self.version_id,
+                "replaces": self.version_id if self.access.owner is not None else None,
                 "superseded_by": None,
             }
         )
@@ -579,9 +589,14 @@ def uuid5_str(namespace: uuid.UUID, name: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)  # a write asks for the ids of its versions several times
-def version_id(cube_id: str, version: int) -> str:
-    """Storage id of version ``version`` of cube ``cube_id``."""
-    return uuid5_str(_VERSION_NS, f"{cube_id}:{version}")
+def version_id(owner: str, cube_id: str, version: int) -> str:
+    """Storage id of version ``version`` of ``owner``'s cube ``cube_id``.
+
+    The owner is part of it, so a cube id is scoped per owner: whatever ids others hold, a put
+    of a new id succeeds or fails alike, and nobody learns from it that another principal's
+    cube has that id (#17 item 10). A cube id holds no control character, so the
+    ``\x1f``-joined name, read from the right, is unambiguous."""
+    return uuid5_str(_VERSION_NS, f"{owner}\x1f{cube_id}\x1f{version}")
 
 
 def _describe(e: ValidationError) -> str:

@@ -30,6 +30,11 @@ class InvalidCubeError(InvalidInputError):
     """A MemCube (or a field of one) does not validate."""
 
 
+class AmbiguousCubeError(InvalidInputError):
+    """The id names cubes of several owners that the principal may read, none of them its own
+    (cube ids are scoped per owner): pass ``owner=`` to say which."""
+
+
 class InvalidVectorError(InvalidInputError):
     """A vector has the wrong dimension or holds NaN/inf."""
 

@@ -787,6 +787,7 @@ class _Run:
         return self.vault.update(
             self.principal,
             op.base.id,
+            owner=op.base.access.owner,  # ids are per owner: the very cube that was read
             expected_version=op.base.version,
             vector=vec,
             **op.changes,
@@ -801,6 +802,7 @@ class _Run:
         self.vault.update(
             self.principal,
             f.cube.id,
+            owner=f.cube.access.owner,
             expected_version=f.cube.version,
             status=f.status,
             provenance=f.cube.provenance.model_copy(

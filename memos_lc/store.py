@@ -685,19 +685,24 @@ class MemCubeStore(BaseStore):
             for cube, write in updates
             if cube.memory_type != self.memory_type
         }
+        # cube ids are per owner: each call names the owner of the very cube that was read
         for pair in deleted:
-            self.vault.delete(p, current[pair].id)
+            gone = current[pair]
+            self.vault.delete(p, gone.id, owner=gone.access.owner)
         for pair in plan.puts.keys() & twins.keys():  # retire raced duplicates of the pair
             for twin in twins[pair]:
-                self.vault.delete(p, twin.id, reason="superseded by a concurrent write")
+                self.vault.delete(
+                    p, twin.id, owner=twin.access.owner, reason="superseded by a concurrent write"
+                )
         for cube, write in updates:
             if cube.id in texts:  # its tags, provenance and indexing stay; its turns are gone
-                self.vault.update(p, cube.id, text=texts[cube.id])
+                self.vault.update(p, cube.id, owner=cube.access.owner, text=texts[cube.id])
                 continue
             vec = plan.doc_texts[write.index_text] if write.index_text is not None else None
             self.vault.update(
                 p,
                 cube.id,
+                owner=cube.access.owner,
                 payload=write.payload,
                 tags=_tags(_born_tag(cube), write),
                 expires_at=_expiry(write.op, utcnow()),

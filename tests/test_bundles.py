@@ -21,8 +21,8 @@ from safetensors.numpy import save as save_tensors
 from memos_lc import CubeFilter, LifecycleStatus, MemCube, MemoryKind, MemVault, Principal
 from memos_lc.bundles import (
     DORMANT_TAG,
+    SKIPPED_EXPIRED,
     SKIPPED_IN_USE,
-    SKIPPED_NOT_YOURS,
     BundleLimits,
     ed25519_pem,
     export_bundle,
@@ -275,40 +275,41 @@ def test_id_clash_skip_or_replace(open_vault, tmp_path) -> None:
     assert versions[-1].text == "Chablis is a dry, unoaked white wine from Chardonnay"
     assert dst.rollback(BOB, first, 4).text == "Bob's own take on Chablis"  # undo is possible
 
-    # an id held by a cube the importer may not change is skipped, never overwritten
-    other = open_vault("client")
-    import_bundle(other, CAROL, path)
-    report = import_bundle(other, BOB, path, on_conflict="replace")
-    assert report.replaced == [] and len(report.skipped) == 3
-    assert report.skip_reasons == dict.fromkeys(report.skipped, SKIPPED_NOT_YOURS)
-    assert other.get(CAROL, first).access.owner == "carol"
-    assert other.count(BOB) == 0
+    # an own cube that has expired is not revived by a replace
+    expired = dst.update(BOB, first, expires_at=datetime(2001, 1, 1, tzinfo=UTC))
+    report = import_bundle(dst, BOB, path, on_conflict="replace")
+    assert report.skip_reasons == {first: SKIPPED_EXPIRED} and len(report.replaced) == 2
+    assert dst.history(BOB, first)[-1] == expired
 
 
-def test_skip_reasons_say_no_more_about_others_cubes_than_skipping(open_vault, tmp_path) -> None:
-    """#17 item 10: an id in use by a cube the importer may not read gets the same reason as
-    one it reads (skip) or reads but may not change (replace)."""
-    src, dst = open_vault("edge"), open_vault("edge")
-    seed(src)
+def test_others_cubes_with_the_same_ids_are_not_in_the_way(open_vault, tmp_path) -> None:
+    """Cube ids are scoped per owner (#17 item 10): carol's cubes with the bundle's ids neither
+    stop bob's import nor change under it, whether bob may read them or not, and every
+    report, dry or not, skip or replace, is the one a vault without them gives."""
+    src = open_vault("edge")
+    cubes = seed(src)
     path = tmp_path / "kb.zip"
-    export_bundle(src, ALICE, path, namespace=("kb", "wine"))
-    import_bundle(dst, CAROL, path)  # carol holds the ids
+    export_bundle(src, ALICE, path, namespace=("kb", "wine"), history=True)
+    first = cubes[FACTS[0][1]].id
 
-    def reasons(policy: str) -> set[str]:
-        report = import_bundle(dst, BOB, path, on_conflict=policy, dry_run=True)
-        assert len(report.skipped) == 3 and set(report.skip_reasons) == set(report.skipped)
-        return set(report.skip_reasons.values())
+    def report(vault: MemVault, **kw: Any) -> dict[str, Any]:
+        got = import_bundle(vault, BOB, path, **kw).model_dump()
+        return {k: got[k] for k in ("imported", "replaced", "skipped", "versions_written")}
 
-    unreadable = {p: reasons(p) for p in ("skip", "replace")}
-    dst.grant(CAROL, ("kb", "wine"), "bob")  # now bob reads them, still may not change them
-    assert dst.list(BOB, namespace=("kb", "wine"))
-    assert {p: reasons(p) for p in ("skip", "replace")} == unreadable
-    assert unreadable == {"skip": {SKIPPED_IN_USE}, "replace": {SKIPPED_NOT_YOURS}}
-    # and bob's own copies of the ids read the same as carol's under "skip"
-    mine = open_vault("edge")
-    import_bundle(mine, BOB, path)
-    again = import_bundle(mine, BOB, path, dry_run=True)
-    assert set(again.skip_reasons.values()) == unreadable["skip"]
+    fresh = report(open_vault("client"))  # nobody holds the ids
+    assert len(fresh["imported"]) == 3 and fresh["versions_written"] == 5
+    for readable in (False, True):
+        dst = open_vault("client")
+        import_bundle(dst, CAROL, path)  # carol holds every id of the bundle
+        if readable:
+            dst.grant(CAROL, ("kb", "wine"), "bob", "write")
+            assert dst.get(BOB, first).access.owner == "carol"
+        for policy, dry in (("skip", True), ("replace", True), ("replace", False)):
+            assert report(dst, on_conflict=policy, dry_run=dry) == fresh, (readable, policy)
+        assert [v.version for v in dst.history(CAROL, first)] == [1, 2, 3]
+        assert dst.get(BOB, first).access.owner == "bob"  # his own, now that he holds one
+        owners = [c.access.owner for c in dst.list(ADMIN, filter=EVERYTHING)]
+        assert sorted(owners) == ["bob"] * 3 + ["carol"] * 3
 
 
 def test_models_that_do_not_match_import_dormant(open_vault, tmp_path) -> None:

@@ -750,7 +750,7 @@ def test_reads_see_deferred_puts_without_a_flush(ckpt_vault: MemVault, user: str
         saver._cube_id(user, "deferred", "", "writes", cid, "task-1"),
     ]
     if ckpt_vault._journal is not None:  # an embedded vault defers; ":memory:" writes through
-        assert set(ids) <= ckpt_vault._pending_ids
+        assert ckpt_vault.waiting(user, ids) == set(ids)
     # another saver on the vault, and the vault itself, see them; another principal does not
     other = MemCubeSaver(ckpt_vault, principal=user)
     tup = other.get_tuple(cfg("deferred"))

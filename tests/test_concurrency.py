@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.base import empty_checkpoint
-from robustness_kit import fsck
+from robustness_kit import chains_of, fsck
 
 from memos_lc import CubeFilter, MemCube, MemVault, Principal
 from memos_lc.checkpoint import MemCubeSaver
@@ -104,7 +104,7 @@ def test_conditional_updates_have_exactly_one_winner_per_version(plain_vault: Me
         assert sum(isinstance(x, MemCube) for x in res) == 1, res
         assert all(isinstance(x, MemCube | ConflictError) for x in res), res
     # the winners form each cube's history, in order, one version each
-    chains = fsck(v)
+    chains = chains_of(v, ALICE.id)
     winners = [tag for _, tag in sorted((r, t) for r, t in outcomes if t is not None)]
     assert [c.tags[0] for c in chains[a.id][1:]] == winners
     assert len(chains[a.id]) == rounds + 1 and len(chains[b.id]) == rounds + 1
@@ -289,7 +289,7 @@ def test_mixed_traffic_from_threads_and_tasks_loses_nothing(plain_vault: MemVaul
         t.join()
     assert not errors, errors
 
-    chains = fsck(v)
+    chains = chains_of(v, ALICE.id)
     for cid, (version, text) in led.cubes.items():
         assert len(chains[cid]) == version, cid
         head = chains[cid][-1]

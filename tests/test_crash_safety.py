@@ -44,7 +44,7 @@ from typing import Any
 import pytest
 from crash_writer import STORE_KEYS, THREADS, VAULT_NS, WRITER, open_vault, pad_value
 from langgraph.store.base import GetOp
-from robustness_kit import fsck
+from robustness_kit import chains_of
 
 from memos_lc import MemVault, Principal
 from memos_lc.checkpoint import MemCubeSaver
@@ -200,7 +200,7 @@ def run_round(server: ForkServer, path: Path, round_: int, rng: random.Random, m
 
 
 def check_vault(vault: MemVault, model: Model, rng: random.Random) -> None:
-    chains = fsck(vault)
+    chains = chains_of(vault, WRITER)
     writer = Principal(id=WRITER)
     for (cid, v), text in model.texts.items():
         assert cid in chains and len(chains[cid]) >= v, f"acknowledged {cid} v{v} is missing"

@@ -105,11 +105,21 @@ def test_custom_memory_types_are_allowed() -> None:
 
 
 def test_next_version_links_versions() -> None:
-    v1 = MemCube.from_text("old", namespace=("a",))
+    v1 = MemCube.from_text("old", namespace=("a",), access={"owner": "alice"})
     v2 = v1.next_version(payload={"kind": "plaintext", "text": "new"})
     assert (v2.id, v2.version, v2.replaces) == (v1.id, 2, v1.version_id)
-    assert v2.version_id == version_id(v1.id, 2) != v1.version_id
+    assert v2.version_id == version_id("alice", v1.id, 2) != v1.version_id
     assert v2.created_at == v1.created_at and v2.updated_at >= v1.updated_at
+
+
+def test_storage_ids_are_scoped_per_owner() -> None:
+    """#17 item 10: the same cube id under two owners is two cubes, stored apart."""
+    mine = MemCube.from_text("x", namespace=("a",), id="shared", access={"owner": "alice"})
+    theirs = mine.replace(access={"owner": "bob"})
+    assert mine.version_id != theirs.version_id
+    assert mine.version_id == version_id("alice", "shared", 1)
+    with pytest.raises(InvalidCubeError, match="no owner"):
+        _ = MemCube.from_text("x", namespace=("a",)).version_id
 
 
 def test_expiry() -> None:

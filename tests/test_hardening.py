@@ -7,6 +7,9 @@ import math
 import random
 import subprocess
 import sys
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -15,30 +18,36 @@ import ormsgpack
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import START, StateGraph
 from langgraph.store.base import BaseStore, PutOp
 from langgraph.store.base import InvalidNamespaceError as LangGraphNamespaceError
+from pydantic import BaseModel
+from robustness_kit import HashEmbeddings, fsck
 from safetensors.numpy import save as save_numpy
 
 from memos_lc import (
+    CubeFilter,
     MemCube,
     MemCubeChatMessageHistory,
     MemCubeRetriever,
     MemCubeStore,
+    MemReader,
     MemVault,
     Principal,
 )
-from memos_lc.bundles import export_bundle, import_bundle
+from memos_lc.bundles import export_bundle, import_bundle, read_bundle
 from memos_lc.checkpoint import CheckpointConfigError, MemCubeSaver
 from memos_lc.cube import MAX_DATA_DEPTH
 from memos_lc.errors import (
+    AmbiguousCubeError,
     BlobNotFoundError,
     BundleUnsafeError,
     CubeNotFoundError,
     InvalidInputError,
+    MemosError,
     PermissionDeniedError,
     VaultCorruptError,
     VersionNotFoundError,
@@ -620,6 +629,239 @@ def test_knowing_a_digest_does_not_let_anyone_name_the_blob(plain_vault: MemVaul
     # alice's purge keeps the blob only while other cubes name it
     plain_vault.purge(alice, mine.id)
     assert plain_vault.blobs.exists(ref)
+
+
+# -- a cube id is its owner's: a foreign id answers as an unknown one (#17 item 10) ----------
+
+_PROBED = (
+    "get", "update", "delete", "purge", "history", "rollback", "purge_many", "vectors", "find",
+    "use", "refresh", "put", "deferred", "put_history", "import", "store",
+)  # fmt: skip
+PROBE_IDS = {
+    name: str(uuid.uuid5(uuid.NAMESPACE_URL, f"memos-lc/item-10/{name}")) for name in _PROBED
+}
+CONVERSATION = [
+    HumanMessage("I moved to Lisbon last spring and I love the light here", id="m1"),
+    AIMessage("Lisbon's light is famous among painters", id="m2"),
+]
+
+
+def _plain(value: Any) -> Any:
+    """What an answer says, without the times that differ from run to run."""
+    if isinstance(value, MemCube):
+        return (value.id, value.access.owner, value.version, value.namespace, value.text)
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump())
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return sorted(value)
+    return value
+
+
+def _answer(call: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "ok", _plain(call())
+    except MemosError as e:
+        return type(e).__name__, str(e)
+
+
+def _probe_bundle(tmp_path: Path) -> Path:
+    """A bundle holding a cube with the probed import id (carol's, from another vault)."""
+    with MemVault.open(":memory:", embeddings=HashEmbeddings()) as src:
+        carol = Principal(id="carol")
+        cube = MemCube.from_text("carol's note", namespace=("kb",), id=PROBE_IDS["import"])
+        src.put(carol, cube)
+        path = tmp_path / "probe.memcube"
+        export_bundle(src, carol, path)
+    return path
+
+
+def _bobs_answers(root: Path, bundle: Path, *, foreign: bool) -> tuple[list, list, list]:
+    """Everything bob can try with the probed ids, in a vault where alice holds them
+    (``foreign``) or holds cubes of other ids: bob's answers, his audit trail, and alice's
+    cubes (checked unchanged by it all)."""
+    alice, bob = Principal(id="alice"), Principal(id="bob")
+    reader = MemReader(preferences=False)
+    with MemVault.open(root, embeddings=HashEmbeddings(), blobs=root / "blobs") as vault:
+        hers = [
+            MemCube.from_text(
+                f"alice's {name}", namespace=("alice",), id=cid if foreign else str(uuid.uuid4())
+            )
+            for name, cid in PROBE_IDS.items()
+        ]
+        vault.put(alice, hers)
+        # the memory nodes' ids derive from namespace, thread and turn: alice's conversation
+        vault.put(
+            alice,
+            reader.read(CONVERSATION, namespace=("team",) if foreign else ("t2",), thread_id="t"),
+            index=False,
+        )
+        everything = CubeFilter(statuses=None, include_expired=True)
+        before = [_plain(c) for c in vault.list(alice, filter=everything, limit=100)]
+
+        ids = PROBE_IDS
+        v1 = MemCube.from_text("bob's v1", namespace=("bob",), id=ids["put_history"])
+        store = MemCubeStore(vault, principal=bob)
+        probes: list[tuple[str, Callable[[], Any]]] = [
+            ("get", lambda: vault.get(bob, ids["get"])),
+            ("update", lambda: vault.update(bob, ids["update"], text="bob was here")),
+            ("delete", lambda: vault.delete(bob, ids["delete"])),
+            ("purge", lambda: vault.purge(bob, ids["purge"])),
+            ("history", lambda: vault.history(bob, ids["history"])),
+            ("rollback", lambda: vault.rollback(bob, ids["rollback"], 1)),
+            ("purge_many", lambda: vault.purge_many(bob, [ids["purge_many"]])),
+            ("vectors", lambda: vault.vectors(bob, [ids["vectors"]])),
+            ("find", lambda: vault.find(bob, cube_ids=[ids["find"]])),
+            ("use", lambda: vault.record_use(bob, [ids["use"]])),
+            (
+                "refresh",
+                lambda: vault.refresh_expiry(
+                    bob, {ids["refresh"]: datetime(2999, 1, 1, tzinfo=UTC)}
+                ),
+            ),
+            ("dry import", lambda: import_bundle(vault, bob, bundle, dry_run=True)),
+            (
+                "dry replace",
+                lambda: import_bundle(vault, bob, bundle, dry_run=True, on_conflict="replace"),
+            ),
+            (
+                "put",
+                lambda: vault.put(
+                    bob, MemCube.from_text("bob's", namespace=("bob",), id=ids["put"])
+                ),
+            ),
+            (
+                "deferred",
+                lambda: vault.put(
+                    bob,
+                    MemCube.from_text("bob's", namespace=("bob",), id=ids["deferred"]),
+                    index=False,
+                    deferred=True,
+                ),
+            ),
+            ("waiting", lambda: vault.waiting(bob, [ids["deferred"]])),
+            (
+                "put_history",
+                lambda: vault.put_history(
+                    bob, [v1, v1.next_version(payload={"kind": "plaintext", "text": "bob's v2"})]
+                ),
+            ),
+            ("import", lambda: import_bundle(vault, bob, bundle)),
+            (
+                "store",
+                lambda: (
+                    store.put(("team",), ids["store"], {"v": 1}),
+                    store.get(("team",), ids["store"]).value,
+                ),
+            ),
+            (
+                "write-back",
+                lambda: vault.put(
+                    bob, reader.read(CONVERSATION, namespace=("team",), thread_id="t"), index=False
+                ),
+            ),
+            (
+                "bob's own",
+                lambda: [(c.id, c.version, c.text) for c in vault.history(bob, ids["put_history"])],
+            ),
+        ]
+        answers = [(name, _answer(call)) for name, call in probes]
+        named = {
+            *ids.values(),
+            *(c.id for c in reader.read(CONVERSATION, namespace=("team",), thread_id="t")),
+        }
+        trail = [  # the store's new items get random ids
+            (e.action, e.outcome, e.detail, [i if i in named else "new" for i in e.cube_ids])
+            for e in reversed(vault.audit_log(bob, limit=200))
+        ]
+        after = [_plain(c) for c in vault.list(alice, filter=everything, limit=100)]
+        assert after == before, "alice's cubes changed"
+        fsck(vault)
+    return answers, trail, before
+
+
+def test_a_foreign_id_answers_exactly_as_an_unknown_one(tmp_path: Path) -> None:
+    """Whatever bob tries with an id (put, put_history, a deferred put, bundle imports dry and
+    real, a store put keyed by it, the memory nodes' derived ids, reads, edits, deletes,
+    purges, history), the answer and his audit trail are the same whether alice holds a cube
+    with that id or nobody does, and alice's cubes never change."""
+    bundle = _probe_bundle(tmp_path)
+    foreign, foreign_trail, hers = _bobs_answers(tmp_path / "a", bundle, foreign=True)
+    unknown, unknown_trail, _ = _bobs_answers(tmp_path / "b", bundle, foreign=False)
+    assert {c[0] for c in hers} >= set(PROBE_IDS.values())  # alice holds them
+    differ = [
+        n for (n, got), (_, expected) in zip(foreign, unknown, strict=True) if got != expected
+    ]
+    assert not differ, {n: dict(foreign)[n] for n in differ}
+    assert foreign_trail == unknown_trail
+    answers = dict(unknown)
+    assert answers["put"][0] == answers["import"][0] == answers["write-back"][0] == "ok"
+    assert answers["dry import"][1]["imported"] == [PROBE_IDS["import"]]
+    assert answers["get"] == ("CubeNotFoundError", f"no cube {PROBE_IDS['get']}")
+    assert answers["bob's own"][1] == [[PROBE_IDS["put_history"], 1, "bob's v1"],
+                                       [PROBE_IDS["put_history"], 2, "bob's v2"]]  # fmt: skip
+
+
+def test_an_id_names_the_callers_own_cube_else_the_one_it_reads(
+    plain_vault: MemVault, tmp_path: Path
+) -> None:
+    """Two owners may hold the same cube id; which cube an id names is the rule in
+    docs/vault.md: ``owner=``, else the caller's own, else the one it may read, else a
+    typed error that asks for ``owner=``."""
+    alice, bob, carol = (Principal(id=n) for n in ("alice", "bob", "carol"))
+    admin = Principal(id="root", roles=("admin",))
+    v = plain_vault
+    cid = "shared-id"
+    for who in (alice, bob):
+        cube = MemCube.from_text(f"{who.id}'s", namespace=(who.id,), id=cid)
+        v.put(who, cube, vectors=[_vec(v)])
+    v.grant(bob, ("bob",), "alice")
+    assert v.get(alice, cid).text == "alice's" and v.get(bob, cid).text == "bob's"
+    v.grant(alice, ("alice",), "carol")
+    assert v.get(carol, cid).text == "alice's"  # the one carol reads
+
+    v.grant(bob, ("bob",), "carol", "write")  # now carol reads both and owns neither
+    calls = {
+        "get": lambda **kw: v.get(carol, cid, **kw),
+        "update": lambda **kw: v.update(carol, cid, text="carol's edit", vector=_vec(v), **kw),
+        "history": lambda **kw: v.history(carol, cid, **kw),
+        "rollback": lambda **kw: v.rollback(carol, cid, 1, **kw),
+        "delete": lambda **kw: v.delete(carol, cid, **kw),
+        "purge": lambda **kw: v.purge(carol, cid, **kw),
+        "purge_many": lambda: v.purge_many(carol, [cid]),
+    }
+    for call in calls.values():
+        with pytest.raises(AmbiguousCubeError, match="owner="):
+            call()
+    for who in (carol, admin):
+        with pytest.raises(AmbiguousCubeError):
+            v.get(who, cid)
+    assert v.vectors(carol, [cid]) == {} and set(v.vectors(alice, [cid])) == {cid}
+    assert {c.access.owner for c in v.find(carol, cube_ids=[cid])} == {"alice", "bob"}
+    assert calls["update"](owner="bob").version == 2
+    with pytest.raises(PermissionDeniedError):
+        calls["update"](owner="alice")  # carol only reads alice's
+    with pytest.raises(CubeNotFoundError):
+        calls["get"](owner="dave")
+    assert [c.text for c in v.history(alice, cid)] == ["alice's"]
+    assert [c.text for c in v.history(carol, cid, owner="bob")] == ["bob's", "carol's edit"]
+    # a bundle holds one cube per id: the exporter's own, or one owner's named by a filter
+    with pytest.raises(AmbiguousCubeError, match="one cube per id"):
+        export_bundle(v, carol, tmp_path / "c.zip")
+    export_bundle(v, carol, tmp_path / "c.zip", filter=CubeFilter(owner="bob"), history=True)
+    assert [c.text for c in read_bundle(tmp_path / "c.zip").cubes] == ["bob's", "carol's edit"]
+    export_bundle(v, alice, tmp_path / "a.zip")  # she reads bob's too
+    assert [c.text for c in read_bundle(tmp_path / "a.zip").cubes] == ["alice's"]
+
+    # the owner is part of the cube's identity: nobody changes it, not even an admin
+    for who, owner in ((alice, None), (admin, "alice")):
+        with pytest.raises(InvalidInputError, match="owner cannot change"):
+            v.update(who, cid, owner=owner, access={"owner": "carol"})
+    assert v.purge(alice, cid) == 1  # her cube only: bob's is carol's one readable cube now
+    assert v.get(carol, cid).text == "carol's edit"
 
 
 # -- property: any input is a typed error and changes nothing, or a write that survives -----

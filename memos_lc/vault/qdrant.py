@@ -69,6 +69,7 @@ from memos_lc.embeddings import (
     default_embeddings,
 )
 from memos_lc.errors import (
+    AmbiguousCubeError,
     BlobNotFoundError,
     ConflictError,
     CubeNotFoundError,
@@ -364,7 +365,7 @@ class MemVault:
         # directory holds the journal next to the engine's WAL and only this process reads
         # it. A server is shared, and ":memory:" is served as well by writing through.
         self._pending: dict[Principal, list[MemCube]] = {}
-        self._pending_ids: set[str] = set()
+        self._pending_ids: set[str] = set()  # their storage ids (owner, id and version 1)
         # Audit events likewise (journaled, written with the next batch): a read then costs
         # no engine write. audit_log() writes them first.
         self._pending_events: list[tuple[str, dict[str, Any]]] = []
@@ -390,7 +391,7 @@ class MemVault:
         journaled = journal.read()
         for principal, cubes in journaled.puts:
             self._pending.setdefault(principal, []).extend(cubes)
-            self._pending_ids.update(c.id for c in cubes)
+            self._pending_ids.update(c.version_id for c in cubes)
         self._pending_events.extend(journaled.events)
         self._flush(replay=True)
         journal.clear()  # also drops a torn record
@@ -420,12 +421,12 @@ class MemVault:
                         ids.extend(c.id for c in part)
                         if replay:  # some may be in already, flushed before the crash
                             there = self.driver.retrieve(CUBES, [c.version_id for c in part])
-                            done = {p.payload["cube_id"] for p in there}
-                            part = [c for c in part if c.id not in done]
+                            done = {(p.payload["owner"], p.payload["cube_id"]) for p in there}
+                            part = [c for c in part if (c.access.owner, c.id) not in done]
                         # otherwise none is: puts check the engine and waiting ids alike
                         self.driver.upsert(CUBES, [self._point(c, None, True) for c in part])
                 del self._pending[principal]
-                self._pending_ids.difference_update(c.id for c in cubes)
+                self._pending_ids.difference_update(c.version_id for c in cubes)
             if events := self._pending_events:  # with the batches' own events, just recorded
                 self.driver.upsert(AUDIT, [StoredPoint(id=i, payload=p) for i, p in events])
                 self._pending_events = []
@@ -817,34 +818,75 @@ class MemVault:
         vectors = self.embeddings.embed_documents(texts)
         return [check_vector(v, self.dims) for v in vectors]
 
-    def _heads(self, cube_ids: Sequence[str], *, with_vectors: bool = False) -> list[StoredPoint]:
-        """The head (latest) version point of each id that exists, in no particular order."""
+    def _heads(
+        self,
+        cube_ids: Sequence[str],
+        *,
+        owner: str | None = None,
+        with_vectors: bool = False,
+    ) -> list[StoredPoint]:
+        """The head (latest) version point of each cube with one of ``cube_ids`` (of every
+        owner that holds one, or of ``owner`` only), in no particular order."""
         if not cube_ids:
             return []
-        pts = self.driver.scroll(
-            CUBES,
-            filter={
-                "must": [
-                    {"key": "cube_id", "match": {"any": list(cube_ids)}},
-                    {"key": "head", "match": {"value": "y"}},
-                ]
-            },
-            limit=len(cube_ids) * 2,
-        )
-        best: dict[str, StoredPoint] = {}
+        must: list[dict[str, Any]] = [
+            {"key": "cube_id", "match": {"any": list(cube_ids)}},
+            {"key": "head", "match": {"value": "y"}},
+        ]
+        if owner is not None:
+            must.append({"key": "owner", "match": {"value": owner}})
+        # an id may be held by several owners: the limit bounds them, not the ids asked for
+        pts = self.driver.scroll(CUBES, filter={"must": must}, limit=MAX_LIMIT)
+        best: dict[tuple[str, str], StoredPoint] = {}
         for p in pts:  # after a torn write on a cluster two heads can exist: newest wins
-            cid = p.payload["cube_id"]
-            if cid not in best or p.payload["version"] > best[cid].payload["version"]:
-                best[cid] = p
+            at = (p.payload["owner"], p.payload["cube_id"])
+            if at not in best or p.payload["version"] > best[at].payload["version"]:
+                best[at] = p
         if with_vectors and best:
             return self.driver.retrieve(CUBES, [p.id for p in best.values()], with_vectors=True)
         return list(best.values())
+
+    def _resolved(
+        self,
+        principal: Principal,
+        cube_ids: Sequence[str],
+        *,
+        owner: str | None = None,
+        strict: bool = True,
+        with_vectors: bool = False,
+    ) -> list[tuple[MemCube, StoredPoint]]:
+        """The head each id names for ``principal``, for the ids that name a cube it may read.
+
+        Cube ids are scoped per owner, so an id may name cubes of several owners. It names, in
+        this order: ``owner``'s cube when given; the principal's own; the only one it may
+        read. Several readable cubes of other owners and none its own is ambiguous:
+        :class:`AmbiguousCubeError` when ``strict``, else the id is left out. Cubes the
+        principal may not read never count, so the answer is the same whether they exist
+        or not (no existence oracle)."""
+        grants = self._grants_for(principal)
+        readable: dict[str, list[tuple[MemCube, StoredPoint]]] = {}
+        for p in self._heads(cube_ids, owner=owner, with_vectors=with_vectors):
+            cube = cube_from_payload(p.payload)
+            if can_read(principal, cube, grants):
+                readable.setdefault(cube.id, []).append((cube, p))
+        out = []
+        for cube_id, found in readable.items():
+            if len(found) > 1:
+                found = [(c, p) for c, p in found if c.access.owner == principal.id]
+            if len(found) == 1:
+                out.append(found[0])
+            elif strict:
+                raise AmbiguousCubeError(
+                    f"{principal.id} may read cubes {cube_id} of several owners: pass owner="
+                )
+        return out
 
     def _visible_head(
         self,
         principal: Principal,
         cube_id: str,
         *,
+        owner: str | None = None,
         write: bool = False,
         include_expired: bool = False,
         with_vectors: bool = False,
@@ -852,20 +894,19 @@ class MemVault:
     ) -> tuple[MemCube, StoredPoint]:
         if not isinstance(cube_id, str) or not cube_id:
             raise InvalidInputError("cube id must be a non-empty string")
+        if owner is not None and (not isinstance(owner, str) or not owner):
+            raise InvalidInputError("owner must be a non-empty string (a principal id)")
         if touched is not None:
             touched.append(cube_id)
-        pts = self._heads([cube_id], with_vectors=with_vectors)
-        if not pts:
+        found = self._resolved(principal, [cube_id], owner=owner, with_vectors=with_vectors)
+        if not found:  # none, or none the principal may read: the same answer
             raise CubeNotFoundError(f"no cube {cube_id}")
-        cube = cube_from_payload(pts[0].payload)
-        grants = self._grants_for(principal)
-        if not can_read(principal, cube, grants):
-            raise CubeNotFoundError(f"no cube {cube_id}")  # do not reveal others' cubes
+        cube, point = found[0]
         if not include_expired and cube.is_expired():
             raise CubeNotFoundError(f"cube {cube_id} has expired")
-        if write and not can_write(principal, cube, grants):
+        if write and not can_write(principal, cube, self._grants_for(principal)):
             raise PermissionDeniedError(f"{principal.id} may read but not change cube {cube_id}")
-        return cube, pts[0]
+        return cube, point
 
     def put_blob(self, principal: Principal | str, data: bytes) -> BlobRef:
         """Store ``data`` (safetensors bytes: a KV cache, an adapter) for cubes ``principal``
@@ -1023,12 +1064,12 @@ class MemVault:
                     assert self._journal is not None
                     self._journal.append(principal, stored)  # acknowledged from here on
                     self._pending.setdefault(principal, []).extend(stored)
-                    self._pending_ids.update(c.id for c in stored)
-                    if dropped := set(withdraw) & self._pending_ids:
+                    self._pending_ids.update(c.version_id for c in stored)
+                    if dropped := set(withdraw):
                         own = self._pending[principal]
-                        kept = [c for c in own if c.id not in dropped]
-                        self._pending_ids.difference_update(c.id for c in own if c.id in dropped)
-                        self._pending[principal] = kept
+                        gone = {c.version_id for c in own if c.id in dropped}
+                        self._pending_ids.difference_update(gone)
+                        self._pending[principal] = [c for c in own if c.id not in dropped]
                     if len(self._pending_ids) >= DEFER_BATCH:
                         # the put is acknowledged (journaled) whatever the flush meets; what
                         # fails stays pending and the next call's flush raises it
@@ -1053,20 +1094,23 @@ class MemVault:
         (see ``put(deferred=True)``). Not audited: it reads only what the principal wrote."""
         principal = as_principal(principal)
         with self._write_lock:
-            if not self._pending_ids:
+            own = self._pending.get(principal)
+            if not own:
                 return set()
-            wanted = set(ids) & self._pending_ids
-            return {c.id for c in self._pending.get(principal, ()) if c.id in wanted}
+            wanted = set(ids)
+            return {c.id for c in own if c.id in wanted}
 
     def _check_new(self, cubes: Sequence[MemCube], *, deferred: bool = False) -> None:
         """Raise :class:`ConflictError` if any of ``cubes`` exists, deferred or stored (under
-        the write lock: a deferred cube counts as stored). The engine is asked only about ids
-        the :class:`IdFilter` may have seen, once a deferred put built it (a deferred put
-        runs on a checkpointer's background thread, where an engine call is dear)."""
-        for c in cubes:
-            if c.id in self._pending_ids:
-                raise ConflictError(f"cube {c.id} already exists; use update()")
+        the write lock: a deferred cube counts as stored), as its owner's: the storage id of
+        version 1 names the owner, so another owner's cube with the same id never conflicts.
+        The engine is asked only about ids the :class:`IdFilter` may have seen, once a
+        deferred put built it (a deferred put runs on a checkpointer's background thread,
+        where an engine call is dear)."""
         ids = [c.version_id for c in cubes]  # version 1: a cube that exists has it
+        for c, point_id in zip(cubes, ids, strict=True):
+            if point_id in self._pending_ids:
+                raise ConflictError(f"cube {c.id} already exists; use update()")
         if deferred and self._ids is None and isinstance(self.driver, EdgeDriver):
             stored = self.driver.count(CUBES, filter=None)
             waiting = [c.version_id for own in self._pending.values() for c in own]
@@ -1105,39 +1149,39 @@ class MemVault:
         ``versions`` holds, for each cube id, versions ``1..n`` (in any order). The vault links
         them (``replaces`` / ``superseded_by``), makes version ``n`` the head and writes every
         version in one upsert. Owner, timestamp and ``index`` rules are those of :meth:`put`;
-        an id that already exists raises :class:`ConflictError`. Returns the stored versions,
-        oldest first per cube."""
+        an id its owner already holds raises :class:`ConflictError`. Returns the stored
+        versions, oldest first per cube."""
         principal = as_principal(principal)
         batch = list(versions)
         first = batch[0].namespace if batch and isinstance(batch[0], MemCube) else None
         with self._audited(principal, "put_history", first) as touched:
             if not all(isinstance(c, MemCube) for c in batch):
                 raise InvalidCubeError("put_history() takes MemCube objects")
-            chains: dict[str, list[MemCube]] = {}
+            chains: dict[tuple[str, str], list[MemCube]] = {}  # by (owner, id): ids are per owner
             for c in batch:
-                chains.setdefault(c.id, []).append(c)
+                owner = c.access.owner or principal.id
+                if owner != principal.id and not principal.is_admin:
+                    raise PermissionDeniedError(
+                        f"{principal.id} may not store cubes owned by {owner}"
+                    )
+                chains.setdefault((owner, c.id), []).append(c)
             now = utcnow()
             stored: list[MemCube] = []
-            for cid, chain in chains.items():
+            for (owner, cid), chain in chains.items():
                 chain.sort(key=lambda c: c.version)
                 if [c.version for c in chain] != list(range(1, len(chain) + 1)):
                     raise InvalidCubeError(
                         f"cube {cid}: versions must be 1..n without gaps or repeats"
                     )
                 for c in chain:
-                    owner = c.access.owner or principal.id
-                    if owner != principal.id and not principal.is_admin:
-                        raise PermissionDeniedError(
-                            f"{principal.id} may not store cubes owned by {owner}"
-                        )
-                    last = c.version == len(chain)
+                    oldest, last = c.version == 1, c.version == len(chain)
                     stored.append(
                         c.replace(
                             access=c.access.model_copy(update={"owner": owner}),
                             created_at=min(c.created_at, now),
                             updated_at=min(c.updated_at, now),
-                            replaces=version_id(cid, c.version - 1) if c.version > 1 else None,
-                            superseded_by=None if last else version_id(cid, c.version + 1),
+                            replaces=None if oldest else version_id(owner, cid, c.version - 1),
+                            superseded_by=None if last else version_id(owner, cid, c.version + 1),
                         )
                     )
             self._check_blobs(principal, stored)
@@ -1147,16 +1191,18 @@ class MemVault:
                 vectors = dict(zip(texts, self._embed(texts), strict=True))
             with self._write_lock:
                 self._check_new(stored)
-                if heads := self._heads(list(chains)):
-                    raise ConflictError(
-                        f"cube {heads[0].payload['cube_id']} already exists; use update()"
-                    )
+                for owner in {o for o, _ in chains}:
+                    ids = [cid for o, cid in chains if o == owner]
+                    if heads := self._heads(ids, owner=owner):
+                        raise ConflictError(
+                            f"cube {heads[0].payload['cube_id']} already exists; use update()"
+                        )
                 points = [
                     self._point(c, vectors.get(c.text), c.superseded_by is None) for c in stored
                 ]
                 if points:
                     self.driver.upsert(CUBES, points)
-            touched.extend(chains)
+            touched.extend(dict.fromkeys(cid for _, cid in chains))
             return stored
 
     def update(
@@ -1168,15 +1214,18 @@ class MemVault:
         expected_version: int | None = None,
         vector: Sequence[float] | None = None,
         index: bool | None = None,
+        owner: str | None = None,
         **changes: Any,
     ) -> MemCube:
         """Write a new version of a cube with ``changes`` (and/or new ``text``).
 
         The previous version is kept, marked superseded. ``expected_version`` makes the update
         conditional: :class:`ConflictError` if the head moved on. Only the owner or an admin
-        may change ``access``. ``vector`` supplies the new version's dense vector (no
-        embedding); ``index=False`` stores the new version unindexed, ``index=True`` indexes it
-        even when the previous one was not; ``None`` keeps the previous version's choice.
+        may change ``access``, and nobody its owner: the owner is part of the cube's identity.
+        ``vector`` supplies the new version's dense vector (no embedding); ``index=False``
+        stores the new version unindexed, ``index=True`` indexes it even when the previous one
+        was not; ``None`` keeps the previous version's choice. ``owner`` says whose cube
+        ``cube_id`` names when the principal may read several (see :meth:`get`).
         """
         principal = as_principal(principal)
         with self._audited(principal, "update") as touched:
@@ -1195,7 +1244,7 @@ class MemVault:
                 changes["payload"] = {"kind": "plaintext", "text": text}
             with self._write_lock:
                 head, point = self._visible_head(
-                    principal, cube_id, touched=touched, write=True, with_vectors=True
+                    principal, cube_id, owner=owner, touched=touched, write=True, with_vectors=True
                 )
                 if expected_version is not None and head.version != expected_version:
                     raise ConflictError(
@@ -1208,8 +1257,11 @@ class MemVault:
                 if "access" in changes:
                     changes["access"] = _with_owner(changes["access"], head.access.owner)
                 new = head.next_version(**changes)
-                if new.access.owner != head.access.owner and not principal.is_admin:
-                    raise PermissionDeniedError("only an admin may transfer ownership")
+                if new.access.owner != head.access.owner:
+                    # its storage ids derive from the owner: a new owner is a new cube
+                    raise InvalidInputError(
+                        "a cube's owner cannot change; store a copy under the new owner"
+                    )
                 self._check_move(principal, head, new)
                 if "payload" in changes:
                     self._check_blobs(principal, [new])
@@ -1226,15 +1278,21 @@ class MemVault:
                 return new
 
     def delete(
-        self, principal: Principal | str, cube_id: str, *, reason: str | None = None
+        self,
+        principal: Principal | str,
+        cube_id: str,
+        *,
+        reason: str | None = None,
+        owner: str | None = None,
     ) -> MemCube:
         """Soft-delete: a tombstone version with status ``deleted`` (history and rollback keep
-        working; search and list skip it)."""
+        working; search and list skip it). ``owner`` as for :meth:`get`."""
         principal = as_principal(principal)
         with self._audited(principal, "delete") as touched, self._write_lock:
             head, point = self._visible_head(
                 principal,
                 cube_id,
+                owner=owner,
                 touched=touched,
                 write=True,
                 include_expired=True,
@@ -1249,13 +1307,22 @@ class MemVault:
             self._commit_version(point, new, self._successor_dense(point, new))
             return new
 
-    def rollback(self, principal: Principal | str, cube_id: str, version: int) -> MemCube:
-        """Restore the content of ``version`` as a new head version (history stays linear)."""
+    def rollback(
+        self,
+        principal: Principal | str,
+        cube_id: str,
+        version: int,
+        *,
+        owner: str | None = None,
+    ) -> MemCube:
+        """Restore the content of ``version`` as a new head version (history stays linear).
+        ``owner`` as for :meth:`get`."""
         principal = as_principal(principal)
         with self._audited(principal, "rollback") as touched, self._write_lock:
             head, point = self._visible_head(
                 principal,
                 cube_id,
+                owner=owner,
                 touched=touched,
                 write=True,
                 include_expired=True,
@@ -1263,7 +1330,7 @@ class MemVault:
             )
             if not isinstance(version, int) or version < 1:
                 raise InvalidInputError("version must be a positive integer")
-            old = self.driver.retrieve(CUBES, [version_id(cube_id, version)], with_vectors=True)
+            old = self.driver.retrieve(CUBES, [head.id_of_version(version)], with_vectors=True)
             target = cube_from_payload(old[0].payload) if old else None
             if target is None or not can_read_version(
                 principal, head, target, self._grants_for(principal)
@@ -1275,19 +1342,16 @@ class MemVault:
             self._commit_version(point, new, self._successor_dense(old[0], new))
             return new
 
-    def purge(self, principal: Principal | str, cube_id: str) -> int:
+    def purge(self, principal: Principal | str, cube_id: str, *, owner: str | None = None) -> int:
         """Hard-delete every version of a cube (and blobs no other cube uses). Returns the
-        number of versions removed. Irreversible; the audit log keeps the fact."""
+        number of versions removed. Irreversible; the audit log keeps the fact. ``owner`` as
+        for :meth:`get`."""
         principal = as_principal(principal)
         with self._audited(principal, "purge") as touched, self._write_lock:
             head, _ = self._visible_head(
-                principal, cube_id, touched=touched, write=True, include_expired=True
+                principal, cube_id, owner=owner, touched=touched, write=True, include_expired=True
             )
-            pts = self.driver.scroll(
-                CUBES,
-                filter={"must": [{"key": "cube_id", "match": {"value": cube_id}}]},
-                limit=MAX_LIMIT,
-            )
+            pts = self.driver.scroll(CUBES, filter=_versions_of(head), limit=MAX_LIMIT)
             blobs = {p.payload["blob"] for p in pts if "blob" in p.payload}
             self.driver.delete(CUBES, [p.id for p in pts])
             for digest in blobs:
@@ -1298,11 +1362,13 @@ class MemVault:
             return len(pts)
 
     def record_use(self, principal: Principal | str, cube_ids: Sequence[str]) -> None:
-        """Count a recall of each cube (hits, last_used_at) without making a new version."""
+        """Count a recall of each cube (hits, last_used_at) without making a new version. An
+        id naming cubes of several owners the principal reads, none its own, is skipped."""
         principal = as_principal(principal)
         with self._audited(principal, "use") as touched, self._write_lock:
             now = utcnow()
-            visible = self._visible(principal, self._heads(list(cube_ids)), CubeFilter())
+            named = self._resolved(principal, list(cube_ids), strict=False)
+            visible = self._visible(principal, [p for _, p in named], CubeFilter())
             for cube, point in visible:
                 usage = Usage(hits=cube.usage.hits + 1, last_used_at=now)
                 header = self._point(cube.model_copy(update={"usage": usage}), None, head=True)
@@ -1314,7 +1380,8 @@ class MemVault:
     ) -> list[str]:
         """Set ``expires_at`` of each cube's head version in place, without a new version (a
         TTL refresh on read, like :meth:`record_use`). Cubes that are not active, have already
-        expired or that the principal may not change are skipped. Returns the ids changed."""
+        expired or that the principal may not change are skipped, as is an id naming cubes of
+        several owners the principal reads, none its own. Returns the ids changed."""
         principal = as_principal(principal)
         with self._audited(principal, "refresh_expiry") as touched:
             for when in expiries.values():
@@ -1324,8 +1391,9 @@ class MemVault:
                 now = utcnow()
                 grants = self._grants_for(principal)
                 points = []
-                for p in self._heads(list(expiries), with_vectors=True):
-                    cube = cube_from_payload(p.payload)
+                for cube, p in self._resolved(
+                    principal, list(expiries), strict=False, with_vectors=True
+                ):
                     if (
                         cube.status is not LifecycleStatus.ACTIVE
                         or cube.is_expired(now)
@@ -1396,18 +1464,26 @@ class MemVault:
         *,
         version: int | None = None,
         include_expired: bool = False,
+        owner: str | None = None,
     ) -> MemCube:
         """The head version of a cube (or ``version``). Raises :class:`CubeNotFoundError` if it
-        does not exist, has expired, or the principal may not read it."""
+        does not exist, has expired, or the principal may not read it.
+
+        Cube ids are scoped per owner: two owners may each hold a cube with the same id, and a
+        cube the principal may not read never shows, not even as a clash. ``cube_id`` names
+        ``owner``'s cube when ``owner`` is given, else the principal's own, else the one cube
+        with that id it may read; when it may read several and none is its own,
+        :class:`AmbiguousCubeError` asks for ``owner``. The same holds for every call that
+        takes a cube id."""
         principal = as_principal(principal)
         with self._audited(principal, "get") as touched:
             head, _ = self._visible_head(
-                principal, cube_id, touched=touched, include_expired=include_expired
+                principal, cube_id, owner=owner, touched=touched, include_expired=include_expired
             )
             if version is None or version == head.version:
                 return head
             pts = (
-                self.driver.retrieve(CUBES, [version_id(cube_id, version)])
+                self.driver.retrieve(CUBES, [head.id_of_version(version)])
                 if isinstance(version, int) and version >= 1
                 else []
             )
@@ -1418,18 +1494,19 @@ class MemVault:
                 raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
             return old
 
-    def history(self, principal: Principal | str, cube_id: str) -> list[MemCube]:
+    def history(
+        self, principal: Principal | str, cube_id: str, *, owner: str | None = None
+    ) -> list[MemCube]:
         """Every version of a cube the principal may read, oldest first (the head's owner
         and admins read all; others, the versions whose own header lets them read: see
-        :func:`~memos_lc.governance.can_read_version`)."""
+        :func:`~memos_lc.governance.can_read_version`). ``owner`` as for :meth:`get`."""
         principal = as_principal(principal)
         with self._audited(principal, "history") as touched:
-            head, _ = self._visible_head(principal, cube_id, touched=touched, include_expired=True)
+            head, _ = self._visible_head(
+                principal, cube_id, owner=owner, touched=touched, include_expired=True
+            )
             pts = self.driver.scroll(
-                CUBES,
-                filter={"must": [{"key": "cube_id", "match": {"value": cube_id}}]},
-                limit=MAX_LIMIT,
-                order_by="version",
+                CUBES, filter=_versions_of(head), limit=MAX_LIMIT, order_by="version"
             )
             grants = self._grants_for(principal)
             versions = [cube_from_payload(p.payload) for p in pts]
@@ -1440,23 +1517,19 @@ class MemVault:
     ) -> dict[str, list[float]]:
         """The stored dense vector of each cube's head version, by cube id: compare memories
         without embedding them again. Ids that do not exist, have expired, that the principal
-        may not read or whose head is stored unindexed are left out."""
+        may not read or whose head is stored unindexed are left out, and so is an id naming
+        cubes of several owners the principal reads, none its own."""
         principal = as_principal(principal)
         with self._audited(principal, "vectors") as touched:
             ids = list(dict.fromkeys(cube_ids))
             if not all(isinstance(i, str) and i for i in ids):
                 raise InvalidInputError("cube ids must be non-empty strings")
-            grants = self._grants_for(principal)
             now = utcnow()
             out: dict[str, list[float]] = {}
             for start in range(0, len(ids), 256):
-                for p in self._heads(ids[start : start + 256], with_vectors=True):
-                    cube = cube_from_payload(p.payload)
-                    if (
-                        p.dense is not None
-                        and can_read(principal, cube, grants)
-                        and not cube.is_expired(now)
-                    ):
+                part = ids[start : start + 256]
+                for cube, p in self._resolved(principal, part, strict=False, with_vectors=True):
+                    if p.dense is not None and not cube.is_expired(now):
                         out[cube.id] = list(p.dense)
             touched.extend(out)
             return out
@@ -1601,7 +1674,8 @@ class MemVault:
         index, slow on the embedded engine right after writes). With ``cube_ids`` it is a batch
         :meth:`get`: ids that do not exist, do not match or that the principal may not read
         are skipped, never an error (the checkpointer's cubes are not left out: ids name
-        what they want)."""
+        what they want). Ids are scoped per owner, so an id the principal reads in several
+        owners' cubes returns each of them (``owner`` in the filter picks one)."""
         principal = as_principal(principal)
         with self._audited(principal, "find", namespace) as touched:
             f = _filter(filter, namespace)
@@ -1632,41 +1706,48 @@ class MemVault:
     def purge_many(self, principal: Principal | str, cube_ids: Sequence[str]) -> int:
         """Hard-delete every version of several cubes (and blobs no other cube uses) in one
         call. Ids that do not exist or that the principal may not read are skipped; if it may
-        read but not change one of them, :class:`PermissionDeniedError` is raised and nothing
-        is deleted. Returns the number of versions removed."""
+        read but not change one of them, :class:`PermissionDeniedError` is raised, and if an
+        id names cubes of several owners it reads, none its own, :class:`AmbiguousCubeError`
+        (see :meth:`get`): either way nothing is deleted. Returns the number of versions
+        removed."""
         principal = as_principal(principal)
         with self._audited(principal, "purge") as touched, self._write_lock:
             ids = list(dict.fromkeys(cube_ids))
             if not all(isinstance(i, str) and i for i in ids):
                 raise InvalidInputError("cube ids must be non-empty strings")
             grants = self._grants_for(principal)
-            found: set[str] = set()
+            found: dict[str, MemCube] = {}
             for start in range(0, len(ids), 256):
-                for p in self._heads(ids[start : start + 256]):
-                    cube = cube_from_payload(p.payload)
-                    if not can_read(principal, cube, grants):
-                        continue
+                for cube, _ in self._resolved(principal, ids[start : start + 256]):
                     if not can_write(principal, cube, grants):
                         raise PermissionDeniedError(
                             f"{principal.id} may read but not purge cube {cube.id}"
                         )
-                    found.add(cube.id)
-            doomed = [i for i in ids if i in found]
+                    found[cube.id] = cube
+            doomed: dict[str, list[str]] = {}  # ids by owner, in the order asked
+            for i in ids:
+                if i in found:
+                    doomed.setdefault(found[i].access.owner or "", []).append(i)
             removed = 0
             blobs: set[str] = set()
-            for start in range(0, len(doomed), 256):
-                ids_batch = doomed[start : start + 256]
-                batch = {"must": [{"key": "cube_id", "match": {"any": ids_batch}}]}
-                while pts := self.driver.scroll(CUBES, filter=batch, limit=MAX_LIMIT):
-                    blobs |= {p.payload["blob"] for p in pts if "blob" in p.payload}
-                    self.driver.delete(CUBES, [p.id for p in pts])
-                    removed += len(pts)
+            for owner, owned in doomed.items():
+                for start in range(0, len(owned), 256):
+                    batch = {
+                        "must": [
+                            {"key": "owner", "match": {"value": owner}},
+                            {"key": "cube_id", "match": {"any": owned[start : start + 256]}},
+                        ]
+                    }
+                    while pts := self.driver.scroll(CUBES, filter=batch, limit=MAX_LIMIT):
+                        blobs |= {p.payload["blob"] for p in pts if "blob" in p.payload}
+                        self.driver.delete(CUBES, [p.id for p in pts])
+                        removed += len(pts)
             for digest in blobs:
                 if not self.driver.count(
                     CUBES, filter={"must": [{"key": "blob", "match": {"value": digest}}]}
                 ):
                     self.blobs.delete(digest)
-            touched.extend(doomed)
+            touched.extend(i for i in ids if i in found)
             return removed
 
     # -- async twins -----------------------------------------------------------------------
@@ -1708,6 +1789,16 @@ def _with_owner(access: Any, owner: str | None) -> Any:
     if isinstance(data, dict) and data.get("owner") is None:
         return {**data, "owner": owner}
     return access
+
+
+def _versions_of(cube: MemCube) -> Filter:
+    """Every stored version of ``cube``: its id, among its owner's cubes."""
+    return {
+        "must": [
+            {"key": "owner", "match": {"value": cube.access.owner}},
+            {"key": "cube_id", "match": {"value": cube.id}},
+        ]
+    }
 
 
 def cube_from_payload(payload: dict[str, Any]) -> MemCube:
