@@ -3,13 +3,14 @@ a bundle may plant."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -38,13 +39,14 @@ from memos_lc import (
     MemVault,
     Principal,
 )
-from memos_lc.bundles import export_bundle, import_bundle, read_bundle
+from memos_lc.bundles import export_bundle, import_bundle, read_bundle, remap_namespace
 from memos_lc.checkpoint import CheckpointConfigError, MemCubeSaver
 from memos_lc.cube import MAX_DATA_DEPTH
 from memos_lc.errors import (
     AmbiguousCubeError,
     BlobNotFoundError,
     BundleUnsafeError,
+    ConflictError,
     CubeNotFoundError,
     InvalidInputError,
     MemosError,
@@ -951,6 +953,144 @@ def test_any_vault_put_is_refused_cleanly_or_survives_reopen(
         )  # fmt: skip
         assert back.payload.data == cube.payload.data
         assert [c.id for c in vault.list(alice)] == [cube.id]
+
+
+_bundle_id = st.one_of(st.none(), st.uuids().map(str), st.text(min_size=0, max_size=140))
+_bundle_label = st.one_of(st.sampled_from(["kb", "x", "langgraph", "checkpoints"]), _label)
+_bundle_data = st.one_of(
+    st.none(),
+    st.dictionaries(st.text(max_size=8), _json, max_size=3),
+    st.integers(MAX_DATA_DEPTH - 2, MAX_DATA_DEPTH + 2).map(_nested),  # around the depth bound
+    st.integers(2, 5).map(lambda k: {"big": "é" * 10**k}),  # size, and two-byte characters
+)
+_bundle_cube = st.fixed_dictionaries(
+    {
+        "id": _bundle_id,
+        "namespace": st.lists(_bundle_label, min_size=0, max_size=4),
+        "key": st.one_of(st.none(), st.text(max_size=40)),
+        "memory_type": st.sampled_from(["long_term", "preference", "checkpoint", "Bad Type"]),
+        "text": st.text(max_size=100),
+        "data": _bundle_data,
+        "ttl": st.one_of(st.none(), st.floats(-1e6, 1e12), st.integers(-10, 10**11)),
+        "edits": st.integers(0, 2),
+    }
+)
+
+
+def _bundle_source(vault: MemVault, specs: list[dict]) -> None:
+    """carol's cubes as the specs say; a spec the vault (or MemCube) refuses is left out."""
+    carol = Principal(id="carol")
+    for spec in specs:
+        header = {k: spec[k] for k in ("namespace", "key", "memory_type")}
+        if spec["id"] is not None:
+            header["id"] = spec["id"]
+        try:
+            if spec["ttl"] is not None:
+                header["expires_at"] = datetime.now(UTC) + timedelta(seconds=spec["ttl"])
+            cube = MemCube.model_validate(
+                {
+                    **header,
+                    "payload": {"kind": "plaintext", "text": spec["text"], "data": spec["data"]},
+                }
+            )
+            vault.put(carol, cube)
+            for n in range(spec["edits"]):
+                vault.update(carol, cube.id, text=f"{spec['text']} (edit {n + 1})")
+        except (ValueError, OverflowError, MemosError):  # the cube never existed, or is refused
+            continue
+
+
+def _everything(vault: MemVault) -> list[tuple]:
+    """Every version of every cube, as the engine holds them."""
+    return sorted(
+        (owner, cid, c.version, c.to_json())
+        for (owner, cid), chain in fsck(vault).items()
+        for c in chain
+    )
+
+
+@pytest.fixture(scope="module")
+def import_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedded vault that every generated import lands in (creating a vault costs its
+    payload indexes, a tenth of a second each); each example reopens it."""
+    root = tmp_path_factory.mktemp("imports")
+    MemVault.open(root / "v", embeddings=HashEmbeddings(), blobs=root / "blobs").close()
+    return root
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    specs=st.lists(_bundle_cube, min_size=1, max_size=3),
+    history=st.booleans(),
+    remap=st.one_of(
+        st.none(),
+        st.tuples(st.lists(_bundle_label, max_size=2), st.lists(_bundle_label, max_size=3)),
+    ),
+    on_conflict=st.sampled_from(["skip", "replace"]),
+    dry_run=st.booleans(),
+    clash=st.booleans(),
+)
+def test_any_bundle_import_is_refused_cleanly_or_survives_reopen(
+    import_target: Path,
+    specs: list[dict],
+    history: bool,
+    remap: tuple | None,
+    on_conflict: str,
+    dry_run: bool,
+    clash: bool,
+) -> None:
+    """carol exports what the specs make of her cubes; bob imports the bundle (remapped, dry
+    or not, skip or replace) into a vault where alice, and with ``clash`` bob too, may hold
+    cubes with its ids. Either a typed error and nothing changed, or an acknowledged import:
+    bob's cubes with the bundle's ids read as the bundle has them (or, skipped, as they were)
+    now and after reopening, and nobody else's cube changed."""
+    root = import_target
+    alice, bob = Principal(id="alice"), Principal(id="bob")
+    with MemVault.open(":memory:", embeddings=HashEmbeddings()) as src:
+        _bundle_source(src, specs)
+        export_bundle(
+            src, Principal(id="carol"), root / "b.memcube", history=history, overwrite=True
+        )
+    heads = {
+        c.id: c for c in sorted(read_bundle(root / "b.memcube").cubes, key=lambda c: c.version)
+    }
+    rules = {tuple(remap[0]): tuple(remap[1])} if remap is not None else None
+    bobs = CubeFilter(owner="bob", statuses=None, include_expired=True)
+
+    def bobs_cubes(vault: MemVault) -> dict[str, tuple]:
+        found = vault.find(bob, cube_ids=list(heads), filter=bobs, limit=len(heads) or 1)
+        return {c.id: (c.text, c.namespace, c.payload.data) for c in found} if heads else {}
+
+    with MemVault.open(root / "v", embeddings=HashEmbeddings(), blobs=root / "blobs") as dst:
+        for cid in list(heads)[:1]:  # the bundle's first id in others' cubes, and bob's own
+            for who in [alice, bob] if clash else [alice]:
+                with contextlib.suppress(ConflictError):  # held since an earlier example
+                    dst.put(who, MemCube.from_text(f"{who.id}'s own", namespace=(who.id,), id=cid))
+        before, mine = _everything(dst), bobs_cubes(dst)
+        try:
+            report = import_bundle(
+                dst, bob, root / "b.memcube", remap=rules, on_conflict=on_conflict, dry_run=dry_run
+            )
+        except MemosError:  # typed: a bad remap, checkpoints, ...
+            assert _everything(dst) == before
+            return
+        assert sorted([*report.imported, *report.replaced, *report.skipped]) == sorted(heads)
+        assert set(report.imported).isdisjoint(mine)
+        assert set(report.skipped) | set(report.replaced) <= set(mine)
+        if dry_run:
+            assert _everything(dst) == before
+            return
+        rule = [(tuple(remap[0]), tuple(remap[1]))] if remap is not None else []
+        expected = {**mine}
+        for cid in [*report.imported, *report.replaced]:
+            head = heads[cid]
+            expected[cid] = (head.text, remap_namespace(head.namespace, rule), head.payload.data)
+        others = [x for x in before if x[0] != "bob"]
+        assert bobs_cubes(dst) == expected
+        assert [x for x in _everything(dst) if x[0] != "bob"] == others
+    with MemVault.open(root / "v", embeddings=HashEmbeddings(), blobs=root / "blobs") as dst:
+        assert bobs_cubes(dst) == expected
+        assert [x for x in _everything(dst) if x[0] != "bob"] == others
 
 
 # -- randomized: reads and writes across principals follow the rules -------------------------
