@@ -50,6 +50,7 @@ from memos_lc.cube import (
     validate_namespace,
 )
 from memos_lc.errors import (
+    AmbiguousCubeError,
     CubeNotFoundError,
     InvalidInputError,
     InvalidNamespaceError,
@@ -377,7 +378,9 @@ def cmd_get(args: argparse.Namespace) -> int:
     principal = _principal(args)
     with _open_vault(args) as vault:
         try:
-            cube = vault.get(principal, args.id, version=args.version, include_expired=True)
+            cube = vault.get(
+                principal, args.id, version=args.version, include_expired=True, owner=args.owner
+            )
         except CubeNotFoundError as e:
             raise _not_found_hint(e, args.id) from None
     if args.json:
@@ -392,7 +395,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     principal = _principal(args)
     with _open_vault(args) as vault:
         try:
-            versions = vault.history(principal, args.id)
+            versions = vault.history(principal, args.id, owner=args.owner)
         except CubeNotFoundError as e:
             raise _not_found_hint(e, args.id) from None
     if args.json:
@@ -432,7 +435,7 @@ def cmd_update(args: argparse.Namespace) -> int:
         raise InvalidInputError("nothing to update: give new text or --tag/--type/--priority/--ttl")
     with _open_vault(args) as vault:
         try:
-            cube = vault.update(principal, args.id, text=args.text, **changes)
+            cube = vault.update(principal, args.id, text=args.text, owner=args.owner, **changes)
         except CubeNotFoundError as e:
             raise _not_found_hint(e, args.id) from None
     if args.json:
@@ -447,7 +450,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     principal = _principal(args)
     with _open_vault(args) as vault:
         try:
-            cube = vault.rollback(principal, args.id, args.version)
+            cube = vault.rollback(principal, args.id, args.version, owner=args.owner)
         except CubeNotFoundError as e:
             raise _not_found_hint(e, args.id) from None
     if args.json:
@@ -474,10 +477,10 @@ def cmd_forget(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
         try:
             if not args.purge:
-                cube = vault.delete(principal, args.id, reason=args.reason)
+                cube = vault.delete(principal, args.id, reason=args.reason, owner=args.owner)
             else:
                 if not args.yes:
-                    head = vault.get(principal, args.id, include_expired=True)
+                    head = vault.get(principal, args.id, include_expired=True, owner=args.owner)
                     prompt = (
                         f"purge every version of {head.id} ({clip(head.text, 50)!r})? "
                         "This cannot be undone."
@@ -485,7 +488,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
                     if not _confirm(prompt):
                         print("aborted; nothing was changed", file=sys.stderr)
                         return EXIT_ERROR
-                removed = vault.purge(principal, args.id)
+                removed = vault.purge(principal, args.id, owner=args.owner)
         except CubeNotFoundError as e:
             raise _not_found_hint(e, args.id) from None
     if args.purge:
@@ -1078,6 +1081,14 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
 
 
+def _owner_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--owner",
+        metavar="ID",
+        help="whose memory the id names, when you may read several owners' (ids are per owner)",
+    )
+
+
 def _type_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--type",
@@ -1135,13 +1146,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("get", cmd_get, "show one memory in full")
     p.add_argument("id")
+    _owner_option(p)
     p.add_argument("--version", type=int, help="an older version")
 
     p = command("history", cmd_history, "every version of a memory")
     p.add_argument("id")
+    _owner_option(p)
 
     p = command("update", cmd_update, "write a new version of a memory (old one kept)")
     p.add_argument("id")
+    _owner_option(p)
     p.add_argument("text", nargs="?", help="the new text (omit to change only header fields)")
     p.add_argument("--tag", action="append", metavar="TAG", help="replace the tags (repeatable)")
     p.add_argument("--type", help="new memory type")
@@ -1150,10 +1164,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("rollback", cmd_rollback, "restore an old version as the new head")
     p.add_argument("id")
+    _owner_option(p)
     p.add_argument("version", type=int)
 
     p = command("forget", cmd_forget, "soft-delete a memory (or --purge every version)")
     p.add_argument("id")
+    _owner_option(p)
     p.add_argument("--purge", action="store_true", help="erase every version, irreversibly")
     p.add_argument("--reason", help="kept with the tombstone version")
     p.add_argument("-y", "--yes", action="store_true", help="purge without asking")
@@ -1269,6 +1285,9 @@ def main(argv: list[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     try:
         return args.func(args)
+    except AmbiguousCubeError as e:
+        print(f"error: {e} (here: --owner ID)", file=sys.stderr)
+        return EXIT_USAGE
     except InvalidInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -18,7 +18,7 @@ import pytest
 
 from memos_lc import MemVault, Principal, cli
 from memos_lc.cli import clip, main, parse_namespace, parse_ttl, shown_tags, wrap
-from memos_lc.cube import CHECKPOINT_NAMESPACE, utcnow
+from memos_lc.cube import CHECKPOINT_NAMESPACE, MemCube, utcnow
 from memos_lc.errors import InvalidInputError, InvalidNamespaceError
 from memos_lc.governance import audit_channel
 
@@ -227,6 +227,30 @@ def test_global_options_work_after_the_command(capsys, vault_dir, monkeypatch) -
 
 
 # -- governance ------------------------------------------------------------------------------
+
+
+def test_owner_names_which_owners_cube_an_id_means(capsys, vault_dir) -> None:
+    # ids are scoped per owner: alice and bob may each hold one with the same id
+    cid = add(capsys, vault_dir, "Alice prefers tea", "users/alice")["id"]
+    with MemVault.open(vault_dir) as vault:
+        vault.put(
+            "bob", MemCube.from_text("Bob prefers coffee", namespace=("users", "bob"), id=cid)
+        )
+    assert (
+        run_json(capsys, vault_dir, "get", cid)["payload"]["text"] == "Alice prefers tea"
+    )  # her own
+    admin = ("--role", "admin")
+    code, _, err = run(capsys, vault_dir, *admin, "get", cid, who="ops")
+    assert code == 2 and err.startswith("error: ") and err.endswith("(here: --owner ID)\n"), err
+    got = run_json(capsys, vault_dir, *admin, "get", cid, "--owner", "bob", who="ops")
+    assert got["payload"]["text"] == "Bob prefers coffee"
+    updated = run_json(
+        capsys, vault_dir, *admin, "update", cid, "Bob prefers tea now", "--owner", "bob", who="ops"
+    )
+    assert updated["version"] == 2 and updated["access"]["owner"] == "bob"
+    history = run_json(capsys, vault_dir, *admin, "history", cid, "--owner", "bob", who="ops")
+    assert [c["payload"]["text"] for c in history] == ["Bob prefers coffee", "Bob prefers tea now"]
+    assert run_json(capsys, vault_dir, "history", cid)[-1]["payload"]["text"] == "Alice prefers tea"
 
 
 def test_audit_shows_the_actions(capsys, vault_dir) -> None:
