@@ -101,6 +101,7 @@ class MemoryView(BaseModel):
     """One version of a memory, as a model reads it (the resources give every field)."""
 
     id: str
+    owner: str
     version: int
     status: str
     namespace: str
@@ -118,6 +119,7 @@ class MemoryView(BaseModel):
         return cls(
             **extra,
             id=cube.id,
+            owner=cube.access.owner,
             version=cube.version,
             status=cube.status.value,
             namespace="/".join(cube.namespace),
@@ -174,6 +176,14 @@ Ttl = Annotated[
     Field(max_length=32, description="Forget after this long, e.g. '90s', '12h', '7d', '2w'."),
 ]
 Version = Annotated[int, Field(ge=1, description="A version number, as history shows.")]
+Owner = Annotated[
+    str | None,
+    Field(
+        max_length=256,
+        description="Whose memory the id names, when you may read several owners' (ids are "
+        "per owner; default: your own, else the one you may read).",
+    ),
+]
 
 
 # -- principals and tokens ---------------------------------------------------------------------
@@ -422,12 +432,13 @@ class VaultTools:
         id: CubeId,
         ctx: Context,
         version: Annotated[int | None, Field(ge=1, description="An older version.")] = None,
+        owner: Owner = None,
     ) -> Annotated[CallToolResult, MemoryView]:
         """Read one memory by id (its current version, or an older one)."""
         return await self._tool(
             ctx,
             lambda who: MemoryView.of(
-                self.vault.get(who, id, version=version, include_expired=True)
+                self.vault.get(who, id, version=version, include_expired=True, owner=owner)
             ),
         )
 
@@ -445,6 +456,7 @@ class VaultTools:
         expected_version: Annotated[
             int | None, Field(ge=1, description="Fail if the memory moved past this version.")
         ] = None,
+        owner: Owner = None,
     ) -> Annotated[CallToolResult, MemoryView]:
         """Correct a memory: writes a new version; the old one stays in its history."""
 
@@ -463,7 +475,7 @@ class VaultTools:
             if text is None and not changes:
                 raise InvalidInputError("nothing to update: give text, tags, type, priority or ttl")
             cube = self.vault.update(
-                who, id, text=text, expected_version=expected_version, **changes
+                who, id, text=text, expected_version=expected_version, owner=owner, **changes
             )
             return MemoryView.of(cube)
 
@@ -474,30 +486,31 @@ class VaultTools:
         id: CubeId,
         ctx: Context,
         reason: Annotated[str | None, Field(max_length=4000, description="Kept with it.")] = None,
+        owner: Owner = None,
     ) -> Annotated[CallToolResult, MemoryView]:
         """Forget a memory: a deleted version hides it from search and lists; rollback to an
         earlier version brings it back."""
         return await self._tool(
-            ctx, lambda who: MemoryView.of(self.vault.delete(who, id, reason=reason))
+            ctx, lambda who: MemoryView.of(self.vault.delete(who, id, reason=reason, owner=owner))
         )
 
     async def get_memory_history(
-        self, id: CubeId, ctx: Context
+        self, id: CubeId, ctx: Context, owner: Owner = None
     ) -> Annotated[CallToolResult, MemoryList]:
         """Every version of a memory, oldest first."""
         return await self._tool(
             ctx,
             lambda who: MemoryList(
-                memories=[MemoryView.of(c) for c in self.vault.history(who, id)]
+                memories=[MemoryView.of(c) for c in self.vault.history(who, id, owner=owner)]
             ),
         )
 
     async def rollback_memory(
-        self, id: CubeId, version: Version, ctx: Context
+        self, id: CubeId, version: Version, ctx: Context, owner: Owner = None
     ) -> Annotated[CallToolResult, MemoryView]:
         """Restore an earlier version's content as the memory's new version."""
         return await self._tool(
-            ctx, lambda who: MemoryView.of(self.vault.rollback(who, id, version))
+            ctx, lambda who: MemoryView.of(self.vault.rollback(who, id, version, owner=owner))
         )
 
     async def list_memories(

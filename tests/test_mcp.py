@@ -30,6 +30,7 @@ from mcp.types import CallToolResult
 
 from memos_lc import MemVault, Principal
 from memos_lc.cli import main
+from memos_lc.cube import MemCube
 from memos_lc.governance import AuditEvent, audit_channel
 from memos_lc.mcp import (
     HTTP_CHANNEL,
@@ -232,6 +233,28 @@ async def test_another_principal_cannot_read_or_change_a_memory(vault: MemVault)
     assert vault.get("alice", cube["id"]).version == 1
     denied = [e for e in events(vault, "bob") if e.outcome == "not_found"]
     assert len(denied) >= 4 and {e.channel for e in denied} == {STDIO_CHANNEL}
+
+
+async def test_owner_says_whose_memory_an_id_names(vault: MemVault) -> None:
+    # ids are scoped per owner: bob may hold a memory with the id of alice's
+    async with as_principal(vault, "alice") as s:
+        cube = await call(s, "add_memory", text="Alice likes jazz", namespace="alice")
+    async with as_principal(vault, "bob") as s:
+        assert "CubeNotFoundError" in await refused(s, "get_memory", id=cube["id"])
+    vault.put("bob", MemCube.from_text("Bob likes opera", namespace=("bob",), id=cube["id"]))
+    async with as_principal(vault, "bob") as s:  # his own now
+        assert (await call(s, "get_memory", id=cube["id"]))["owner"] == "bob"
+    async with as_principal(vault, "root") as s:
+        assert "CubeNotFoundError" in await refused(s, "get_memory", id=cube["id"])
+    admin = single_principal_server(vault, ADMIN)
+    async with create_connected_server_and_client_session(admin) as s:
+        assert "AmbiguousCubeError" in await refused(s, "get_memory", id=cube["id"])
+        got = await call(s, "get_memory", id=cube["id"], owner="alice")
+        assert (got["owner"], got["text"]) == ("alice", "Alice likes jazz")
+        await call(s, "update_memory", id=cube["id"], owner="bob", text="Bob likes jazz too")
+        history = await call(s, "get_memory_history", id=cube["id"], owner="bob")
+        assert [m["text"] for m in history["memories"]] == ["Bob likes opera", "Bob likes jazz too"]
+    assert vault.get("alice", cube["id"]).version == 1
 
 
 def test_a_stored_event_keeps_its_own_channel() -> None:
