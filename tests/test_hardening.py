@@ -41,7 +41,7 @@ from memos_lc import (
 )
 from memos_lc.bundles import export_bundle, import_bundle, read_bundle, remap_namespace
 from memos_lc.checkpoint import CheckpointConfigError, MemCubeSaver
-from memos_lc.cube import MAX_DATA_DEPTH
+from memos_lc.cube import MAX_DATA_DEPTH, MemoryKind
 from memos_lc.errors import (
     AmbiguousCubeError,
     BlobNotFoundError,
@@ -1097,14 +1097,25 @@ def test_any_bundle_import_is_refused_cleanly_or_survives_reopen(
 
 NAMES = ("alice", "bob", "carol")
 SUBTREES = (("x",), ("x", "a"), ("x", "b"), ("y",))
+BLOB_BYTES = tuple(  # few, so that two principals often give the same bytes
+    save_numpy({"k": np.full(4, n, dtype=np.float32)}, metadata={"n": str(n)}) for n in range(3)
+)
+Key = tuple[str, str]  # (owner, cube id): ids are scoped per owner
 
 
 class _Model:
-    """What each principal may read and write, kept by hand from the documented rules."""
+    """What each principal may read, write and name, kept by hand from the documented rules
+    (docs/concepts.md, docs/vault.md)."""
 
     def __init__(self) -> None:
-        self.cubes: dict[str, tuple[str, tuple[str, ...]]] = {}  # id -> (owner, namespace)
+        self.cubes: dict[Key, tuple[str, ...]] = {}  # -> namespace
         self.grants: dict[str, tuple[str, str, tuple[str, ...], str]] = {}  # id -> grant
+        self.given: dict[str, set[str]] = {}  # blob digest -> who gave its bytes
+        self.names_blob: dict[Key, str] = {}  # activation cube -> the digest it names
+        # every version that names a blob: (cube, the version's namespace, digest); an old
+        # version is read by whoever its own header lets read it (#17 item 12)
+        self.blob_versions: list[tuple[Key, tuple[str, ...], str]] = []
+        self.refs: dict[str, Any] = {}  # digest -> its BlobRef, as put_blob returned it
 
     def _granted(self, who: str, owner: str, ns: tuple[str, ...], write: bool) -> bool:
         return any(
@@ -1113,62 +1124,149 @@ class _Model:
             for grantor, grantee, sub, perm in self.grants.values()
         )  # fmt: skip
 
-    def can_read(self, who: str, cid: str) -> bool:
-        owner, ns = self.cubes[cid]
-        return who == owner or self._granted(who, owner, ns, write=False)
+    def can_read(self, who: str, key: Key) -> bool:
+        return who == key[0] or self._granted(who, key[0], self.cubes[key], write=False)
 
-    def can_write(self, who: str, cid: str, ns: tuple[str, ...] | None = None) -> bool:
-        owner, here = self.cubes[cid]
-        if who == owner:
+    def can_write(self, who: str, key: Key, ns: tuple[str, ...] | None = None) -> bool:
+        if who == key[0]:
             return True
-        return self._granted(who, owner, here, True) and self._granted(
-            who, owner, ns if ns is not None else here, True
+        here = self.cubes[key]
+        return self._granted(who, key[0], here, True) and self._granted(
+            who, key[0], ns if ns is not None else here, True
         )
+
+    def resolve(self, who: str, cid: str) -> Key | type[MemosError]:
+        """The cube ``cid`` names for ``who``: their own, else the one they may read."""
+        if (who, cid) in self.cubes:
+            return (who, cid)
+        readable = [k for k in self.cubes if k[1] == cid and self.can_read(who, k)]
+        if len(readable) > 1:
+            return AmbiguousCubeError
+        return readable[0] if readable else CubeNotFoundError
+
+    def may_name(self, who: str, digest: str) -> bool:
+        """A blob is nameable by who gave its bytes, or who reads a cube naming it."""
+        return who in self.given.get(digest, set()) or any(
+            d == digest and (who == k[0] or self._granted(who, k[0], ns, write=False))
+            for k, ns, d in self.blob_versions
+        )
+
+    def exported(self, who: str) -> dict[str, Key] | type[MemosError]:
+        """The plaintext cubes an export by ``who`` holds, one per id."""
+        ids = {k[1] for k in self.cubes if k not in self.names_blob and self.can_read(who, k)}
+        out = {}
+        for cid in ids:
+            own = (who, cid) if (who, cid) in self.cubes else None
+            readable = [k for k in self.cubes if k[1] == cid and k not in self.names_blob]
+            readable = [k for k in readable if self.can_read(who, k)]
+            if own is None and len(readable) > 1:
+                return AmbiguousCubeError
+            out[cid] = own or readable[0]
+        return out
+
+
+def _walk_step(  # noqa: C901 - one branch per kind of step
+    vault: MemVault, model: _Model, rng: random.Random, step: int, tmp: Path
+) -> None:
+    who = {n: Principal(id=n) for n in NAMES}
+    actor = rng.choice(NAMES)
+    op = rng.choice(["add", "add", "grant", "revoke", "update", "move", "move", "give_blob",
+                     "name_blob", "import"])  # fmt: skip
+    if op == "add":
+        ns = (*rng.choice(SUBTREES), actor)
+        cid = str(uuid.UUID(int=rng.getrandbits(128), version=4))  # the seed replays the walk
+        if model.cubes and rng.random() < 0.3:  # an id someone already holds
+            cid = rng.choice(sorted(model.cubes))[1]
+        cube = MemCube.from_text(f"{actor} note {step}", namespace=ns, id=cid)
+        if (actor, cube.id) in model.cubes:
+            with pytest.raises(ConflictError):
+                vault.put(who[actor], cube, vectors=[_vec(vault)])
+        else:
+            vault.put(who[actor], cube, vectors=[_vec(vault)])
+            model.cubes[(actor, cube.id)] = ns
+    elif op == "grant":
+        grantee = rng.choice([n for n in NAMES if n != actor])
+        sub, perm = rng.choice(SUBTREES), rng.choice(["read", "write"])
+        g = vault.grant(who[actor], sub, grantee, perm)
+        model.grants[g.id] = (actor, grantee, sub, perm)
+    elif op == "revoke" and model.grants:
+        gid = rng.choice(sorted(model.grants))
+        if model.grants[gid][0] == actor:
+            vault.revoke(who[actor], gid)
+            del model.grants[gid]
+        else:
+            with pytest.raises(PermissionDeniedError):
+                vault.revoke(who[actor], gid)
+    elif op in ("update", "move") and model.cubes:
+        cid = rng.choice(sorted(model.cubes))[1]
+        target = model.resolve(actor, cid)
+        if not isinstance(target, tuple):
+            with pytest.raises(target):
+                vault.update(who[actor], cid, text=f"edited at {step}")
+            return
+        dest = (*rng.choice(SUBTREES), target[0]) if op == "move" else None
+        change = {"namespace": dest} if dest else {"text": f"edited at {step}"}
+        if not model.can_write(actor, target, dest):
+            with pytest.raises(PermissionDeniedError):
+                vault.update(who[actor], cid, **change)
+        else:
+            assert vault.update(who[actor], cid, **change).access.owner == target[0]
+            if dest:
+                model.cubes[target] = dest
+                if target in model.names_blob:
+                    model.blob_versions.append((target, dest, model.names_blob[target]))
+            else:  # new text is a plaintext payload: an activation cube names no blob now
+                model.names_blob.pop(target, None)
+    elif op == "give_blob":
+        ref = vault.put_blob(who[actor], rng.choice(BLOB_BYTES))
+        model.given.setdefault(ref.sha256, set()).add(actor)
+        model.refs[ref.sha256] = ref
+    elif op == "name_blob" and model.given:
+        digest = rng.choice(sorted(model.given))
+        cube = _kv_cube(model.refs[digest], (*rng.choice(SUBTREES), actor)).model_copy(
+            update={"id": str(uuid.UUID(int=rng.getrandbits(128), version=4))}
+        )
+        if model.may_name(actor, digest):
+            vault.put(who[actor], cube, index=False)
+            model.cubes[(actor, cube.id)] = cube.namespace
+            model.names_blob[(actor, cube.id)] = digest
+            model.blob_versions.append(((actor, cube.id), cube.namespace, digest))
+        else:
+            with pytest.raises(BlobNotFoundError):
+                vault.put(who[actor], cube, index=False)
+    elif op == "import":  # actor imports what another principal exported
+        source = rng.choice(NAMES)
+        expected = model.exported(source)
+        plaintext = CubeFilter(kinds=(MemoryKind.PLAINTEXT,))
+        bundle = tmp / f"walk-{step}.memcube"
+        if not isinstance(expected, dict):
+            with pytest.raises(expected):
+                export_bundle(vault, who[source], bundle, filter=plaintext)
+            return
+        export_bundle(vault, who[source], bundle, filter=plaintext)
+        dry = rng.random() < 0.3
+        report = import_bundle(vault, who[actor], bundle, dry_run=dry)
+        mine = {cid for cid in expected if (actor, cid) in model.cubes}
+        assert (sorted(report.skipped), sorted(report.imported)) == (
+            sorted(mine),
+            sorted(set(expected) - mine),
+        ), step
+        if not dry:
+            for cid in report.imported:
+                model.cubes[(actor, cid)] = model.cubes[expected[cid]]
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_random_reads_and_writes_across_principals_follow_the_rules(
-    plain_vault: MemVault, seed: int
+    plain_vault: MemVault, seed: int, tmp_path: Path
 ) -> None:
+    """80 random steps of adds (some with ids others hold), grants, revokes, edits, moves,
+    blobs given and named, exports and imports by three principals; after every step each
+    principal lists exactly the cubes the rules let them read."""
     rng = random.Random(seed)
     model = _Model()
-    who = {n: Principal(id=n) for n in NAMES}
     for step in range(80):
-        actor = rng.choice(NAMES)
-        op = rng.choice(["add", "add", "grant", "revoke", "update", "move", "move"])
-        if op == "add":
-            ns = (*rng.choice(SUBTREES), actor)
-            cube = MemCube.from_text(f"{actor} note {step}", namespace=ns)
-            plain_vault.put(who[actor], cube, vectors=[_vec(plain_vault)])
-            model.cubes[cube.id] = (actor, ns)
-        elif op == "grant":
-            grantee = rng.choice([n for n in NAMES if n != actor])
-            sub, perm = rng.choice(SUBTREES), rng.choice(["read", "write"])
-            g = plain_vault.grant(who[actor], sub, grantee, perm)
-            model.grants[g.id] = (actor, grantee, sub, perm)
-        elif op == "revoke" and model.grants:
-            gid = rng.choice(sorted(model.grants))
-            if model.grants[gid][0] == actor:
-                plain_vault.revoke(who[actor], gid)
-                del model.grants[gid]
-            else:
-                with pytest.raises(PermissionDeniedError):
-                    plain_vault.revoke(who[actor], gid)
-        elif op in ("update", "move") and model.cubes:
-            cid = rng.choice(sorted(model.cubes))
-            owner = model.cubes[cid][0]
-            dest = (*rng.choice(SUBTREES), owner) if op == "move" else None
-            change = {"namespace": dest} if dest else {"text": f"edited at {step}"}
-            if not model.can_read(actor, cid):
-                with pytest.raises(CubeNotFoundError):
-                    plain_vault.update(who[actor], cid, **change)
-            elif not model.can_write(actor, cid, dest):
-                with pytest.raises(PermissionDeniedError):
-                    plain_vault.update(who[actor], cid, **change)
-            else:
-                plain_vault.update(who[actor], cid, **change)
-                if dest:
-                    model.cubes[cid] = (owner, dest)
+        _walk_step(plain_vault, model, rng, step, tmp_path)
         for name in NAMES:  # after every step, everybody reads exactly what the rules allow
-            seen = {c.id for c in plain_vault.list(who[name], limit=1000)}
-            assert seen == {c for c in model.cubes if model.can_read(name, c)}, (step, name)
+            seen = {(c.access.owner, c.id) for c in plain_vault.list(name, limit=1000)}
+            assert seen == {k for k in model.cubes if model.can_read(name, k)}, (step, name)
