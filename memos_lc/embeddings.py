@@ -55,7 +55,6 @@ class MiniLMEmbeddings(Embeddings):
     """
 
     def __init__(self, path: Path | str | None = None, *, batch_size: int = 64) -> None:
-        import torch
         from transformers import AutoModel, AutoTokenizer
 
         path = Path(path) if path is not None else bundled_embedding_path()
@@ -63,7 +62,6 @@ class MiniLMEmbeddings(Embeddings):
         config = json.loads((path / "sentence_bert_config.json").read_text())
         self.max_length = int(config.get("max_seq_length", 256))
         self.batch_size = batch_size
-        self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(path)
         self._model = AutoModel.from_pretrained(path).eval()
 
@@ -71,18 +69,18 @@ class MiniLMEmbeddings(Embeddings):
     def _check_pipeline(path: Path) -> None:
         """Refuse a model whose pipeline is not transformer, mean pooling, normalise: its
         vectors would differ from what sentence-transformers computes for it."""
-        modules = [
-            m["type"].rsplit(".", 1)[-1] for m in json.loads((path / "modules.json").read_text())
-        ]
-        pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
-        modes = {k for k, on in pooling.items() if k.startswith("pooling_mode_") and on}
-        if modules != ["Transformer", "Pooling", "Normalize"] or modes != {
-            "pooling_mode_mean_tokens"
-        }:
+        modules = json.loads((path / "modules.json").read_text())
+        types = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        modes: set[str] = set()
+        if types == ["Transformer", "Pooling", "Normalize"]:
+            pooling = json.loads((path / modules[1]["path"] / "config.json").read_text())
+            modes = {k for k, on in pooling.items() if k.startswith("pooling_mode_") and on}
+        if modes != {"pooling_mode_mean_tokens"}:
             raise MemosError(f"{path} is not a mean-pooled, normalised sentence encoder")
 
     def _embed(self, texts: Sequence[str]) -> list[list[float]]:
-        torch = self._torch
+        import torch  # loaded with the model in __init__: this is a dictionary lookup
+
         out: list[list[float]] = []
         with torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
