@@ -971,18 +971,18 @@ class MemScheduler:
     def _searches(self, queries: list[str], filter: CubeFilter | None) -> list[_Search]:
         r, p = self.policy.retrieval, self.policy.preferences
         tiered = _tiered(self.policy, filter)
-        tiers: list[tuple[Tier, RetrievalPolicy | PreferencePolicy, int]] = [
-            ("memory", r, r.candidates)
+        # (tier, its weights, hits per search, the query variants it searches)
+        tiers: list[tuple[Tier, RetrievalPolicy | PreferencePolicy, int, list[str]]] = [
+            ("memory", r, r.candidates, queries)
         ]
         # the memory searches leave preferences out whenever there is a tier (the filter
         # allows them); the tier's own searches run only for a request in the user's own
         # voice, the one kind of query that can open it (see _fuse)
         if tiered and _in_own_voice(queries[0]):
-            tiers.append(("preference", p, p.candidates))
+            tiers.append(("preference", p, p.candidates, queries if p.rewrite else queries[:1]))
         out = []
-        for tier, w, limit in tiers:
+        for tier, w, limit, asked in tiers:
             narrowed = _tier_filter(filter, tier, tiered)
-            asked = queries if tier == "memory" or p.rewrite else queries[:1]
             modes = (
                 ("hybrid", w.hybrid_weight),
                 ("lexical", w.lexical_weight),
