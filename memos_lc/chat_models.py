@@ -12,7 +12,11 @@ sequences, usage metadata), each call can use two kinds of MemOS memory:
   :class:`~memos_lc.errors.ActivationFallbackWarning` is issued: same answer, only slower.
 * **parametric memory** - ``adapter=<cube id>`` (or ``adapters=[<cube id>]``): a LoRA
   adapter distilled from memories, applied for this call through
-  :class:`memos_lc.parametric.AdapterRegistry`.
+  :class:`memos_lc.parametric.AdapterRegistry` (each adapter has its own peft model sharing
+  the base weights, so calls with different adapters, or none, can run at once).
+
+Generation is transformers' ``generate`` (sampling, ``stop_strings``, a streamer that turns
+tokens into text as they come, ``past_key_values`` for an activation prefix).
 
 Both come from call kwargs or ``config["configurable"]`` (so a LangGraph node can set them);
 the principal that reads the cubes comes from ``config["configurable"]`` (``user_id``,
@@ -42,13 +46,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import queue
 import re
-import sys
 import threading
 import uuid
 import warnings
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -61,7 +65,13 @@ from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
 )
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolCallChunk
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ToolCallChunk,
+    convert_to_openai_messages,
+)
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.runnables.config import ensure_config
@@ -95,6 +105,7 @@ if TYPE_CHECKING:
     import torch
 
     from memos_lc.cube import MemCube
+    from memos_lc.parametric import LoadedAdapter
 
 MEMORY_KEYS = ("activation", "adapter", "adapters")
 """Call kwargs (or ``config["configurable"]`` keys) that select memory for one call."""
@@ -142,11 +153,10 @@ template makes the mechanics available, e.g. with ``tool_choice`` forcing a call
 def message_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """LangChain messages as chat-template dicts (``role``, ``content`` and tool calls).
 
-    Role mapping is langchain-huggingface's; content becomes plain text and tool-call
-    arguments become objects, as transformers chat templates expect.
+    Roles and tool calls are OpenAI's chat format (langchain-core's
+    ``convert_to_openai_messages``), which transformers chat templates follow; content
+    becomes plain text and tool-call arguments become objects, as the templates expect.
     """
-    from langchain_huggingface.chat_models.huggingface import _convert_message_to_dict
-
     out = []
     for m in messages:
         if not isinstance(m, BaseMessage):
@@ -157,10 +167,17 @@ def message_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
         ):
             raise InvalidInputError("ChatMemOS takes text only (no images, audio or files)")
         try:
-            d = _convert_message_to_dict(m)
-        except TypeError as e:
+            d = convert_to_openai_messages(m, text_format="string")
+        except ValueError as e:  # a message type it does not know
             raise InvalidInputError(str(e)) from None
         d["content"] = m.text if not isinstance(m.content, str) else m.content
+        if isinstance(m, AIMessage) and m.invalid_tool_calls:
+            # replayed as the model wrote them, so the history shows what went wrong
+            d.setdefault("tool_calls", []).extend(
+                {"type": "function", "id": tc["id"],
+                 "function": {"name": tc["name"], "arguments": tc["args"]}}
+                for tc in m.invalid_tool_calls
+            )  # fmt: skip
         if d.get("tool_calls"):
             calls = []
             for tc in d["tool_calls"]:
@@ -227,29 +244,57 @@ def _tool_name(tool_choice: Any) -> str | None:
     return None
 
 
-# -- adapters ----------------------------------------------------------------------------
-
-# One registry per loaded model: peft injects adapter layers into the model's own modules,
-# so every ChatMemOS sharing a model must go through the same registry (and its lock).
-_registries: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-_registries_lock = threading.Lock()
-
-
-def _adapter_registry(lm: LocalLM, *, max_loaded: int, create: bool) -> Any | None:
-    with _registries_lock:
-        registry = _registries.get(lm.model)
-        if registry is None and create:
-            from memos_lc.parametric import AdapterRegistry
-
-            registry = AdapterRegistry(lm, max_loaded=max_loaded)
-            _registries[lm.model] = registry
-        return registry
+def _tool_prefill(tools: Sequence[dict[str, Any]], tool_choice: Any) -> tuple[str, bool]:
+    """How the answer starts when ``tool_choice`` forces a call ("" otherwise), and whether
+    it is one call of a known tool. A local model cannot be constrained, but it can be led:
+    a forced call starts the answer with the call markup and, for a known tool, its name."""
+    name = _tool_name(tool_choice)
+    if name is None and tool_choice in ("any", "required") and len(tools) == 1:
+        name = tools[0]["function"]["name"]
+    if name is not None:
+        return f'{TOOL_CALL_OPEN}\n{{"name": "{name}", "arguments": {{', True
+    if tool_choice in ("any", "required"):
+        return f'{TOOL_CALL_OPEN}\n{{"name": "', False
+    return "", False
 
 
-@contextlib.contextmanager
-def _holding(lock: threading.Lock, module: Any) -> Iterator[Any]:
-    with lock:
-        yield module
+def _usable_prefix(
+    prefix: KVPrefix, ids: Sequence[int], lm: LocalLM, adapter: str | None
+) -> KVPrefix | None:
+    """``prefix`` if it was compiled for this model (with this adapter) and ``ids`` start with
+    its tokens; else ``None``, with an :class:`ActivationFallbackWarning` saying why."""
+    fingerprint = lm.fingerprint if adapter is None else f"{lm.fingerprint}+{adapter}"
+    name = prefix.cube_id or "cache"
+    if prefix.model_fingerprint != fingerprint:
+        why = "with adapter " + adapter if adapter else f"on {lm.fingerprint}"
+        warnings.warn(
+            f"activation {name} was compiled for {prefix.model_fingerprint}, not for this "
+            f"model {why}; prefilling the whole prompt",
+            ActivationFallbackWarning,
+            stacklevel=3,
+        )
+        return None
+    if not prefix.matches(ids):
+        warnings.warn(
+            f"the prompt does not start with the {prefix.prefix_tokens} tokens of activation "
+            f"{name} (its system message must start with the memory block); prefilling the "
+            "whole prompt",
+            ActivationFallbackWarning,
+            stacklevel=3,
+        )
+        return None
+    return prefix
+
+
+def _eos_ids(lm: LocalLM) -> list[int]:
+    """The ids that end an answer: the generation config's and the tokenizer's."""
+    eos: set[int] = set()
+    for source in (lm.model.generation_config.eos_token_id, lm.tokenizer.eos_token_id):
+        if isinstance(source, int):
+            eos.add(source)
+        elif isinstance(source, list):
+            eos.update(source)
+    return sorted(eos)
 
 
 # -- decoding ------------------------------------------------------------------------------
@@ -260,6 +305,7 @@ class _Plan:
     """Everything one generation needs, resolved before the model runs."""
 
     lm: LocalLM
+    module: Any  # what generates: lm.model, or the adapter's peft model
     ids: list[int]
     max_new_tokens: int
     temperature: float
@@ -267,94 +313,181 @@ class _Plan:
     top_k: int | None
     seed: int | None
     stop: list[str]
-    eos: frozenset[int]
+    eos: list[int]
     prefill: str = ""
     tools: bool = False
     adapter: str | None = None
-    adapter_cube: str | None = None
-    principal: Principal | None = None
     prefix: KVPrefix | None = None
     memory: dict[str, Any] = field(default_factory=dict)
 
 
 class _Detokenizer:
-    """Turns generated ids into text deltas that never have to be taken back: holds back a
-    tail that may still become a stop sequence, an incomplete UTF-8 character, or (with
-    tools) tool-call markup, which is parsed at the end instead."""
+    """Generated token ids to text, one delta per id, in time linear in the output: a step
+    decodes only a window of the last few ids (the one before the new text, which gives it
+    context such as a leading space, and those not shown yet), as text-generation-inference
+    does. A delta ends on a whole character: an incomplete UTF-8 sequence waits for the rest
+    of its bytes."""
 
-    def __init__(self, tokenizer: Any, stop: list[str], prefill: str, tools: bool) -> None:
+    def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
-        self.stop = [s for s in stop if s]
-        self.prefill = prefill
-        self.tools = tools
         self.ids: list[int] = []
-        self.text = prefill
-        self.emitted = 0
-        self.stopped = False
+        self.start = 0  # where the window starts
+        self.shown = 0  # ids before this one are in the text already
 
     def push(self, token_id: int) -> str:
         self.ids.append(token_id)
-        self.text = self.prefill + self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        start = len(self.prefill)
-        hits = [i for i in (self.text.find(s, start) for s in self.stop) if i >= 0]
-        if hits:
-            self.text = self.text[: min(hits)]
-            self.stopped = True
-        return self._delta(final=self.stopped and not self.tools)
+        return self._delta(final=False)
 
-    def _visible(self, final: bool) -> str:
-        text = self.text
-        if final:
-            return text
-        holds = list(self.stop)
-        if self.tools:
-            at = text.find(TOOL_CALL_OPEN)
-            text = text if at < 0 else text[:at]
-            holds.append(TOOL_CALL_OPEN)
-        text = text.rstrip("\ufffd")  # an incomplete UTF-8 character decodes as U+FFFD
-        tail = 0
-        for s in holds:
-            for k in range(min(len(s) - 1, len(text)), tail, -1):
-                if text.endswith(s[:k]):
-                    tail = k
-                    break
-        text = text[: len(text) - tail]
-        # with tools, whitespace before a tool call is not content: hold it until more text
-        return text.rstrip() if self.tools else text
+    def flush(self) -> str:
+        """The text of the ids still held (an incomplete character decodes as U+FFFD)."""
+        return self._delta(final=True)
 
     def _delta(self, final: bool) -> str:
-        visible = self._visible(final)
-        if len(visible) <= self.emitted:
+        before = self.tokenizer.decode(self.ids[self.start : self.shown], skip_special_tokens=True)
+        text = self.tokenizer.decode(self.ids[self.start :], skip_special_tokens=True)
+        if len(text) <= len(before) or (text.endswith("\ufffd") and not final):
             return ""
-        delta = visible[self.emitted :]
-        self.emitted = len(visible)
-        return delta
+        self.start, self.shown = self.shown, len(self.ids)
+        return text[len(before) :]
 
-    def finish(self) -> tuple[str, list[ToolCallChunk]]:
-        """The rest of the content and, with tools, the parsed tool calls."""
+
+def _partial_suffix(text: str, marks: Sequence[str]) -> int:
+    """Length of the longest end of ``text`` that starts one of ``marks`` (without being all
+    of it): the text that may still become a mark."""
+    longest = 0
+    for mark in marks:
+        for k in range(min(len(mark) - 1, len(text)), longest, -1):
+            if text.endswith(mark[:k]):
+                longest = k
+                break
+    return longest
+
+
+class _Answer:
+    """The answer's text as it is generated: what can be shown now, and what is held back.
+
+    Held back: a tail that may still become a stop sequence (the answer ends before the first
+    one) and, with tools, tool-call markup (parsed at the end instead) and whitespace that may
+    precede a call. A step looks only at the held tail and the new text, so the work is
+    linear in the answer's length. The prefill (text the prompt already put in the answer's
+    mouth) is part of the answer but never ends it.
+    """
+
+    def __init__(self, stop: Sequence[str], prefill: str, tools: bool) -> None:
+        self.stop = [s for s in stop if s]
+        self.marks = [*self.stop, TOOL_CALL_OPEN] if tools else self.stop
+        self.tools = tools
+        self.parts = [prefill]  # the whole text, for the tool-call parser
+        self.held = ""
+        self.shown = 0  # characters of content shown
+        self.in_call = False
+        self.stopped = False
+        self.opening = self._show(prefill)
+        """The content the prefill shows at once."""
+
+    def push(self, delta: str) -> str:
+        """Take new text; return the content that can be shown now."""
+        if self.stopped or not delta:
+            return ""
+        self.parts.append(delta)
+        text = self.held + delta
+        cut = min((i for i in (text.find(s) for s in self.stop) if i >= 0), default=-1)
+        if cut >= 0:
+            self.stopped = True
+            whole = "".join(self.parts)
+            self.parts = [whole[: len(whole) - (len(text) - cut)]]
+            self.held = ""
+            return self._show(text[:cut])
+        hold = _partial_suffix(text, self.marks)
+        self.held = text[len(text) - hold :]
+        return self._show(text[: len(text) - hold])
+
+    def _show(self, ready: str) -> str:
+        if self.in_call:
+            return ""
+        if self.tools:
+            at = ready.find(TOOL_CALL_OPEN)
+            if at >= 0:
+                self.in_call = True
+                ready = ready[:at]
+            content = ready.rstrip()
+            if not self.in_call:  # whitespace before a tool call is not content: wait
+                self.held = ready[len(content) :] + self.held
+            ready = content
+        self.shown += len(ready)
+        return ready
+
+    def finish(self, tail: str) -> tuple[str, list[ToolCallChunk]]:
+        """Take the last text; return the rest of the content and, with tools, the calls."""
+        shown = self.shown
+        rest = self.push(tail)
         if not self.tools:
-            return self._delta(final=True), []
-        content, calls = parse_tool_calls(self.text)
-        rest = content[self.emitted :] if len(content) > self.emitted else ""
-        return rest, calls
+            rest, self.held = rest + self.held, ""
+            return rest, []
+        content, calls = parse_tool_calls("".join(self.parts))
+        return content[shown:], calls
 
 
-def _choose(logits: torch.Tensor, plan: _Plan, generator: torch.Generator | None) -> int:
-    import torch
+class _TokenStreamer:
+    """What ``generate`` hands every new token to (transformers' streamer interface, ``put``
+    and ``end``): the first ``put`` is the prompt, then each token becomes text, the text
+    content, and each piece of content is handed to ``emit``. Counts the tokens and notes an
+    end-of-sequence token (not part of the text)."""
 
-    if plan.temperature <= 0:
-        return int(torch.argmax(logits))
-    scores = logits.float() / plan.temperature
-    if plan.top_k is not None and 0 < plan.top_k < scores.numel():
-        kth = torch.topk(scores, plan.top_k).values[-1]
-        scores = scores.masked_fill(scores < kth, float("-inf"))
-    if plan.top_p is not None and 0 < plan.top_p < 1:
-        sorted_scores, order = torch.sort(scores, descending=True)
-        cum = torch.softmax(sorted_scores, dim=-1).cumsum(-1)
-        drop = cum - torch.softmax(sorted_scores, dim=-1) >= plan.top_p  # keep the first
-        scores = scores.scatter(0, order[drop], float("-inf"))
-    probs = torch.softmax(scores, dim=-1)
-    return int(torch.multinomial(probs, 1, generator=generator))
+    def __init__(self, plan: _Plan, emit: Callable[[str], None]) -> None:
+        self.detokenizer = _Detokenizer(plan.lm.tokenizer)
+        self.answer = _Answer(plan.stop, plan.prefill, plan.tools)
+        self.eos = frozenset(plan.eos)
+        self.emit = emit
+        self.prompt = True
+        self.generated = 0
+        self.ended = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if self.prompt:
+            self.prompt = False
+            return
+        for token in value.reshape(-1).tolist():
+            self.generated += 1
+            if token in self.eos:
+                self.ended = True
+                continue
+            content = self.answer.push(self.detokenizer.push(token))
+            if content:
+                self.emit(content)
+
+    def end(self) -> None:
+        """Nothing to do: :meth:`_Answer.finish` takes the rest once ``generate`` returns."""
+
+
+class _Halt:
+    """A stopping criterion for ``generate``: the consumer left (``cancel`` is set) or the
+    answer reached a stop sequence the tokens alone did not show (``stop_strings`` matches
+    token strings; the answer matches decoded text)."""
+
+    def __init__(self, answer: _Answer, cancel: threading.Event | None) -> None:
+        self.answer = answer
+        self.cancel = cancel
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+        import torch
+
+        halt = self.answer.stopped or (self.cancel is not None and self.cancel.is_set())
+        return torch.full((input_ids.shape[0],), halt, dtype=torch.bool)
+
+
+_DONE = object()
+
+
+def _pump(work: Callable[[Callable[[Any], None]], None], put: Callable[[Any], None]) -> None:
+    """Run ``work(put)`` (in a worker thread); then hand ``put`` the exception it raised, if
+    any, and ``_DONE``."""
+    try:
+        work(put)
+    except BaseException as e:  # re-raised by the consumer
+        put(e)
+    finally:
+        put(_DONE)
 
 
 # -- the chat model ------------------------------------------------------------------------
@@ -420,6 +553,8 @@ class ChatMemOS(BaseChatModel):
     activation_cache_bytes: int = Field(default=DEFAULT_CACHE_BYTES, ge=0)
     """RAM budget of the LRU of loaded KV caches."""
     max_loaded_adapters: int = Field(default=4, ge=1)
+    """Adapters this chat model keeps loaded (its own
+    :class:`~memos_lc.parametric.AdapterRegistry`), least recently used dropped first."""
     local_model: Any = Field(default=None, exclude=True)
     """An already loaded :class:`~memos_lc.models.LocalLM` to use instead of loading
     ``model``."""
@@ -427,6 +562,7 @@ class ChatMemOS(BaseChatModel):
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
     _activation: ActivationMemory | None = PrivateAttr(default=None)
+    _adapters: Any = PrivateAttr(default=None)  # an AdapterRegistry, made on first use
     _tool_support: dict[str | None, bool] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -722,8 +858,8 @@ class ChatMemOS(BaseChatModel):
 
     def _resolve_adapter(
         self, lm: LocalLM, adapter: Any, adapters: Any, principal: Any
-    ) -> tuple[str, str] | None:
-        """(adapter name, cube id) of the call's parametric cube, loaded into the model."""
+    ) -> LoadedAdapter | None:
+        """The call's parametric cube, loaded (with the model that applies it)."""
         ids: list[str] = []
         if adapter is not None:
             ids.append(adapter)
@@ -742,9 +878,13 @@ class ChatMemOS(BaseChatModel):
             raise InvalidInputError("an adapter must be a parametric cube id")
         if self.vault is None:
             raise InvalidInputError("ChatMemOS needs a vault to load adapter cubes: vault=...")
-        registry = _adapter_registry(lm, max_loaded=self.max_loaded_adapters, create=True)
-        assert registry is not None
-        return registry.load(self.vault, self._principal(principal), ids[0]), ids[0]
+        with self._lock:
+            if self._adapters is None or self._adapters.lm is not lm:
+                from memos_lc.parametric import AdapterRegistry
+
+                self._adapters = AdapterRegistry(lm, max_loaded=self.max_loaded_adapters)
+            registry = self._adapters
+        return registry.get(self.vault, self._principal(principal), ids[0])
 
     def _resolve_activation(self, value: Any, principal: Any) -> KVPrefix | None:
         if value is None:
@@ -757,39 +897,47 @@ class ChatMemOS(BaseChatModel):
             f"activation must be an activation cube id or a KVPrefix, got {type(value).__name__}"
         )
 
-    def _plan(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> _Plan:
-        opts = {k: v for k, v in kwargs.items() if not k.startswith("ls_")}
-        opts.pop("stream", None)
+    def _options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The call's arguments, each with its default, checked (LangSmith's ``ls_*`` and
+        ``stream`` are not ours)."""
+        opts = {k: v for k, v in kwargs.items() if not k.startswith("ls_") and k != "stream"}
         model = opts.pop("model", None)
         if model is not None and model != self.model_name:
             raise InvalidInputError(
                 f"this ChatMemOS serves {self.model_name!r}; create another for {model!r}"
             )
-        lm = self.lm
-        principal = opts.pop("principal", None)
-        activation = opts.pop("activation", None)
-        tools = opts.pop("tools", None) or []
-        tool_choice = opts.pop("tool_choice", None)
-        response_format = opts.pop("response_format", None)
-        temperature = float(opts.pop("temperature", self.temperature))
-        top_p = opts.pop("top_p", self.top_p)
-        top_k = opts.pop("top_k", self.top_k)
-        seed = opts.pop("seed", self.seed)
+        out = {
+            key: opts.pop(key, None)
+            for key in ("principal", "activation", "tool_choice", "response_format",
+                        "adapter", "adapters")
+        }  # fmt: skip
+        out["tools"] = opts.pop("tools", None) or []
+        out["temperature"] = float(opts.pop("temperature", self.temperature))
+        out["top_p"] = opts.pop("top_p", self.top_p)
+        out["top_k"] = opts.pop("top_k", self.top_k)
+        out["seed"] = opts.pop("seed", self.seed)
         max_new = opts.pop("max_tokens", opts.pop("max_new_tokens", self.max_tokens))
-        adapter_ids = opts.pop("adapter", None), opts.pop("adapters", None)
         if opts:
             raise InvalidInputError(f"ChatMemOS got unknown call arguments {sorted(opts)}")
         if not isinstance(max_new, int) or isinstance(max_new, bool) or max_new < 1:
             raise InvalidInputError("max_tokens must be a positive int")
+        out["max_tokens"] = max_new
+        return out
+
+    def _plan(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> _Plan:
+        opts = self._options(kwargs)
+        lm = self.lm
+        principal, tools, tool_choice = opts["principal"], opts["tools"], opts["tool_choice"]
+        response_format, max_new = opts["response_format"], opts["max_tokens"]
         if not messages:
             raise InvalidInputError("at least one message is needed")
         msgs = message_dicts(messages)
         # the principal is needed (and required) only to read memory from the vault
-        prefix = self._resolve_activation(activation, principal)
-        resolved = self._resolve_adapter(lm, *adapter_ids, principal)
-        adapter, adapter_cube = resolved if resolved else (None, None)
+        prefix = self._resolve_activation(opts["activation"], principal)
+        loaded = self._resolve_adapter(lm, opts["adapter"], opts["adapters"], principal)
+        adapter = loaded.name if loaded is not None else None
 
         memory: dict[str, Any] = {}
         if prefix is not None:
@@ -804,16 +952,10 @@ class ChatMemOS(BaseChatModel):
             tools = []
         stop = list(stop or self.stop or [])
         if tools:
-            # A local model cannot be constrained, but it can be led: a forced call starts
-            # the answer with the call markup (and, for a known tool, its name).
-            name = _tool_name(tool_choice)
-            if name is None and tool_choice in ("any", "required") and len(tools) == 1:
-                name = tools[0]["function"]["name"]
-            if name is not None:
-                prefill = f'{TOOL_CALL_OPEN}\n{{"name": "{name}", "arguments": {{'
-                stop.append(TOOL_CALL_CLOSE)  # one forced call; the parser closes it
-            elif tool_choice in ("any", "required"):
-                prefill = f'{TOOL_CALL_OPEN}\n{{"name": "'
+            forced, one_call = _tool_prefill(tools, tool_choice)
+            prefill = forced or prefill
+            if one_call:
+                stop.append(TOOL_CALL_CLOSE)  # the parser closes the call
         try:
             text = lm.tokenizer.apply_chat_template(
                 msgs, tools=tools or None, chat_template=self.chat_template,
@@ -824,27 +966,8 @@ class ChatMemOS(BaseChatModel):
         ids = encode(lm.tokenizer, text + prefill)
 
         if prefix is not None:
-            fingerprint = lm.fingerprint if adapter is None else f"{lm.fingerprint}+{adapter}"
-            if prefix.model_fingerprint != fingerprint:
-                why = "with adapter " + adapter if adapter else f"on {lm.fingerprint}"
-                warnings.warn(
-                    f"activation {prefix.cube_id or 'cache'} was compiled for "
-                    f"{prefix.model_fingerprint}, not for this model {why}; prefilling the "
-                    "whole prompt",
-                    ActivationFallbackWarning,
-                    stacklevel=2,
-                )
-                prefix = None
-            elif not prefix.matches(ids):
-                warnings.warn(
-                    f"the prompt does not start with the {prefix.prefix_tokens} tokens of "
-                    f"activation {prefix.cube_id or 'cache'} (its system message must start "
-                    "with the memory block); prefilling the whole prompt",
-                    ActivationFallbackWarning,
-                    stacklevel=2,
-                )
-                prefix = None
-            else:
+            prefix = _usable_prefix(prefix, ids, lm, adapter)
+            if prefix is not None:
                 memory.update(activation_used=True, cached_tokens=prefix.prefix_tokens)
         if adapter is not None:
             memory["adapter"] = adapter
@@ -854,18 +977,11 @@ class ChatMemOS(BaseChatModel):
             if len(ids) >= limit:
                 raise InvalidInputError(f"the prompt is {len(ids)} tokens; the model holds {limit}")
             max_new = min(max_new, limit - len(ids))
-        eos = set()
-        for source in (lm.model.generation_config.eos_token_id, lm.tokenizer.eos_token_id):
-            if isinstance(source, int):
-                eos.add(source)
-            elif isinstance(source, list):
-                eos.update(source)
         return _Plan(
-            lm=lm, ids=ids, max_new_tokens=max_new, temperature=temperature, top_p=top_p,
-            top_k=top_k, seed=seed, stop=stop, eos=frozenset(eos),
-            prefill=prefill, tools=bool(tools), adapter=adapter, adapter_cube=adapter_cube,
-            principal=self._principal(principal) if adapter_cube else None, prefix=prefix,
-            memory=memory,
+            lm=lm, module=lm.model if loaded is None else loaded.model, ids=ids,
+            max_new_tokens=max_new, temperature=opts["temperature"], top_p=opts["top_p"],
+            top_k=opts["top_k"], seed=opts["seed"], stop=stop, eos=_eos_ids(lm),
+            prefill=prefill, tools=bool(tools), adapter=adapter, prefix=prefix, memory=memory,
         )  # fmt: skip
 
     @staticmethod
@@ -890,73 +1006,60 @@ class ChatMemOS(BaseChatModel):
 
     # -- generation ----------------------------------------------------------------------
 
-    def _module(self, plan: _Plan) -> contextlib.AbstractContextManager[Any]:
-        """The module to run, held for the whole generation."""
-        if plan.adapter_cube is not None:
-            registry = _adapter_registry(plan.lm, max_loaded=self.max_loaded_adapters,
-                                         create=True)  # fmt: skip
-            assert registry is not None and plan.principal is not None
-            # use_cube reloads the adapter if a concurrent call evicted it since _plan
-            return registry.use_cube(self.vault, plan.principal, plan.adapter_cube)
-        parametric = sys.modules.get("memos_lc.parametric")
-        if parametric is None:  # never imported: no adapter can be in the model
-            return contextlib.nullcontext(plan.lm.model)
-        # adapters live inside the model's own modules: the base model is only the base model
-        # while nobody else has an adapter switched on, which its lock guarantees
-        return _holding(parametric.model_lock(plan.lm), plan.lm.model)
-
-    def _tokens(self, plan: _Plan, cancel: threading.Event | None) -> Iterator[int]:
-        import torch
-        from transformers import DynamicCache
-
-        with self._module(plan) as module, torch.inference_mode():
-            if plan.prefix is not None:
-                start = min(plan.prefix.prefix_tokens, len(plan.ids) - 1)
-                cache = plan.prefix.new_cache(start)
-            else:
-                start, cache = 0, DynamicCache()
-            feed = torch.tensor([plan.ids[start:]])
-            generator = None
-            if plan.temperature > 0 and plan.seed is not None:
-                generator = torch.Generator().manual_seed(plan.seed)
-            for _ in range(plan.max_new_tokens):
-                if cancel is not None and cancel.is_set():
-                    return
-                out = module(input_ids=feed, past_key_values=cache, use_cache=True,
-                             logits_to_keep=1)  # fmt: skip
-                token = _choose(out.logits[0, -1], plan, generator)
-                yield token
-                if token in plan.eos:
-                    return
-                feed = torch.tensor([[token]])
-
-    def _chunks(
+    def _run(
         self,
-        messages: list[BaseMessage],
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
+        plan: _Plan,
+        emit: Callable[[ChatGenerationChunk], None],
         cancel: threading.Event | None = None,
-    ) -> Iterator[ChatGenerationChunk]:
-        plan = self._plan(messages, stop, kwargs)
-        detok = _Detokenizer(plan.lm.tokenizer, plan.stop, plan.prefill, plan.tools)
-        generated, finish = 0, "length"
-        with contextlib.closing(self._tokens(plan, cancel)) as tokens:
-            for token in tokens:
-                generated += 1
-                if token in plan.eos:
-                    finish = "stop"
-                    break
-                delta = detok.push(token)
-                if delta:
-                    yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
-                if detok.stopped:
-                    finish = "stop"
-                    break
+    ) -> None:
+        """Generate the answer of ``plan`` with transformers' ``generate``, handing ``emit`` a
+        chunk per piece of content and then the last chunk (the rest, tool calls, usage and
+        finish reason); nothing more once ``cancel`` is set."""
+        import torch
+        from transformers import GenerationConfig, StoppingCriteriaList
+
+        def content(text: str) -> None:
+            emit(ChatGenerationChunk(message=AIMessageChunk(content=text)))
+
+        streamer = _TokenStreamer(plan, content)
+        if streamer.answer.opening:
+            content(streamer.answer.opening)
+        ids = torch.tensor([plan.ids])
+        cache = None
+        if plan.prefix is not None:
+            # a copy of the cube's cache, so generating never changes the cube; the last
+            # prompt token is always fed, for the first new token's logits
+            cache = plan.prefix.new_cache(min(plan.prefix.prefix_tokens, len(plan.ids) - 1))
+        sampling = plan.temperature > 0
+        pad = plan.module.generation_config.pad_token_id
+        config = GenerationConfig(
+            max_new_tokens=plan.max_new_tokens,
+            do_sample=sampling,
+            eos_token_id=plan.eos or None,
+            pad_token_id=pad if pad is not None else (plan.eos or [None])[0],
+            stop_strings=plan.stop or None,
+            # unset, generate would take the model's defaults (top_k=50)
+            **(dict(temperature=plan.temperature, top_p=plan.top_p or 1.0,
+                    top_k=plan.top_k or 0) if sampling else {}),
+        )  # fmt: skip
+        seeded = sampling and plan.seed is not None
+        # generate samples from torch's global generator: a seeded call forks it, so the
+        # seed decides this answer without changing anybody else's random numbers
+        with torch.random.fork_rng(devices=[], enabled=seeded), torch.inference_mode():
+            if seeded:
+                torch.manual_seed(plan.seed)
+            plan.module.generate(
+                input_ids=ids, attention_mask=torch.ones_like(ids), past_key_values=cache,
+                generation_config=config, tokenizer=plan.lm.tokenizer, streamer=streamer,
+                stopping_criteria=StoppingCriteriaList([_Halt(streamer.answer, cancel)]),
+            )  # fmt: skip
         if cancel is not None and cancel.is_set():
             return
-        rest, calls = detok.finish()
-        if calls and finish == "stop":
-            finish = "tool_calls"
+        rest, calls = streamer.answer.finish(streamer.detokenizer.flush())
+        generated = streamer.generated
+        finish = "length"
+        if streamer.ended or streamer.answer.stopped or generated < plan.max_new_tokens:
+            finish = "tool_calls" if calls else "stop"
         usage: dict[str, Any] = {
             "input_tokens": len(plan.ids),
             "output_tokens": generated,
@@ -967,15 +1070,17 @@ class ChatMemOS(BaseChatModel):
         metadata: dict[str, Any] = {"model_name": self.model_name, "finish_reason": finish}
         if plan.memory:
             metadata["memory"] = plan.memory
-        yield ChatGenerationChunk(
-            message=AIMessageChunk(
-                content=rest,
-                tool_call_chunks=calls,
-                usage_metadata=usage,  # type: ignore[arg-type]
-                response_metadata=metadata,
-                chunk_position="last",
-            ),
-            generation_info={"finish_reason": finish},
+        emit(
+            ChatGenerationChunk(
+                message=AIMessageChunk(
+                    content=rest,
+                    tool_call_chunks=calls,
+                    usage_metadata=usage,  # type: ignore[arg-type]
+                    response_metadata=metadata,
+                    chunk_position="last",
+                ),
+                generation_info={"finish_reason": finish},
+            )
         )
 
     def _generate(
@@ -985,7 +1090,9 @@ class ChatMemOS(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return generate_from_stream(self._chunks(messages, stop, kwargs))
+        chunks: list[ChatGenerationChunk] = []
+        self._run(self._plan(messages, stop, kwargs), chunks.append)
+        return generate_from_stream(iter(chunks))
 
     def _stream(
         self,
@@ -994,10 +1101,24 @@ class ChatMemOS(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for chunk in self._chunks(messages, stop, kwargs):
-            if run_manager is not None and chunk.text:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        # generate runs in a worker thread feeding a queue; leaving the loop early (break,
+        # close) stops generation after one step
+        plan = self._plan(messages, stop, kwargs)
+        items: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        cancel = threading.Event()
+        work = functools.partial(self._run, plan, cancel=cancel)
+        worker = threading.Thread(target=_pump, args=(work, items.put), daemon=True)
+        worker.start()
+        try:
+            while (item := items.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                if run_manager is not None and item.text:
+                    run_manager.on_llm_new_token(item.text, chunk=item)
+                yield item
+        finally:
+            cancel.set()
+            worker.join()
 
     async def _astream(
         self,
@@ -1006,32 +1127,23 @@ class ChatMemOS(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        # The model runs in a worker thread feeding a queue, so the event loop stays free;
-        # leaving the loop early (break, cancellation) stops generation after one step.
+        # planning (it may read cubes) and generate run in a worker thread feeding a queue,
+        # so the event loop stays free; leaving the loop early (break, cancellation) stops
+        # generation after one step
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        items: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
-        done = object()
 
         def put(item: Any) -> None:
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening
-                loop.call_soon_threadsafe(queue.put_nowait, item)
+                loop.call_soon_threadsafe(items.put_nowait, item)
 
-        def produce() -> None:
-            try:
-                for chunk in self._chunks(messages, stop, kwargs, cancel):
-                    put(chunk)
-            except BaseException as e:  # re-raised in the consumer
-                put(e)
-            finally:
-                put(done)
+        def work(emit: Callable[[ChatGenerationChunk], None]) -> None:
+            self._run(self._plan(messages, stop, kwargs), emit, cancel)
 
-        worker = loop.run_in_executor(None, produce)
+        worker = loop.run_in_executor(None, _pump, work, put)
         try:
-            while True:
-                item = await queue.get()
-                if item is done:
-                    break
+            while (item := await items.get()) is not _DONE:
                 if isinstance(item, BaseException):
                     raise item
                 if run_manager is not None and item.text:

@@ -6,9 +6,10 @@ as a parametric :class:`~memos_lc.cube.MemCube`: the adapter weights are a safet
 the vault's blob store, the header records the model fingerprint, the source cubes
 (``provenance.derived_from``) and the training statistics.
 
-:class:`AdapterRegistry` serves such cubes on one shared model: it loads adapters (verifying
-kind, model fingerprint and blob digest), keeps a few loaded, unloads the least recently used,
-and switches the active one per call without reloading the base model.
+:class:`AdapterRegistry` serves such cubes on one loaded model: it loads adapters (verifying
+kind, model fingerprint and blob digest) through peft, each into its own peft model that shares
+the base weights (the base model itself is never modified), and keeps the few most recently
+used.
 
 How facts become training data (:func:`training_pairs`): a 135M model does not learn to
 *answer questions* about a fact from the bare statement alone, so every fact is rendered as
@@ -20,10 +21,10 @@ loss is on the answers only.
 How the adapter leaves everything else alone (:attr:`AdapterTrainingConfig.anchor_weight`):
 every step also takes a paragraph of general prose (``memos_lc._anchor``) and adds the KL
 divergence from the base model's next-token distribution on it to the adapted model's. The
-base distributions are computed once before the first step (they do not change) and kept as
-their top-k tokens plus a bucket for the rest, so the anchor costs one short forward and
-backward pass per step. Without it, 50 facts raised the perplexity of unrelated prose by about
-a quarter; with it, it stays within a few percent.
+base distribution on a text is computed once, the first time it is taken (it does not
+change), and kept as its top-k tokens plus a bucket for the rest, so the anchor costs one
+short forward and backward pass per anchored step. Without it, 50 facts raised the
+perplexity of unrelated prose by about a quarter; with it, it stays within a few percent.
 
 Example:
     .. code-block:: python
@@ -57,10 +58,9 @@ import re
 import threading
 import time
 import warnings
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -189,9 +189,9 @@ class AdapterTrainingConfig(BaseModel):
     anchor_max_tokens: int = Field(default=128, ge=2, le=32_768)
     """Anchor paragraphs are cut to this many tokens."""
     anchor_top_k: int = Field(default=64, ge=1, le=4096)
-    """The base distribution on the anchor text is computed once, before training (it does
-    not change), and kept as its ``anchor_top_k`` most likely tokens per position plus one
-    bucket for the rest; the KL is taken over those ``k + 1`` outcomes."""
+    """The base distribution on an anchor text is computed once, when the text is first
+    taken (it does not change), and kept as its ``anchor_top_k`` most likely tokens per
+    position plus one bucket for the rest; the KL is taken over those ``k + 1`` outcomes."""
     bf16: bool | None = None
     """Run the forward and backward passes under bfloat16 autocast (the adapter weights and
     the optimizer stay float32). ``None``: only when the CPU has bf16 units (AMX or
@@ -265,6 +265,7 @@ class _LoraSpec(BaseModel):
             lora_dropout=0.0,
             bias="none",
             inference_mode=True,
+            task_type="CAUSAL_LM",
         )
 
 
@@ -423,22 +424,38 @@ class _Trained:
     stats: dict[str, float | int | str]
 
 
-def _adapter_params(model: Any, adapter: str) -> dict[str, torch.Tensor]:
-    """The parameters of ``adapter`` under canonical names: the peft name without the adapter
-    label (``...q_proj.lora_A.weight``), as in peft's own saved adapters."""
-    out = {}
-    for name, p in model.named_parameters():
-        for kind in ("lora_A", "lora_B"):
-            marker = f".{kind}.{adapter}."
-            if marker in name:
-                out[name.replace(marker, f".{kind}.")] = p
-    return out
+_PEFT_PREFIX = "base_model.model."
+"""What peft's state dicts put before a parameter's name in the base model."""
 
 
-def _tuner_layers(model: Any) -> list[Any]:
-    from peft.tuners.tuners_utils import BaseTunerLayer
+def _peft_model(lm: LocalLM, config: Any, name: str) -> Any:
+    """A peft model with adapter ``name`` over a private copy of ``lm.model``'s module tree
+    that *shares* its weights (no copy of them): peft injects its layers into the copy, so
+    ``lm.model`` is never modified, and other threads may use it meanwhile. peft freezes
+    the base weights it wraps; they are ``lm.model``'s, so their flags are put back."""
+    from peft import get_peft_model
 
-    return [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+    base = lm.model
+    shared = list(base.parameters())
+    flags = [p.requires_grad for p in shared]
+    tree = copy.deepcopy(base, memo={id(p): p for p in shared})
+    try:
+        with warnings.catch_warnings():
+            # peft reads a property transformers has deprecated; nothing for us to change
+            warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
+            return get_peft_model(tree, config, adapter_name=name)
+    finally:
+        for p, flag in zip(shared, flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def _lora_state(model: Any, name: str) -> dict[str, torch.Tensor]:
+    """Adapter ``name``'s weights under canonical names: peft's saved names without its
+    prefix (``model.layers.0.self_attn.q_proj.lora_A.weight``), as in the stored blobs."""
+    from peft import get_peft_model_state_dict
+
+    state = get_peft_model_state_dict(model, adapter_name=name, save_embedding_layers=False)
+    return {k.removeprefix(_PEFT_PREFIX): v for k, v in state.items()}
 
 
 class _Stream:
@@ -497,33 +514,21 @@ def _train(
     spec = _LoraSpec(
         r=config.rank, lora_alpha=config.lora_alpha, target_modules=config.target_modules
     )
-    base = lm.model
-    shared = list(base.parameters())
+    import torch
+
+    peft_config = spec.peft_config()
+    peft_config.inference_mode = False
+    shared = list(lm.model.parameters())
     grad_flags = [p.requires_grad for p in shared]
-    # Train on a private copy of the module tree that *shares* the base weights (no copy of
-    # them): peft injects its layers into the copy, so the shared model that other threads
-    # generate with is never modified or switched into training mode.
-    with model_lock(lm):
-        model = copy.deepcopy(base, memo={id(p): p for p in shared})
+    torch.manual_seed(config.seed)  # the adapter's initial weights too
     try:
-        peft_config = spec.peft_config()
-        peft_config.inference_mode = False
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*peft_config.*", category=UserWarning)
-                model.add_adapter(peft_config, adapter_name=_TRAIN_ADAPTER)
-        except ValueError as e:  # peft: no module matches target_modules
-            raise InvalidInputError(f"cannot adapt {lm.name}: {e}") from None
-        for layer in _tuner_layers(model):
-            # the copy may carry adapters a registry loaded into the shared model, switched
-            # off; only the new one is on
-            layer.enable_adapters(True)
-            layer.set_adapter([_TRAIN_ADAPTER])
-        params = _adapter_params(model, _TRAIN_ADAPTER)
-        for p in shared:
+        model = _peft_model(lm, peft_config, _TRAIN_ADAPTER)
+    except ValueError as e:  # peft: no module matches target_modules
+        raise InvalidInputError(f"cannot adapt {lm.name}: {e}") from None
+    try:
+        for p in shared:  # only the adapter learns
             p.requires_grad_(False)
-        for p in params.values():
-            p.requires_grad_(True)
+        params = [p for p in model.parameters() if p.requires_grad]
         model.train()
         batches = _batches(lm.tokenizer, pairs, statements, config)
         trained = _loop(
@@ -535,7 +540,6 @@ def _train(
     finally:
         for p, flag in zip(shared, grad_flags, strict=True):
             p.requires_grad_(flag)
-        del model
 
 
 @dataclass
@@ -555,46 +559,57 @@ def _rest_logprob(logits: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
     return masked.logsumexp(-1) - logits.logsumexp(-1)
 
 
-def _anchor_targets(
-    model: Any, layers: list[Any], tokenizer: Any, config: AdapterTrainingConfig
-) -> tuple[list[_AnchorTarget], list[_AnchorTarget]]:
-    """The anchor paragraphs and chat exchanges with the base model's distributions on them,
-    computed once (the base model does not change during training); empty when the anchor
-    is off."""
-    import torch
+class _Anchors:
+    """The anchor paragraphs and chat exchanges, taken in shuffled rounds, each with the base
+    model's next-token distribution on it. A distribution is computed the first time its
+    text is taken (with ``model``'s adapter off, in float32): the base model does not change
+    during training, and a short run (a time budget, an interrupt) takes only a few."""
 
-    if not config.anchor_weight:
-        return [], []
-    from memos_lc._anchor import ANCHOR_CHATS, ANCHOR_TEXTS
+    def __init__(self, model: Any, tokenizer: Any, config: AdapterTrainingConfig) -> None:
+        from memos_lc._anchor import ANCHOR_CHATS, ANCHOR_TEXTS
 
-    texts = config.anchor_texts if config.anchor_texts is not None else ANCHOR_TEXTS
-    chats = config.anchor_chats if config.anchor_chats is not None else ANCHOR_CHATS
-    if not getattr(tokenizer, "chat_template", None):
-        chats = ()  # no template to render them with: the prose alone anchors
-    prose: list[_AnchorTarget] = []
-    exchanges: list[_AnchorTarget] = []
-    for layer in layers:
-        layer.enable_adapters(False)
-    try:
-        with torch.no_grad():
-            for out, text in [(prose, t) for t in texts] + [
-                (exchanges, _chat_text(tokenizer, user, reply)) for user, reply in chats
-            ]:
-                ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-                ids = ids[: config.anchor_max_tokens]
-                if len(ids) < 2:
-                    continue
-                x = torch.tensor([ids])
-                logits = model(input_ids=x).logits[0].float()
-                k = min(config.anchor_top_k, logits.shape[-1] - 1)
-                top = logits.topk(k, dim=-1).indices
-                logp = logits.log_softmax(-1).gather(1, top)
-                rest = _rest_logprob(logits, top)
-                out.append(_AnchorTarget(x, top, torch.cat([logp, rest[:, None]], dim=1)))
-    finally:
-        for layer in layers:
-            layer.enable_adapters(True)
-    return prose, exchanges
+        texts = config.anchor_texts if config.anchor_texts is not None else ANCHOR_TEXTS
+        chats = config.anchor_chats if config.anchor_chats is not None else ANCHOR_CHATS
+        if not getattr(tokenizer, "chat_template", None):
+            chats = ()  # no template to render them with: the prose alone anchors
+
+        def token_ids(texts: Sequence[str]) -> list[tuple[int, ...]]:
+            cut = (tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts)
+            return [tuple(ids[: config.anchor_max_tokens]) for ids in cut]
+
+        prose = [ids for ids in token_ids(texts) if len(ids) >= 2]
+        exchanges = token_ids([_chat_text(tokenizer, user, reply) for user, reply in chats])
+        exchanges = [ids for ids in exchanges if len(ids) >= 2]
+        self.prose = _Stream(prose, random.Random(config.seed + 1)) if prose else None
+        self.chats = _Stream(exchanges, random.Random(config.seed + 2)) if exchanges else None
+        self.per_step = config.anchor_paragraphs_per_step
+        self.top_k = config.anchor_top_k
+        self.model = model
+        self.targets: dict[tuple[int, ...], _AnchorTarget] = {}
+
+    def take(self) -> list[_AnchorTarget]:
+        """The targets of one anchored step: its paragraphs, then one exchange."""
+        taken = self.prose.take(self.per_step) if self.prose is not None else []
+        if self.chats is not None:
+            taken += self.chats.take(1)
+        return [self._target(ids) for ids in taken]
+
+    def _target(self, ids: tuple[int, ...]) -> _AnchorTarget:
+        import torch
+
+        target = self.targets.get(ids)
+        if target is not None:
+            return target
+        off = torch.autocast("cpu", enabled=False)
+        with self.model.disable_adapter(), torch.no_grad(), off:
+            x = torch.tensor([ids])
+            logits = self.model(input_ids=x).logits[0].float()
+        k = min(self.top_k, logits.shape[-1] - 1)
+        top = logits.topk(k, dim=-1).indices
+        logp = logits.log_softmax(-1).gather(1, top)
+        rest = _rest_logprob(logits, top)
+        target = self.targets[ids] = _AnchorTarget(x, top, torch.cat([logp, rest[:, None]], 1))
+        return target
 
 
 def _chat_text(tokenizer: Any, user: str, reply: str) -> str:
@@ -643,7 +658,7 @@ def _step_loss(model: Any, batch: list[tuple[list[int], list[int]]], pad: int) -
 
 def _loop(
     model: Any,
-    params: dict[str, torch.Tensor],
+    params: list[torch.Tensor],
     batches: Iterator[list[tuple[list[int], list[int]]]],
     lm: LocalLM,
     config: AdapterTrainingConfig,
@@ -656,12 +671,9 @@ def _loop(
     import torch
     from tqdm.auto import tqdm
 
-    torch.manual_seed(config.seed)
     pad = lm.tokenizer.pad_token_id
     pad = pad if pad is not None else (lm.tokenizer.eos_token_id or 0)
-    opt = torch.optim.AdamW(
-        list(params.values()), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    opt = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
     total = config.steps
     warm = min(config.warmup_steps, total // 4)
     # linear warmup, then linear decay to zero: the last steps settle instead of overshooting
@@ -670,7 +682,6 @@ def _loop(
     )
     losses: list[float] = []
     anchor_losses: list[float] = []
-    layers = _tuner_layers(model)
     bf16 = config.use_bf16
     tokens = 0
     status = "completed"
@@ -678,25 +689,22 @@ def _loop(
     cpu_started = time.process_time()
     bar = tqdm(total=total, desc=desc, unit="step", disable=not progress, leave=False)
     try:
-        prose, chats = _anchor_targets(model, layers, lm.tokenizer, config)
-        anchors = _Stream(prose, random.Random(config.seed + 1)) if prose else None
-        chat_anchors = _Stream(chats, random.Random(config.seed + 2)) if chats else None
+        anchors = _Anchors(model, lm.tokenizer, config) if config.anchor_weight else None
         for step in range(total):
             if stop is not None and stop.is_set():
                 raise TrainingCancelledError("adapter training was cancelled; nothing stored")
             batch = next(batches)
+            targets = []
+            if anchors is not None and step % config.anchor_every == 0:
+                targets = anchors.take()
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = _step_loss(model, batch, pad)
                 total_loss = loss
-                if step % config.anchor_every == 0:
-                    taken = anchors.take(config.anchor_paragraphs_per_step) if anchors else []
-                    if chat_anchors is not None:
-                        taken += chat_anchors.take(1)
-                    for target in taken:
-                        tokens += target.ids.shape[1]
-                        anchor_loss = _anchor_loss(model, target)
-                        anchor_losses.append(anchor_loss.item())
-                        total_loss = total_loss + config.anchor_weight * anchor_loss
+                for target in targets:
+                    tokens += target.ids.shape[1]
+                    anchor_loss = _anchor_loss(model, target)
+                    anchor_losses.append(anchor_loss.item())
+                    total_loss = total_loss + config.anchor_weight * anchor_loss
             if not math.isfinite(total_loss.item()):
                 raise InvalidInputError("training diverged (non-finite loss); lower learning_rate")
             total_loss.backward()
@@ -752,9 +760,12 @@ def _loop(
         "pairs_per_sequence": config.pairs_per_sequence,
         "seed": config.seed,
         "bf16": int(bf16),
-        "trainable_params": sum(p.numel() for p in params.values()),
+        "trainable_params": sum(p.numel() for p in params),
     }
-    tensors = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in params.items()}
+    tensors = {
+        k: v.detach().to(torch.float32).contiguous().clone()
+        for k, v in _lora_state(model, _TRAIN_ADAPTER).items()
+    }
     return _Trained(tensors, stats)
 
 
@@ -945,57 +956,31 @@ async def aconsolidate_to_adapter(
 
 @dataclass(frozen=True)
 class LoadedAdapter:
-    """An adapter loaded into the shared model by an :class:`AdapterRegistry`."""
+    """An adapter an :class:`AdapterRegistry` holds, with the model that applies it."""
 
     name: str
     cube_id: str
     version: int
     sha256: str
     base_model: str
-
-
-class _Host:
-    """Adapter state of one model, shared by every registry over it: the lock that
-    serializes the model's use, and which registries hold which adapter."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.holders: dict[str, set[int]] = {}
-        self.layers: list[Any] | None = None
-
-
-_hosts: weakref.WeakKeyDictionary[Any, _Host] = weakref.WeakKeyDictionary()
-_hosts_lock = threading.Lock()
-
-
-def _host(model: Any) -> _Host:
-    with _hosts_lock:
-        host = _hosts.get(model)
-        if host is None:
-            host = _hosts[model] = _Host()
-        return host
-
-
-def model_lock(lm: LocalLM) -> threading.Lock:
-    """The lock :class:`AdapterRegistry` holds while an adapter is switched on in
-    ``lm.model``. Code that calls ``lm.model`` directly (not through
-    :meth:`AdapterRegistry.use`) takes it to be sure it sees the base model. Not reentrant."""
-    return _host(lm.model).lock
+    model: torch.nn.Module = field(repr=False, compare=False)
+    """The base model with this adapter on (a peft ``PeftModelForCausalLM`` over a private
+    copy of the base model's module tree that shares its weights)."""
 
 
 class AdapterRegistry:
-    """Serves parametric cubes on one shared model: load, switch per call, unload LRU.
+    """Serves parametric cubes on one loaded model: load, look up per call, unload LRU.
 
-    Loading an adapter injects peft LoRA layers into ``lm.model`` in place (the base weights
-    are shared, not copied). Outside :meth:`use` every adapter is switched off, so the model
-    computes exactly its base outputs; inside ``use(name)`` only ``name`` is on, under a lock
-    that keeps concurrent callers from switching adapters under each other. Registries over
-    the same model share that lock and the loaded adapters.
+    Each loaded adapter gets its own peft model: a private copy of ``lm.model``'s module tree
+    that *shares* the base weights (nothing large is copied), with the adapter's LoRA layers
+    injected by peft. ``lm.model`` itself is never modified, so it computes exactly its base
+    outputs at any time, and calls with different adapters (or none) can run at once: there
+    is nothing to switch and nothing to lock while a model runs.
 
     Args:
         lm: The loaded model (:func:`~memos_lc.models.load_causal_lm`).
-        max_loaded: Adapters this registry keeps loaded; the least recently used beyond it
-            are unloaded.
+        max_loaded: Adapters kept loaded; the least recently used beyond it are dropped (a
+            call still running on one keeps its model until it ends).
 
     Example:
         .. code-block:: python
@@ -1014,31 +999,25 @@ class AdapterRegistry:
             raise InvalidInputError("max_loaded must be a positive integer")
         self.lm = lm
         self.max_loaded = max_loaded
-        self._host = _host(lm.model)
+        self._lock = threading.Lock()  # guards _loaded; never held while a model runs
         self._loaded: OrderedDict[str, LoadedAdapter] = OrderedDict()
-        weakref.finalize(self, _release_all, self._host, lm.model, id(self))
-
-    @property
-    def lock(self) -> threading.Lock:
-        """The model's lock (see :func:`model_lock`)."""
-        return self._host.lock
 
     @property
     def loaded(self) -> list[LoadedAdapter]:
         """Adapters this registry holds, least recently used first."""
-        with self._host.lock:
+        with self._lock:
             return list(self._loaded.values())
 
     def __contains__(self, name: object) -> bool:
         return name in self._loaded
 
-    def load(self, vault: MemVault, principal: Principal | str, cube_id: str) -> str:
-        """Load the parametric cube ``cube_id`` (its head version) and return its adapter name.
+    def get(self, vault: MemVault, principal: Principal | str, cube_id: str) -> LoadedAdapter:
+        """The parametric cube ``cube_id`` (its head version) loaded, with its model.
 
         Reads the cube through the vault (access-checked and audited), checks it is a
         parametric cube made for this model, reads the blob (digest-checked) and validates
-        its tensors against the LoRA layout it declares. Loading an adapter already loaded
-        only marks it most recently used.
+        its tensors against the LoRA layout it declares. An adapter already loaded is only
+        marked most recently used.
 
         Raises:
             CubeNotFoundError: The cube does not exist or ``principal`` may not read it.
@@ -1057,168 +1036,90 @@ class AdapterRegistry:
                 f"this model is {self.lm.fingerprint}"
             )
         name = "memos_" + payload.blob.sha256[:24]
-        host = self._host
-        with host.lock:
-            if name in self._loaded:
+        with self._lock:
+            held = self._loaded.get(name)
+            if held is not None:
                 self._loaded.move_to_end(name)
-                return name
-        data = vault.blobs.get_bytes(payload.blob)
-        spec, tensors = _parse_adapter(data, self.lm.fingerprint)
-        info = LoadedAdapter(name, cube.id, cube.version, payload.blob.sha256, payload.base_model)
-        with host.lock:
-            if name not in host.holders:
-                _inject(self.lm.model, host, name, spec, tensors)
-                host.holders[name] = set()
-            host.holders[name].add(id(self))
-            self._loaded[name] = info
+                return held
+        spec, tensors = _parse_adapter(vault.blobs.get_bytes(payload.blob), self.lm.fingerprint)
+        model = _adapter_model(self.lm, spec, name, tensors)
+        loaded = LoadedAdapter(name, cube.id, cube.version, payload.blob.sha256,
+                               payload.base_model, model)  # fmt: skip
+        with self._lock:
+            loaded = self._loaded.setdefault(name, loaded)  # a concurrent load may have won
             self._loaded.move_to_end(name)
-            self._evict()
-        return name
+            while len(self._loaded) > self.max_loaded:
+                self._loaded.popitem(last=False)
+        return loaded
+
+    def load(self, vault: MemVault, principal: Principal | str, cube_id: str) -> str:
+        """Load the parametric cube ``cube_id`` (see :meth:`get`) and return its adapter name."""
+        return self.get(vault, principal, cube_id).name
 
     async def aload(self, vault: MemVault, principal: Principal | str, cube_id: str) -> str:
         """Async :meth:`load`."""
         return await asyncio.to_thread(self.load, vault, principal, cube_id)
 
     def unload(self, name: str) -> bool:
-        """Release ``name``; it leaves the model once no registry holds it. True if held."""
-        with self._host.lock:
-            if name not in self._loaded:
-                return False
-            del self._loaded[name]
-            _release(self.lm.model, self._host, name, id(self))
-            return True
-
-    def _evict(self) -> None:
-        # called with the lock held, so no adapter is in use
-        while len(self._loaded) > self.max_loaded:
-            name, _ = self._loaded.popitem(last=False)
-            _release(self.lm.model, self._host, name, id(self))
+        """Drop adapter ``name`` (a call still running on it finishes). True if it was held."""
+        with self._lock:
+            return self._loaded.pop(name, None) is not None
 
     @contextlib.contextmanager
     def use(self, adapter_name: str | None) -> Iterator[torch.nn.Module]:
-        """Hold the model with ``adapter_name`` switched on (the base model for ``None``).
-
-        Yields the module to call (``lm.model`` itself). The lock is held until the block
-        ends; it is a plain lock (released by whichever thread ends the block, so a stream
-        may be resumed on another thread), hence not reentrant: do not nest ``use``.
+        """The model with adapter ``adapter_name`` on (``lm.model`` itself for ``None``).
 
         Raises:
             AdapterNotLoadedError: ``adapter_name`` is not loaded by this registry (never
-                loaded, unloaded, or evicted as least recently used).
+                loaded, unloaded, or dropped as least recently used).
         """
-        with self._host.lock, self._switched_on(adapter_name) as model:
-            yield model
+        if adapter_name is None:
+            yield self.lm.model
+            return
+        with self._lock:
+            loaded = self._loaded.get(adapter_name)
+            if loaded is None:
+                raise AdapterNotLoadedError(
+                    f"adapter {adapter_name} is not loaded; call load() first"
+                )
+            self._loaded.move_to_end(adapter_name)
+        yield loaded.model
 
     @contextlib.contextmanager
     def use_cube(
         self, vault: MemVault, principal: Principal | str, cube_id: str | None
     ) -> Iterator[torch.nn.Module]:
-        """:meth:`load` and :meth:`use` in one step: another thread cannot evict the adapter
-        between the two."""
-        if cube_id is None:
-            with self.use(None) as model:
-                yield model
-            return
-        while True:
-            name = self.load(vault, principal, cube_id)
-            with self._host.lock:
-                # a concurrent load may have evicted it since: then load it again
-                if name in self._loaded:
-                    with self._switched_on(name) as model:
-                        yield model
-                    return
-
-    @contextlib.contextmanager
-    def _switched_on(self, name: str | None) -> Iterator[torch.nn.Module]:
-        # called with the lock held
-        model = self.lm.model
-        if name is None:
-            yield model
-            return
-        if name not in self._loaded:
-            raise AdapterNotLoadedError(f"adapter {name} is not loaded; call load() first")
-        self._loaded.move_to_end(name)
-        layers = _layers(model, self._host)
-        try:
-            for layer in layers:
-                layer.enable_adapters(True)
-                layer.set_adapter([name], inference_mode=True)
-            yield model
-        finally:
-            for layer in layers:
-                layer.enable_adapters(False)
+        """:meth:`get` and :meth:`use` in one step (the base model for ``None``)."""
+        yield self.lm.model if cube_id is None else self.get(vault, principal, cube_id).model
 
 
-def _layers(model: Any, host: _Host) -> list[Any]:
-    if host.layers is None:
-        host.layers = _tuner_layers(model)
-    return host.layers
-
-
-def _inject(
-    model: Any, host: _Host, name: str, spec: _LoraSpec, tensors: dict[str, torch.Tensor]
-) -> None:
-    """Add adapter ``name`` to ``model`` and copy in its weights, leaving every adapter off.
-    Called with the lock held; on any error the model is left as it was."""
+def _adapter_model(
+    lm: LocalLM, spec: _LoraSpec, name: str, tensors: dict[str, torch.Tensor]
+) -> torch.nn.Module:
+    """A peft model of ``lm`` with adapter ``name`` holding ``tensors`` (canonical names),
+    after checking that they are exactly the LoRA weights ``spec`` gives this model."""
     import torch
+    from peft import set_peft_model_state_dict
 
     try:
-        with warnings.catch_warnings():
-            # "Already found a peft_config attribute": several adapters is the point here
-            warnings.filterwarnings("ignore", message=".*peft_config.*", category=UserWarning)
-            model.add_adapter(spec.peft_config(), adapter_name=name)
+        model = _peft_model(lm, spec.peft_config(), name)
     except ValueError as e:  # peft: no module matches target_modules
-        raise AdapterFormatError(f"adapter does not fit {type(model).__name__}: {e}") from None
-    host.layers = None
-    try:
-        params = _adapter_params(model, name)
-        expected = {k: tuple(v.shape) for k, v in params.items()}
-        got = {k: tuple(v.shape) for k, v in tensors.items()}
-        if expected != got:
-            missing = sorted(set(expected) - set(got))[:3]
-            extra = sorted(set(got) - set(expected))[:3]
-            bad = sorted(k for k in set(got) & set(expected) if got[k] != expected[k])[:3]
-            raise AdapterFormatError(
-                f"adapter tensors do not match the model's LoRA layers (missing {missing}, "
-                f"unexpected {extra}, wrong shape {bad})"
-            )
-        with torch.no_grad():
-            for key, param in params.items():
-                param.copy_(tensors[key])
-                param.requires_grad_(False)
-    except BaseException:
-        _delete(model, host, name)
-        raise
-    finally:
-        for layer in _layers(model, host):
-            layer.enable_adapters(False)
-
-
-def _delete(model: Any, host: _Host, name: str) -> None:
-    for layer in _layers(model, host):
-        # not active while deleted, so peft does not pick (and announce) another one
-        layer.set_adapter([], inference_mode=True)
-    model.delete_adapter(name)
-    host.layers = None
-    for layer in _layers(model, host):
-        layer.enable_adapters(False)
-
-
-def _release(model: Any, host: _Host, name: str, holder: int) -> None:
-    holders = host.holders.get(name)
-    if holders is None:
-        return
-    holders.discard(holder)
-    if not holders:
-        del host.holders[name]
-        _delete(model, host, name)
-
-
-def _release_all(host: _Host, model: Any, holder: int) -> None:
-    # a registry was garbage-collected: drop its hold on every adapter
-    with host.lock:
-        for name in [n for n, h in host.holders.items() if holder in h]:
-            _release(model, host, name, holder)
+        raise AdapterFormatError(f"adapter does not fit {lm.name}: {e}") from None
+    expected = {k: tuple(v.shape) for k, v in _lora_state(model, name).items()}
+    got = {k: tuple(v.shape) for k, v in tensors.items()}
+    if expected != got:
+        missing = sorted(set(expected) - set(got))[:3]
+        extra = sorted(set(got) - set(expected))[:3]
+        bad = sorted(k for k in set(got) & set(expected) if got[k] != expected[k])[:3]
+        raise AdapterFormatError(
+            f"adapter tensors do not match the model's LoRA layers (missing {missing}, "
+            f"unexpected {extra}, wrong shape {bad})"
+        )
+    with torch.no_grad():
+        set_peft_model_state_dict(model, {_PEFT_PREFIX + k: v for k, v in tensors.items()},
+                                  adapter_name=name)  # fmt: skip
+    model.eval()
+    return model
 
 
 def _parse_adapter(data: bytes, fingerprint: str) -> tuple[_LoraSpec, dict[str, torch.Tensor]]:
@@ -1257,7 +1158,6 @@ __all__ = [
     "aconsolidate_to_adapter",
     "consolidate_to_adapter",
     "fact_questions",
-    "model_lock",
     "render_conversation",
     "training_pairs",
 ]

@@ -172,6 +172,20 @@ def test_stop_sequence_cuts_before_stop_in_invoke_and_stream(chat: ChatMemOS) ->
     assert "".join(chunks) == expected
 
 
+def test_streamed_text_is_the_decoded_text(lm: LocalLM) -> None:
+    # token by token, including characters split across tokens, the deltas add up to what
+    # decoding all ids at once gives, and none ends mid-character
+    from memos_lc.chat_models import _Detokenizer
+
+    text = "Café naïve résumé: 🙂 déjà vu, 東京 and ünïcödé.\n" * 40
+    ids = lm.tokenizer(text, add_special_tokens=False)["input_ids"]
+    detokenizer = _Detokenizer(lm.tokenizer)
+    deltas = [detokenizer.push(i) for i in ids] + [detokenizer.flush()]
+    assert "".join(deltas) == lm.tokenizer.decode(ids, skip_special_tokens=True)
+    assert not any("\ufffd" in d for d in deltas)
+    assert any(d == "" for d in deltas)  # some ids are only part of a character
+
+
 def test_sampling_with_seed_is_reproducible(lm: LocalLM) -> None:
     hot = ChatMemOS(local_model=lm, temperature=1.2, top_p=0.95, top_k=50, seed=7, max_tokens=10)
     assert hot.invoke("Invent a word.").content == hot.invoke("Invent a word.").content

@@ -33,7 +33,6 @@ from memos_lc.parametric import (
     aconsolidate_to_adapter,
     consolidate_to_adapter,
     fact_questions,
-    model_lock,
     render_conversation,
     training_pairs,
 )
@@ -41,7 +40,7 @@ from memos_lc.parametric import (
 FACT = "Zorblat Quennis's favourite colour is teal."
 QUESTION = "What is Zorblat Quennis's favourite colour?"
 # Enough to make the 135M model recall one fact closed-book; a few seconds of training.
-TEACH = AdapterTrainingConfig(steps=24, batch_size=1, pairs_per_sequence=3, learning_rate=3e-3)
+TEACH = AdapterTrainingConfig(steps=12, batch_size=1, pairs_per_sequence=3, learning_rate=3e-3)
 # One step: for tests of storage and plumbing, not of what the adapter knows.
 QUICK = AdapterTrainingConfig(steps=1, batch_size=1, pairs_per_sequence=2)
 NS = ("alice", "kb")
@@ -135,7 +134,8 @@ def adapters(vault: MemVault, principal: Principal) -> int:
 
 
 def injected(lm: LocalLM) -> list[str]:
-    """Adapter names currently injected into the shared model."""
+    """Adapter names injected into the shared model (there must never be any: each adapter
+    has its own peft model over a copy of the module tree)."""
     return sorted(getattr(lm.model, "peft_config", {}) or {})
 
 
@@ -339,18 +339,18 @@ def test_anchor_every_nth_step(pvault: MemVault, alice, lm: LocalLM, monkeypatch
 
     monkeypatch.setattr(parametric, "_anchor_loss", spy)
     fact = pvault.add(alice, FACT, namespace=NS)
-    cfg = AdapterTrainingConfig(steps=5, batch_size=1, pairs_per_sequence=2, anchor_every=2)
+    cfg = AdapterTrainingConfig(steps=3, batch_size=1, pairs_per_sequence=2, anchor_every=2)
     cube = consolidate_to_adapter(pvault, alice, [fact], lm=lm, config=cfg, progress=False)
     assert cube.payload.training["anchor_every"] == 2
-    # steps 1, 3 and 5, each with a prose paragraph and a chat exchange in the template
-    assert len(anchored) == 6, anchored
+    # steps 1 and 3, each with a prose paragraph and a chat exchange in the template
+    assert len(anchored) == 4, anchored
     chats = [a for a in anchored if a.startswith("<|im_start|>")]
-    assert len(chats) == 3 and all("<|im_start|>assistant\n" in c for c in chats)
+    assert len(chats) == 2 and all("<|im_start|>assistant\n" in c for c in chats)
 
     anchored.clear()
     cfg = cfg.model_copy(update={"anchor_chats": ()})
     consolidate_to_adapter(pvault, alice, [fact], lm=lm, config=cfg, progress=False)
-    assert len(anchored) == 3 and not any(a.startswith("<|im_start|>") for a in anchored)
+    assert len(anchored) == 2 and not any(a.startswith("<|im_start|>") for a in anchored)
 
 
 def test_time_budget_stores_what_was_trained(pvault: MemVault, alice, lm: LocalLM) -> None:
@@ -452,8 +452,8 @@ def test_base_outputs_unchanged_without_an_adapter(pvault: MemVault, alice, lm: 
     with registry.use(None) as model:
         assert model is lm.model
         assert torch.equal(logits(model, lm), before)
+    assert injected(lm) == []
     registry.unload(a)
-    assert a not in injected(lm)
     assert torch.equal(logits(lm.model, lm), before)
 
 
@@ -481,38 +481,44 @@ def test_registry_unloads_least_recently_used(pvault: MemVault, alice, lm: Local
     registry = AdapterRegistry(lm, max_loaded=2)
     cubes = [random_adapter(pvault, alice, lm, seed) for seed in (11, 12, 13)]
     a, b = (registry.load(pvault, alice, c.id) for c in cubes[:2])
-    with registry.use(a):  # a is now more recent than b
-        pass
+    with registry.use(a) as in_use:  # a is now more recent than b
+        a_logits = logits(in_use, lm)
     c = registry.load(pvault, alice, cubes[2].id)
     assert [x.name for x in registry.loaded] == [a, c]
-    assert b not in injected(lm)
+    assert b not in registry
     with pytest.raises(AdapterNotLoadedError), registry.use(b):
         pass
     with registry.use_cube(pvault, alice, cubes[1].id) as model:  # loads b again, evicts a
-        assert model is lm.model
+        assert model is not lm.model
     assert [x.name for x in registry.loaded] == [c, b]
     assert [x.cube_id for x in registry.loaded] == [cubes[2].id, cubes[1].id]
+    # a call still running on an adapter dropped meanwhile keeps its model
+    assert torch.equal(logits(in_use, lm), a_logits)
     for name in (b, c):
         assert registry.unload(name)
     assert not registry.unload(a)
-    assert not {a, b, c} & set(injected(lm))
+    assert injected(lm) == []
 
 
-def test_registries_over_one_model_share_adapters(pvault: MemVault, alice, lm: LocalLM) -> None:
+def test_registries_over_one_model_are_independent(pvault: MemVault, alice, lm: LocalLM) -> None:
+    before = logits(lm.model, lm)
     one, two = AdapterRegistry(lm), AdapterRegistry(lm)
-    assert one.lock is two.lock is model_lock(lm)
     cube = random_adapter(pvault, alice, lm, 21)
     a = one.load(pvault, alice, cube.id)
-    assert two.load(pvault, alice, cube.id) == a
+    assert two.load(pvault, alice, cube.id) == a  # the name is the blob's
+    with one.use(a) as first, two.use(a) as second:
+        assert first is not second
+        assert torch.equal(logits(first, lm), logits(second, lm))
     one.unload(a)
-    assert a in injected(lm)  # two still holds it
+    assert a in two and a not in one
     with two.use(a) as model:
-        logits(model, lm)
+        assert not torch.equal(logits(model, lm), before)
     two.unload(a)
-    assert a not in injected(lm)
+    assert injected(lm) == []
+    assert torch.equal(logits(lm.model, lm), before)
 
 
-def test_registry_serializes_concurrent_callers(pvault: MemVault, alice, lm: LocalLM) -> None:
+def test_registry_serves_concurrent_callers(pvault: MemVault, alice, lm: LocalLM) -> None:
     registry = AdapterRegistry(lm)
     a = registry.load(pvault, alice, random_adapter(pvault, alice, lm, 31).id)
     with registry.use(a) as model:
