@@ -5,7 +5,12 @@ the user's memories (namespace ``("memories", <user_id>)``) into a system messag
 SmolLM2 answers through :class:`~memos_lc.chat_models.ChatMemOS` (with any activation or
 adapter memory the scheduler placed), and the turn is written back as memory. The vault is
 the server's store (``langgraph.json``), so the memories are the ones Studio's store view
-shows. Studio's form asks for the ``user_id`` to act as (the run context,
+shows. The scheduler places the activation (KV) and adapter cubes a consolidation run made
+for the bundled model's weights. Each turn's state shows what was placed where and why
+(``memory_plan``: every item's placement ``plaintext`` / ``activation`` / ``parametric``, its
+score and the score's parts, the memories a KV or adapter cube was built from) and how the
+model took it (``memory_trace``: time to first token, whether the KV prefix was reused).
+Studio's form asks for the ``user_id`` to act as (the run context,
 :class:`~memos_lc.studio.UserContext`); from the SDK pass ``context={"user_id": "alice"}``.
 """
 
@@ -13,11 +18,10 @@ from __future__ import annotations
 
 import functools
 
-from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.config import get_store
 
 from memos_lc.chat_models import ChatMemOS
-from memos_lc.nodes import MemoryNodes, MemoryState, memory_kwargs, with_memory
+from memos_lc.nodes import MemoryNodes, memory_agent, with_memory
 from memos_lc.studio import UserContext
 from memos_lc.vault.qdrant import MemVault
 
@@ -33,20 +37,8 @@ def _model() -> ChatMemOS:
     return _model_for(getattr(get_store(), "vault", None))
 
 
-def agent(state: MemoryState, config: RunnableConfig) -> dict:
-    """Answer the conversation (memory already injected at its head)."""
-    reply = _model().invoke(state["messages"], config, **memory_kwargs(state))
-    return {"messages": [reply]}
-
-
-async def aagent(state: MemoryState, config: RunnableConfig) -> dict:
-    reply = await _model().ainvoke(state["messages"], config, **memory_kwargs(state))
-    return {"messages": [reply]}
-
-
 # the budget in the answering model's tokens (its tokenizer only: the weights load on the
-# first turn); the run context makes Studio's run form ask for the user id
-nodes = MemoryNodes(budget_tokens=512, count_tokens=ChatMemOS())
-graph = with_memory(
-    RunnableLambda(agent, afunc=aagent, name="agent"), nodes, context_schema=UserContext
-)
+# first turn, when the scheduler reads their fingerprint); the run context makes Studio's run
+# form ask for the user id
+nodes = MemoryNodes(budget_tokens=512, model=ChatMemOS())
+graph = with_memory(memory_agent(_model), nodes, context_schema=UserContext)

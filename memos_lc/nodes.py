@@ -40,18 +40,21 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
-from langchain_core.language_models import BaseLanguageModel
+from langchain_core.language_models import BaseChatModel, BaseLanguageModel
 from langchain_core.messages import (
     AIMessage,
+    AIMessageChunk,
     AnyMessage,
     BaseMessage,
     HumanMessage,
     RemoveMessage,
     SystemMessage,
     convert_to_messages,
+    message_chunk_to_message,
 )
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.config import get_config, get_store
@@ -85,6 +88,7 @@ __all__ = [
     "MemoryNodes",
     "MemoryNodesError",
     "MemoryState",
+    "memory_agent",
     "memory_kwargs",
     "with_memory",
 ]
@@ -122,6 +126,11 @@ class MemoryKeys(TypedDict, total=False):
     """Cube ids stored by the last ``write_back``."""
     memory_unconsolidated: NotRequired[int]
     """Cubes written since the last consolidation."""
+    memory_trace: NotRequired[dict[str, Any] | None]
+    """How the agent's model took the memory this turn (set by :func:`memory_agent`):
+    ``ttft_ms`` (the agent node's time to its first streamed token), ``activation_used`` and
+    ``cached_tokens`` (whether the placed KV prefix was reused, and its length), ``adapter``,
+    ``input_tokens`` and ``output_tokens``."""
 
 
 class MemoryState(MessagesState, MemoryKeys):
@@ -143,6 +152,66 @@ def memory_kwargs(state: dict[str, Any]) -> dict[str, Any]:
     if state.get("memory_adapters"):
         out["adapters"] = list(state["memory_adapters"])
     return out
+
+
+def memory_agent(
+    model: BaseChatModel | Callable[[], BaseChatModel], *, name: str = "agent"
+) -> RunnableLambda:
+    """An agent node that answers the conversation with ``model`` and the memory ``inject``
+    placed (:func:`memory_kwargs`: the KV prefix and adapter for
+    :class:`~memos_lc.chat_models.ChatMemOS`), and records how: the state update is the reply
+    plus ``memory_trace``. The model is streamed (token events reach the graph's
+    ``stream_mode="messages"`` as with any model), so the node times its first token.
+
+    ``model`` may be a function returning the model, to load it on the first turn.
+
+    Example:
+        .. code-block:: python
+
+            graph = with_memory(memory_agent(chat), MemoryNodes(vault, model=chat))
+            graph.invoke(inputs, config)["memory_trace"]   # {"ttft_ms": ..., ...}
+    """
+
+    def llm() -> BaseChatModel:
+        return model if isinstance(model, BaseLanguageModel) else model()
+
+    def answer(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        started, first, reply = time.perf_counter(), None, None
+        for chunk in llm().stream(_messages(state), config, **memory_kwargs(state)):
+            if first is None and chunk.content:
+                first = time.perf_counter()
+            reply = chunk if reply is None else reply + chunk
+        return _answered(reply, started, first)
+
+    async def aanswer(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        started, first, reply = time.perf_counter(), None, None
+        async for chunk in llm().astream(_messages(state), config, **memory_kwargs(state)):
+            if first is None and chunk.content:
+                first = time.perf_counter()
+            reply = chunk if reply is None else reply + chunk
+        return _answered(reply, started, first)
+
+    return RunnableLambda(answer, afunc=aanswer, name=name)
+
+
+def _answered(reply: AIMessageChunk | None, started: float, first: float | None) -> dict[str, Any]:
+    if reply is None:
+        raise MemoryNodesError("the agent's model streamed no message")
+    message = message_chunk_to_message(reply)
+    memory = message.response_metadata.get("memory") or {}
+    usage = getattr(message, "usage_metadata", None) or {}
+    # an answer with no text has no first token: its time is the whole call's
+    ttft = (first if first is not None else time.perf_counter()) - started
+    trace = {
+        "ttft_ms": round(ttft * 1000, 1),
+        "activation": memory.get("activation"),
+        "activation_used": bool(memory.get("activation_used")),
+        "cached_tokens": memory.get("cached_tokens", 0),
+        "adapter": memory.get("adapter"),
+        "input_tokens": usage.get("input_tokens"),
+        "output_tokens": usage.get("output_tokens"),
+    }
+    return {"messages": [message], "memory_trace": trace}
 
 
 def _text_of(message: BaseMessage) -> str:
@@ -187,6 +256,12 @@ class MemoryNodes:
             never from the graph; run :mod:`memos_lc.lifecycle` yourself).
         lifecycle_policy: Consolidation rules.
         principal: Who acts when the config and runtime context name nobody.
+        model: The local chat model that answers (a :class:`~memos_lc.chat_models.ChatMemOS`):
+            the scheduler places the activation (KV) and adapter cubes made for its weights
+            (their fingerprint, read when the first turn is scheduled: the weights load
+            then), unless ``scheduler_policy`` names a fingerprint itself; it also counts the
+            budget when ``count_tokens`` is not given. Without it every memory is placed as
+            text.
 
     Example:
         .. code-block:: python
@@ -209,6 +284,7 @@ class MemoryNodes:
         consolidate_every: int = 50,
         lifecycle_policy: LifecyclePolicy | None = None,
         principal: Principal | str | None = None,
+        model: BaseLanguageModel | None = None,
     ) -> None:
         if vault is not None and not isinstance(vault, MemVault):
             raise MemoryNodesError(f"vault must be a MemVault, got {type(vault).__name__}")
@@ -218,13 +294,16 @@ class MemoryNodes:
             raise MemoryNodesError("inject_into must be 'messages' or 'state'")
         if not isinstance(consolidate_every, int) or consolidate_every < 0:
             raise MemoryNodesError("consolidate_every must be a non-negative int")
+        if model is not None and not isinstance(model, BaseLanguageModel):
+            raise MemoryNodesError(f"model must be a LangChain model, got {type(model).__name__}")
         self.namespace = tuple(namespace)
         self._render_namespace("check")  # a bad template fails here, not in a run
         self.vault = vault
         self.budget_tokens = budget_tokens
         self.reader = reader or MemReader()
         self.scheduler_policy = scheduler_policy or SchedulerPolicy()
-        self.count_tokens = token_counter(count_tokens)
+        self.count_tokens = token_counter(count_tokens if count_tokens is not None else model)
+        self.model = model
         self.header = header
         self.inject_into = inject_into
         self.consolidate_every = consolidate_every
@@ -275,9 +354,19 @@ class MemoryNodes:
         # one scheduler per vault: it caches the token counts of memory lines
         sched = self._schedulers.get(id(vault))
         if sched is None or sched.vault is not vault:
-            sched = MemScheduler(vault, self.scheduler_policy, count_tokens=self.count_tokens)
+            sched = MemScheduler(vault, self._placing_policy(), count_tokens=self.count_tokens)
             self._schedulers[id(vault)] = sched
         return sched
+
+    def _placing_policy(self) -> SchedulerPolicy:
+        """The scheduler policy, placing cubes made for :attr:`model`'s weights (a local model
+        exposes them as ``model.lm.fingerprint``; an API model has none: all text)."""
+        policy = self.scheduler_policy
+        fingerprint = getattr(getattr(self.model, "lm", None), "fingerprint", None)
+        if policy.placement.model_fingerprint is not None or not isinstance(fingerprint, str):
+            return policy
+        placement = policy.placement.model_copy(update={"model_fingerprint": fingerprint})
+        return policy.model_copy(update={"placement": placement})
 
     def _context(
         self, config: RunnableConfig | None
@@ -622,6 +711,11 @@ def _plan_json(plan: MemoryPlan) -> dict[str, Any]:
                 "placement": str(i.placement),
                 "score": round(i.score, 6),
                 "tokens": i.tokens,
+                "memory_type": i.cube.memory_type,
+                # why it was chosen: the score's parts; a KV or adapter cube names the
+                # memories it was built from
+                "components": {k: round(v, 4) for k, v in i.components.items()},
+                "derived_from": list(i.cube.provenance.derived_from),
                 "source_ids": list(i.source_ids or i.cube.provenance.source_ids),
             }
             for i in plan.items

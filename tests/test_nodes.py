@@ -309,3 +309,38 @@ def test_create_react_agent_hooks(vault: MemVault, smol) -> None:
     assert [m.type for m in out["messages"]] == ["human", "ai"]
     assert "Ondine" in out["messages"][-1].content
     assert out["memory_written"]  # the turn was written back
+
+
+def test_memory_agent_traces_the_placement_and_the_first_token(vault: MemVault, smol) -> None:
+    """The scheduler places a KV cube made for the answering model, ChatMemOS reuses its
+    prefix, and the turn's state says so: the plan item (placement, why) and the trace."""
+    from memos_lc.chat_models import ChatMemOS
+    from memos_lc.nodes import memory_agent
+
+    alice = user()
+    chat = ChatMemOS(local_model=smol.lm, vault=vault, max_tokens=8)
+    kv = chat.compile_activation(
+        "- My sister is called Ondine.", namespace=("memories", alice), principal=alice
+    )
+    nodes = MemoryNodes(vault, budget_tokens=256, model=chat, consolidate_every=0)
+    graph = with_memory(memory_agent(chat), nodes, checkpointer=InMemorySaver())
+    out = graph.invoke({"messages": [("user", "What is my sister's name?")]}, cfg("t1", alice))
+    placed = {i["cube_id"]: i for i in out["memory_plan"]["items"]}
+    assert placed[kv.id]["placement"] == "activation" and placed[kv.id]["components"]
+    trace = out["memory_trace"]
+    assert trace["activation"] == kv.id and trace["activation_used"] is True
+    assert trace["cached_tokens"] == kv.payload.prefix_tokens and trace["ttft_ms"] > 0
+    assert out["messages"][-1].response_metadata["memory"]["activation_used"] is True
+    # without the model the nodes know no fingerprint: the same cube goes in as text
+    plain = with_memory(memory_agent(chat), MemoryNodes(vault, budget_tokens=256))
+    out = plain.invoke({"messages": [("user", "What is my sister's name?")]}, cfg("t2", alice))
+    assert {i["placement"] for i in out["memory_plan"]["items"]} == {"plaintext"}
+    assert out["memory_trace"]["activation_used"] is False
+
+
+async def test_memory_agent_async_traces_too(vault: MemVault, smol) -> None:
+    from memos_lc.nodes import memory_agent
+
+    graph = with_memory(memory_agent(smol), MemoryNodes(vault, budget_tokens=64))
+    out = await graph.ainvoke({"messages": [("user", "Hello")]}, cfg("a1", user()))
+    assert out["memory_trace"]["ttft_ms"] > 0 and out["messages"][-1].content
