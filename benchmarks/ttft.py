@@ -34,7 +34,7 @@ import random  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -60,19 +60,35 @@ QUESTIONS = [
 ]
 
 
-def build_block(tokenizer: Any, target_tokens: int, seed: int) -> tuple[str, int]:
-    """A memory block of facts whose cached prefix is about ``target_tokens`` long."""
+BLOCK_HEADER = "Memories about the team (use them to answer):"
+
+
+def team_block(facts: list[str]) -> str:
+    """Facts as one memory block: the header, then one ``- `` line per fact."""
+    return "\n".join([BLOCK_HEADER, *(f"- {f}" for f in facts)])
+
+
+def build_block(
+    tokenizer: Any,
+    target_tokens: int,
+    seed: int,
+    block: Callable[[list[str]], str] = team_block,
+) -> tuple[str, int]:
+    """A memory block of random facts about a team (``Alice's locker number is 123.``)
+    whose cached prefix is about ``target_tokens`` long, and that length. ``block`` joins
+    the facts."""
     from memos_lc.activation import encode, render_prefix
 
     rng = random.Random(seed)
-    lines = ["Memories about the team (use them to answer):"]
+    facts: list[str] = []
     while True:
         name = rng.choice(NAMES)
         thing, value = rng.choice(THINGS)
-        lines.append(f"- {name}'s {thing} is {value(rng)}.")
-        count = len(encode(tokenizer, render_prefix(tokenizer, "\n".join(lines))))
+        facts.append(f"{name}'s {thing} is {value(rng)}.")
+        text = block(facts)
+        count = len(encode(tokenizer, render_prefix(tokenizer, text)))
         if count >= target_tokens:
-            return "\n".join(lines), count
+            return text, count
 
 
 def timed_stream(chat: Any, messages: Any, **kwargs: Any) -> tuple[float, str, dict]:
