@@ -105,6 +105,25 @@ def timed_stream(chat: Any, messages: Any, **kwargs: Any) -> tuple[float, str, d
     return (first if first is not None else time.perf_counter() - start), "".join(parts), meta
 
 
+def load_model(threads: int | None) -> Any:
+    """The bundled model, torch using ``threads`` CPU threads (``None``: torch's default)."""
+    from memos_lc.models import load_causal_lm
+
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return load_causal_lm()
+
+
+def load_average(before: tuple[float, float, float]) -> dict[str, list[float]]:
+    """The machine's load average before the run and now (other processes share the CPU)."""
+    return {
+        "before": [round(x, 2) for x in before],
+        "after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def ttft_machine_info() -> dict[str, Any]:
     import torch
 
@@ -141,15 +160,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     from memos_lc import MemVault, Principal
     from memos_lc.chat_models import ChatMemOS
-    from memos_lc.models import load_causal_lm
 
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
     started = time.perf_counter()
     load_before = os.getloadavg()
-    lm = load_causal_lm()
+    lm = load_model(args.threads)
     me = Principal(id="bench")
     questions = QUESTIONS[: args.questions]
     results: list[dict[str, Any]] = []
@@ -198,10 +212,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     wall_s = time.perf_counter() - started
     report = {
         "machine": ttft_machine_info(),
-        "load_average": {
-            "before": [round(x, 2) for x in load_before],
-            "after": [round(x, 2) for x in os.getloadavg()],
-        },  # fmt: skip
+        "load_average": load_average(load_before),
         "config": {
             "model": lm.name,
             "fingerprint": lm.fingerprint,

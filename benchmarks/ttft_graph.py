@@ -44,7 +44,14 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks.common import bench_main  # noqa: E402
-from benchmarks.ttft import BLOCK_HEADER, QUESTIONS, build_block, ttft_machine_info  # noqa: E402
+from benchmarks.ttft import (  # noqa: E402
+    BLOCK_HEADER,
+    QUESTIONS,
+    build_block,
+    load_average,
+    load_model,
+    ttft_machine_info,
+)
 
 NAMESPACE = ("memories", "bench")
 
@@ -97,17 +104,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from memos_lc import MemVault, Principal
     from memos_lc.chat_models import ChatMemOS
     from memos_lc.lifecycle import LifecyclePolicy, consolidate
-    from memos_lc.models import load_causal_lm
     from memos_lc.nodes import MemoryNodes, memory_agent, with_memory
     from memos_lc.store import MemCubeStore
 
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
     started = time.perf_counter()
     load_before = os.getloadavg()
-    lm = load_causal_lm()
+    lm = load_model(args.threads)
     me = Principal(id="bench")
     questions = QUESTIONS[: args.questions]
     block, block_tokens = build_block(lm.tokenizer, args.block_tokens, args.seed, memory_text)
@@ -139,10 +141,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ttft_kv = statistics.median(k["ttft_s"] for k in kv)
     return {
         "machine": ttft_machine_info(),
-        "load_average": {
-            "before": [round(x, 2) for x in load_before],
-            "after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "load_average": load_average(load_before),
         "config": {
             "model": lm.name,
             "fingerprint": lm.fingerprint,
