@@ -16,25 +16,16 @@ Studio's form asks for the ``user_id`` to act as (the run context,
 
 from __future__ import annotations
 
-import functools
-
 from langgraph.config import get_store
 
 from memos_lc.chat_models import ChatMemOS
 from memos_lc.nodes import MemoryNodes, memory_agent, with_memory
-from memos_lc.studio import UserContext
-from memos_lc.vault.qdrant import MemVault
-
-
-@functools.cache
-def _model_for(vault: MemVault | None) -> ChatMemOS:
-    # loaded on the first turn, not when the server imports the graph; the server's vault
-    # lets it resolve the activation / adapter cubes the scheduler places
-    return ChatMemOS(max_new_tokens=96, vault=vault)
+from memos_lc.studio import UserContext, answering_model
 
 
 def _model() -> ChatMemOS:
-    return _model_for(getattr(get_store(), "vault", None))
+    # one per vault, shared with the consolidation graph (which promotes memory for it)
+    return answering_model(getattr(get_store(), "vault", None))
 
 
 # the budget in the answering model's tokens (its tokenizer only: the weights load on the

@@ -525,14 +525,19 @@ def activation_promoter(
     *,
     chat_template: str | None = None,
     max_bytes: int = DEFAULT_CACHE_BYTES,
+    memory: ActivationMemory | None = None,
     **header: Any,
 ) -> Callable[[MemVault, Principal, list[MemCube]], MemCube | None]:
     """A :mod:`memos_lc.lifecycle` promoter turning hot plaintext cubes into activation memory.
 
     The cubes' texts, one ``"- "`` line each in the order given, become one memory block
     (one cache per block: caches of separate blocks cannot be joined), compiled for ``lm``
-    (the bundled SmolLM2 when ``None``) into the cubes' common namespace, with their ids in
-    ``provenance.derived_from`` so the next consolidation knows they are promoted.
+    (the bundled SmolLM2 when ``None``) with ``chat_template`` (the chat model's, if it has
+    its own) into the cubes' common namespace. Its provenance records the cubes it was built
+    from, ids and versions (``Provenance.built_from``): the next consolidation knows they are
+    promoted, and once one of them changes the cube is stale (not placed, then retired).
+    ``memory`` compiles through an existing :class:`ActivationMemory` of the vault (e.g. a
+    chat model's, so its LRU holds the new prefix); ``header`` sets other cube fields.
 
     Example:
         .. code-block:: python
@@ -553,13 +558,19 @@ def activation_promoter(
         for c in texts[1:]:
             while namespace and tuple(c.namespace[: len(namespace)]) != tuple(namespace):
                 namespace.pop()
-        memory = memories.get(id(vault))
-        if memory is None or memory.vault is not vault:
-            memory = memories[id(vault)] = ActivationMemory(vault, max_bytes=max_bytes)
+        compiler = memory if memory is not None and memory.vault is vault else None
+        if compiler is None:
+            compiler = memories.get(id(vault))
+            if compiler is None or compiler.vault is not vault:
+                compiler = memories[id(vault)] = ActivationMemory(vault, max_bytes=max_bytes)
         block = "\n".join(f"- {c.text}" for c in texts)
-        return memory.compile(
+        provenance = Provenance.built_from(
+            texts, origin="activation", actor=principal.id,
+            note=f"compiled {len(texts)} hot memories for {model.fingerprint}",
+        )  # fmt: skip
+        return compiler.compile(
             principal, model, block, namespace=namespace or texts[0].namespace,
-            chat_template=chat_template, derived_from=[c.id for c in texts], **header,
+            chat_template=chat_template, **{"provenance": provenance, **header},
         )  # fmt: skip
 
     return promote

@@ -30,6 +30,7 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -274,18 +275,63 @@ class AccessControl(_Model):
         return tuple(_check_token(x, "ACL entry") for x in v)
 
 
+class SourceRef(_Model):
+    """One version of a cube another cube was built from: ``owner``'s cube ``id`` at
+    ``version`` (cube ids are scoped per owner)."""
+
+    id: str
+    version: int = Field(ge=1)
+    owner: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _check_token(v, "id", 1024)
+
+    _owner = field_validator("owner")(_unicode)
+
+    @classmethod
+    def of(cls, cube: MemCube) -> SourceRef:
+        """The reference to this version of ``cube``."""
+        return cls(id=cube.id, version=cube.version, owner=cube.access.owner)
+
+
 class Provenance(_Model):
     """Where a memory came from. ``source_ids`` carries external ids (e.g. LoCoMo turn ids)
     through every transformation; ``derived_from`` names the cubes a merged or compiled
-    cube was made from."""
+    cube was made from, and ``derived_from_versions`` the exact version of each that a
+    compiled (activation) or trained (parametric) cube was built from: once a source has a
+    newer version, is deleted or expires, the derived cube is stale (the scheduler stops
+    placing it and the next consolidation retires it; see
+    :func:`memos_lc.lifecycle.stale_derived`)."""
 
     origin: str = "api"
     thread_id: str | None = None
     message_ids: tuple[str, ...] = ()
     source_ids: tuple[str, ...] = ()
     derived_from: tuple[str, ...] = ()
+    derived_from_versions: tuple[SourceRef, ...] = ()
     actor: str | None = None
     note: str | None = None
+
+    @classmethod
+    def built_from(cls, cubes: Sequence[MemCube], **fields: Any) -> Provenance:
+        """The provenance of a cube built from ``cubes`` (these versions): their ids in
+        ``derived_from``, their versions in ``derived_from_versions``; ``fields`` sets the
+        rest (``origin``, ``actor``, ``note``...)."""
+        refs = tuple(SourceRef.of(c) for c in cubes)
+        return cls(derived_from=tuple(dict.fromkeys(r.id for r in refs)),
+                   derived_from_versions=refs, **fields)  # fmt: skip
+
+    @model_validator(mode="after")
+    def _versions_named(self) -> Provenance:
+        if len(self.derived_from_versions) > MAX_IDS:
+            raise ValueError(f"at most {MAX_IDS} derived_from_versions")
+        if self.derived_from_versions and not {r.id for r in self.derived_from_versions} <= set(
+            self.derived_from
+        ):
+            raise ValueError("every derived_from_versions id must be in derived_from")
+        return self
 
     @field_validator("origin", "thread_id", "actor")
     @classmethod

@@ -20,14 +20,23 @@ memories, deferred from any answer path (a background job, a separate graph, a c
    judged ``duplicate`` (merged as in 3, with the judge's merged text), ``contradiction`` (the
    newer wins as in 2) or ``distinct`` (left alone). Without a judge nothing in the grey
    zone changes: every rule above is deterministic.
-5. **Promotion.** Hot cubes (recalled at least ``hot_min_hits`` times, last within
+5. **Stale derived memory.** An activation or parametric cube records the source versions
+   it was built from (``provenance.derived_from_versions``). Once a source has a newer
+   version, is deleted, merged, archived or expired (steps 1-4 included), the cube is stale
+   (:func:`stale_derived`): the scheduler already stops placing it, and this step retires
+   it (``archived``, as a new version whose provenance note says why). Its sources count
+   as unpromoted again.
+6. **Promotion.** Hot cubes (recalled at least ``hot_min_hits`` times, last within
    ``hot_window``) are candidates for activation memory (a compiled KV cache); stable cubes
    (older than ``stable_min_age``, unchanged that long, recalled at least
    ``stable_min_hits`` times) are candidates for parametric memory (a LoRA adapter). The
-   report lists them; ``activate`` / ``parametrize`` callables (e.g.
-   ``functools.partial(memos_lc.parametric.consolidate_to_adapter, ...)``) turn them into
-   cubes. A candidate that an active activation (parametric) cube already lists in its
-   ``provenance.derived_from`` (or ``source_cube_ids``) since its last change is skipped.
+   report lists them. With a ``model`` (a :class:`~memos_lc.chat_models.ChatMemOS` or a
+   :class:`~memos_lc.models.LocalLM`), hot candidates are compiled into one activation cube
+   for it and, with ``train_adapters``, stable ones trained into one adapter for it within
+   ``adapter_max_seconds``; ``activate`` / ``parametrize`` promoters (e.g.
+   :func:`~memos_lc.activation.activation_promoter`,
+   :func:`~memos_lc.parametric.adapter_promoter`) replace either. A candidate that a current
+   activation (parametric) cube already holds is skipped.
 
 Nothing is lost: every change is a new version, so ``vault.history`` shows it and
 ``vault.rollback`` undoes it. Groups never span owners, namespaces, memory types or access
@@ -86,6 +95,9 @@ from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from memos_lc.chat_models import ChatMemOS
+    from memos_lc.models import LocalLM
+
 __all__ = [
     "ConsolidationReport",
     "LifecyclePolicy",
@@ -93,8 +105,11 @@ __all__ = [
     "ModelJudge",
     "PairJudgement",
     "Promoter",
+    "StaleDerived",
     "aconsolidate",
+    "astale_derived",
     "consolidate",
+    "stale_derived",
     "text_fingerprint",
 ]
 
@@ -102,8 +117,16 @@ ORIGIN = "consolidation"
 
 Promoter = Callable[[MemVault, Principal, list[MemCube]], Any]
 """Turns promotion candidates into cubes: ``(vault, principal, cubes) -> cubes`` (a cube, a
-list of cubes, or ``None``; may be a coroutine function). It should list the candidates in
-its cubes' ``provenance.derived_from`` so the next run knows they are promoted."""
+list of cubes, or ``None``; may be a coroutine function). Its cubes should record the
+candidates they were built from (``Provenance.built_from(cubes)``: ids in
+``provenance.derived_from``, versions in ``provenance.derived_from_versions``) so the next
+run knows they are promoted, and so they go stale when a source changes. An object whose
+``apromote`` method is a coroutine function (e.g.
+:func:`memos_lc.parametric.adapter_promoter`'s) is awaited through it by :func:`aconsolidate`
+(cancellable work off the event loop)."""
+
+DERIVED_KINDS = (MemoryKind.ACTIVATION, MemoryKind.PARAMETRIC)
+"""Kinds of cube built from plaintext cubes (compiled or trained): they go stale with them."""
 
 
 class LifecyclePolicy(BaseModel):
@@ -147,6 +170,14 @@ class LifecyclePolicy(BaseModel):
     stable_min_age: timedelta = timedelta(days=7)
     stable_min_hits: int = Field(default=2, ge=0)
     max_stable: int = Field(default=256, ge=0)
+    train_adapters: bool = True
+    """With a ``model`` given to :func:`consolidate`: train the stable candidates into one
+    adapter (parametric memory) for it. ``False`` compiles activation memory only (fast)."""
+    adapter_max_seconds: float = Field(default=120.0, gt=0.0)
+    """Time budget of that training; the adapter stores what it learned by then."""
+    retire_stale: bool = True
+    """Archive the principal's activation / parametric cubes under the namespace that a source
+    has changed under since they were built (see :func:`stale_derived`)."""
 
     dry_run: bool = False
     """Plan and report only; write nothing (and call no promoter)."""
@@ -194,6 +225,35 @@ class MergeRecord(BaseModel):
     """Decided by the judge rather than a deterministic rule."""
 
 
+class StaleDerived(BaseModel):
+    """A derived (activation / parametric) cube whose source changed since it was built: the
+    first such source and what became of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cube_id: str
+    owner: str | None = None
+    source_id: str
+    source_version: int | None
+    """The version it was built from (``None``: a cube built before versions were recorded,
+    judged by the source's ``updated_at`` against its own ``created_at``)."""
+    change: Literal["new_version", "deleted", "expired", "merged", "archived", "missing"]
+    """``missing``: the source no longer exists, or the principal may not read it."""
+    current_version: int | None = None
+
+    @property
+    def reason(self) -> str:
+        """One line for traces and provenance notes."""
+        built = (
+            f"{self.source_id} v{self.source_version}" if self.source_version else (self.source_id)
+        )
+        if self.change == "new_version":
+            return f"source {built} has a newer version v{self.current_version}"
+        if self.change == "missing":
+            return f"source {built} no longer exists or is not readable"
+        return f"source {built} is {self.change}"
+
+
 class ConsolidationReport(BaseModel):
     """What a consolidation run did (or, when ``dry_run``, would do), with cube ids."""
 
@@ -216,9 +276,12 @@ class ConsolidationReport(BaseModel):
     activation_candidates: tuple[str, ...] = ()
     parametric_candidates: tuple[str, ...] = ()
     activation_cubes: tuple[str, ...] = ()
-    """Cubes the ``activate`` promoter made."""
+    """Cubes the ``activate`` promoter made (or the ``model``'s activation compiler)."""
     parametric_cubes: tuple[str, ...] = ()
-    """Cubes the ``parametrize`` promoter made."""
+    """Cubes the ``parametrize`` promoter made (or the ``model``'s adapter training)."""
+    retired: tuple[StaleDerived, ...] = ()
+    """Activation / parametric cubes now ``archived`` because a source changed since they
+    were built (with ``dry_run``: those that would be)."""
     skipped: tuple[str, ...] = ()
     """Cubes of groups left alone because they changed concurrently (retried next run)."""
 
@@ -237,7 +300,13 @@ class ConsolidationReport(BaseModel):
         """Whether the run wrote anything."""
         return bool(
             not self.dry_run
-            and (self.expired or self.merges or self.activation_cubes or self.parametric_cubes)
+            and (
+                self.expired
+                or self.merges
+                or self.retired
+                or self.activation_cubes
+                or self.parametric_cubes
+            )
         )
 
     def summary(self) -> str:
@@ -249,7 +318,7 @@ class ConsolidationReport(BaseModel):
             f"{len(self.archived)} archived), {len(self.activation_candidates)} hot and "
             f"{len(self.parametric_candidates)} stable candidates, "
             f"{len(self.activation_cubes) + len(self.parametric_cubes)} promoted, "
-            f"{len(self.skipped)} skipped"
+            f"{len(self.retired)} stale retired, {len(self.skipped)} skipped"
         )
 
 
@@ -333,6 +402,118 @@ def parse_judgement(text: Any) -> PairJudgement | None:
         return None
 
 
+# -- staleness of derived memory --------------------------------------------------------------
+
+
+def _built_from(cube: MemCube) -> list[tuple[str | None, str, int | None]]:
+    """``(owner, id, version)`` of each source of a derived cube; the version is ``None`` for
+    a cube built before versions were recorded (its ``derived_from`` / ``source_cube_ids``)."""
+    prov = cube.provenance
+    out = [(r.owner or cube.access.owner, r.id, r.version) for r in prov.derived_from_versions]
+    known = {r.id for r in prov.derived_from_versions}
+    legacy = list(prov.derived_from)
+    if isinstance(cube.payload, ParametricPayload):
+        legacy += cube.payload.source_cube_ids
+    out += [(cube.access.owner, i, None) for i in dict.fromkeys(legacy) if i not in known]
+    return out
+
+
+def _derived(cubes: Sequence[MemCube]) -> list[MemCube]:
+    return list({c.id: c for c in cubes if c.kind in DERIVED_KINDS and _built_from(c)}.values())
+
+
+def _source_query(derived: Sequence[MemCube]) -> tuple[list[str], CubeFilter, int]:
+    """The one batched lookup of the sources' heads: their ids, in every status (a deleted
+    or expired head is the answer), in no particular order."""
+    ids = list(dict.fromkeys(i for c in derived for _, i, _ in _built_from(c)))
+    owners = {o for c in derived for o, _, _ in _built_from(c)}
+    flt = CubeFilter(
+        statuses=None,
+        include_expired=True,
+        owner=next(iter(owners)) if len(owners) == 1 else None,  # narrows the engine's scan
+    )
+    return ids, flt, MAX_LIMIT
+
+
+def _judge_sources(
+    derived: Sequence[MemCube], heads: Sequence[MemCube], now: datetime
+) -> dict[str, StaleDerived]:
+    by_key = {(h.access.owner, h.id): h for h in heads}
+    out: dict[str, StaleDerived] = {}
+    for c in derived:
+        for owner, sid, version in _built_from(c):
+            head = by_key.get((owner, sid))
+            change: str | None = None
+            if head is None:
+                change = "missing"
+            elif head.status is LifecycleStatus.DELETED:
+                change = "deleted"
+            elif head.status is LifecycleStatus.EXPIRED or head.is_expired(now):
+                change = "expired"
+            elif head.status is LifecycleStatus.MERGED:
+                change = "merged"
+            elif head.status is LifecycleStatus.ARCHIVED:
+                change = "archived"
+            elif (version is not None and head.version != version) or (
+                version is None and head.updated_at > c.created_at
+            ):
+                change = "new_version"
+            if change is not None:
+                out[c.id] = StaleDerived(
+                    cube_id=c.id,
+                    owner=c.access.owner,
+                    source_id=sid,
+                    source_version=version,
+                    change=change,  # type: ignore[arg-type]
+                    current_version=head.version if head is not None else None,
+                )
+                break
+    return out
+
+
+def stale_derived(
+    vault: MemVault,
+    principal: Principal | str,
+    cubes: Sequence[MemCube],
+    *,
+    now: datetime | None = None,
+) -> dict[str, StaleDerived]:
+    """Which of ``cubes``' activation / parametric cubes are stale, by cube id: a source they
+    were built from has a newer version, is deleted, merged, archived or expired (at ``now``),
+    or is gone (or not readable by ``principal``: what cannot be checked is never trusted).
+    Other cubes are ignored. One batched vault read for all the sources.
+
+    Example:
+        .. code-block:: python
+
+            stale = stale_derived(vault, alice, plan.cubes)
+            for why in stale.values():
+                print(why.cube_id, why.reason)
+    """
+    derived = _derived(cubes)
+    if not derived:
+        return {}
+    ids, flt, limit = _source_query(derived)
+    heads = vault.find(principal, cube_ids=ids, filter=flt, limit=limit, order_by=None)
+    return _judge_sources(derived, heads, now or utcnow())
+
+
+async def astale_derived(
+    vault: MemVault,
+    principal: Principal | str,
+    cubes: Sequence[MemCube],
+    *,
+    now: datetime | None = None,
+) -> dict[str, StaleDerived]:
+    """Async twin of :func:`stale_derived`."""
+    derived = _derived(cubes)
+    if not derived:
+        return {}
+    ids, flt, limit = _source_query(derived)
+    heads = await vault.afind(principal, cube_ids=ids, filter=flt, limit=limit, order_by=None)
+    return _judge_sources(derived, heads, now or utcnow())
+
+
 # -- planning ---------------------------------------------------------------------------------
 
 _PUNCT_END = re.compile(r"[\s.!?;,]+$")
@@ -413,9 +594,13 @@ class _Run:
     report: dict[str, Any] = field(default_factory=dict)
     items: list[_Item] = field(default_factory=list)
     ops: list[_Op] = field(default_factory=list)
-    promoted: dict[MemoryKind, dict[str, datetime]] = field(default_factory=dict)
+    compiled: list[MemCube] = field(default_factory=list)
+    """The principal's active activation / parametric cubes (every namespace)."""
+    promoted: dict[MemoryKind, set[tuple[str | None, str]]] = field(default_factory=dict)
+    """(owner, id) of the cubes a current (not stale) derived cube of each kind holds."""
     hot: list[MemCube] = field(default_factory=list)
     stable: list[MemCube] = field(default_factory=list)
+    stale: dict[str, StaleDerived] = field(default_factory=dict)
 
     # -- gather ---------------------------------------------------------------------------
 
@@ -456,22 +641,73 @@ class _Run:
             _Item(c, _normed(vectors.get(c.id)), text_fingerprint(c.text))
             for c in sorted(cubes, key=_order, reverse=True)
         ]
-        # What is already promoted: sources of the active activation / parametric cubes.
-        compiled = self.vault.find(
+        # What is already promoted: the active activation / parametric cubes (whether they
+        # are still current is known after this run's writes: see judge_derived)
+        self.compiled = self.vault.find(
             self.principal,
             filter=CubeFilter(
-                kinds=(MemoryKind.ACTIVATION, MemoryKind.PARAMETRIC),
-                owner=None if self.principal.is_admin else self.principal.id,
+                kinds=DERIVED_KINDS, owner=None if self.principal.is_admin else self.principal.id
             ),
             limit=MAX_LIMIT,
+            order_by=None,
         )
-        for c in compiled:
-            sources = set(c.provenance.derived_from)
-            if isinstance(c.payload, ParametricPayload):
-                sources |= set(c.payload.source_cube_ids)
-            seen = self.promoted.setdefault(c.kind, {})
-            for s in sources:
-                seen[s] = max(seen.get(s, c.created_at), c.created_at)
+
+    def judge_derived(self) -> None:
+        """Which derived cubes this run's state of the vault makes stale (after apply: a merge
+        or a resolved slot changes sources), which of those to retire, and what the current
+        ones hold (not promoted again)."""
+        stale = stale_derived(self.vault, self.principal, self.compiled, now=self.now)
+        if self.policy.dry_run:
+            # nothing was written: the planned changes are what would make cubes stale
+            planned = {f.cube.id: f.status.value for op in self.ops for f in op.folds}
+            planned |= {op.base.id: "new_version" for op in self.ops if op.base is not None}
+            for c in _derived(self.compiled):
+                if c.id in stale:
+                    continue
+                hit = next(((o, i, v) for o, i, v in _built_from(c) if i in planned), None)
+                if hit is not None:
+                    stale[c.id] = StaleDerived(
+                        cube_id=c.id, owner=c.access.owner, source_id=hit[1],
+                        source_version=hit[2], change=planned[hit[1]],  # type: ignore[arg-type]
+                    )  # fmt: skip
+        self.stale = stale
+        for c in self.compiled:
+            if c.id not in stale:
+                held = self.promoted.setdefault(c.kind, set())
+                held.update((o, i) for o, i, _ in _built_from(c))
+
+    def retire(self) -> None:
+        """Archive the stale derived cubes under the namespace, each as a new version whose
+        provenance note says why (``vault.history`` shows it, ``vault.rollback`` undoes it)."""
+        if not self.policy.retire_stale:
+            return
+        ns = self.namespace
+        due = [
+            c
+            for c in self.compiled
+            if c.id in self.stale and (ns is None or c.namespace[: len(ns)] == ns)
+        ]
+        retired: list[StaleDerived] = []
+        skipped: list[str] = list(self.report.get("skipped", ()))
+        for c in due:
+            why = self.stale[c.id]
+            if not self.policy.dry_run:
+                try:
+                    self.vault.update(
+                        self.principal,
+                        c.id,
+                        owner=c.access.owner,
+                        expected_version=c.version,
+                        status=LifecycleStatus.ARCHIVED,
+                        provenance=c.provenance.model_copy(
+                            update={"note": f"consolidation: retired, {why.reason}"[:4000]}
+                        ),
+                    )
+                except (ConflictError, CubeNotFoundError):
+                    skipped.append(c.id)  # changed concurrently: judged again next run
+                    continue
+            retired.append(why)
+        self.report.update(retired=tuple(retired), skipped=tuple(dict.fromkeys(skipped)))
 
     # -- plan -----------------------------------------------------------------------------
 
@@ -705,8 +941,7 @@ class _Run:
         live = [it.cube for it in self.items if not it.consumed]
 
         def fresh(c: MemCube, kind: MemoryKind) -> bool:
-            at = self.promoted.get(kind, {}).get(c.id)
-            return at is None or at < c.updated_at
+            return (c.access.owner, c.id) not in self.promoted.get(kind, set())
 
         hot = [
             c
@@ -857,6 +1092,52 @@ def _as_judge(judge: Any) -> Any:
     raise InvalidInputError("judge must be a chat model, a ModelJudge or a callable")
 
 
+def _model_promoters(
+    vault: MemVault, model: ChatMemOS | LocalLM, policy: LifecyclePolicy
+) -> tuple[Promoter, Promoter | None]:
+    """The promoters of a model: hot cubes compiled into activation memory for it, stable
+    ones trained into one adapter for it (when the policy trains adapters). The weights load
+    here, when there is something to promote."""
+    from memos_lc.activation import activation_promoter
+    from memos_lc.models import LocalLM
+
+    if isinstance(model, LocalLM):
+        lm, template, memory = model, None, None
+    else:
+        from memos_lc.chat_models import ChatMemOS
+
+        if not isinstance(model, ChatMemOS):
+            raise InvalidInputError(
+                f"model must be a ChatMemOS or a LocalLM, got {type(model).__name__}"
+            )
+        lm, template = model.lm, model.chat_template
+        # the chat model's own cache of KV prefixes gets the compiled one: its next turn
+        # does not read the blob back
+        memory = model.activation_memory if model.vault is vault else None
+    activate = activation_promoter(lm, chat_template=template, memory=memory)
+    if not policy.train_adapters:
+        return activate, None
+    from memos_lc.parametric import AdapterTrainingConfig, adapter_promoter
+
+    config = AdapterTrainingConfig(max_seconds=policy.adapter_max_seconds)
+    return activate, adapter_promoter(lm, config=config)
+
+
+def _promoters(
+    run: _Run,
+    model: ChatMemOS | LocalLM | None,
+    activate: Promoter | None,
+    parametrize: Promoter | None,
+) -> list[tuple[str, Promoter | None, list[MemCube]]]:
+    """Who promotes this run's candidates: the promoters given, else the model's."""
+    missing = (activate is None and run.hot) or (parametrize is None and run.stable)
+    if model is not None and missing:
+        own_activate, own_parametrize = _model_promoters(run.vault, model, run.policy)
+        activate = activate or own_activate
+        parametrize = parametrize or own_parametrize
+    return [("activation", activate, run.hot), ("parametric", parametrize, run.stable)]
+
+
 def _ids(out: Any) -> list[str]:
     if out is None:
         return []
@@ -874,12 +1155,14 @@ def consolidate(
     judge: BaseChatModel | Judge | None = None,
     activate: Promoter | None = None,
     parametrize: Promoter | None = None,
+    model: ChatMemOS | LocalLM | None = None,
     now: datetime | None = None,
 ) -> ConsolidationReport:
     """Consolidate ``principal``'s plaintext memories under ``namespace`` (all, when
     ``None``): expire, resolve keyed contradictions, merge near-duplicates, judge grey-zone
-    pairs (with ``judge``), report promotion candidates and promote them (with ``activate`` /
-    ``parametrize``). See the module docs for the rules. Blocking: run it off the answer path.
+    pairs (with ``judge``), retire stale activation / parametric cubes, report promotion
+    candidates and promote them (with ``activate`` / ``parametrize``, or for ``model``). See
+    the module docs for the rules. Blocking: run it off the answer path.
 
     Args:
         vault: The vault.
@@ -891,6 +1174,13 @@ def consolidate(
             ``(older, newer) -> PairJudgement | None`` for grey-zone pairs.
         activate: Promoter for hot candidates (activation memory).
         parametrize: Promoter for stable candidates (parametric memory).
+        model: The model the memory is for (a :class:`~memos_lc.chat_models.ChatMemOS` or a
+            :class:`~memos_lc.models.LocalLM`; its weights load only when there is something
+            to promote). Where ``activate`` / ``parametrize`` is not given, hot candidates are
+            compiled into one activation cube for it
+            (:func:`~memos_lc.activation.activation_promoter`) and, with
+            ``policy.train_adapters``, stable ones are trained into one adapter for it within
+            ``policy.adapter_max_seconds`` (:func:`~memos_lc.parametric.adapter_promoter`).
         now: The time expiry, age and recency are measured against (default: now; a later
             time expires what will be due by then).
 
@@ -899,6 +1189,9 @@ def consolidate(
 
             report = consolidate(vault, alice, ("alice",))
             assert report.merged or not report.changed
+            report = consolidate(vault, alice, ("alice",), LifecyclePolicy(train_adapters=False),
+                                 model=ChatMemOS(vault=vault))
+            report.activation_cubes     # compiled for the chat model, placed by its scheduler
     """
     run = _start(vault, principal, namespace, policy, now)
     run.expire()
@@ -916,13 +1209,12 @@ def consolidate(
                 verdicts.append(e)
         run.plan_judged(pairs, verdicts)
     run.apply()
+    run.judge_derived()
+    run.retire()
     run.plan_promotion()
     made: dict[str, list[str]] = {"activation": [], "parametric": []}
     if not run.policy.dry_run:
-        for name, promoter, cands in (
-            ("activation", activate, run.hot),
-            ("parametric", parametrize, run.stable),
-        ):
+        for name, promoter, cands in _promoters(run, model, activate, parametrize):
             if promoter is not None and cands:
                 out = promoter(vault, run.principal, list(cands))
                 if inspect.isawaitable(out):
@@ -940,11 +1232,14 @@ async def aconsolidate(
     judge: BaseChatModel | Judge | None = None,
     activate: Promoter | None = None,
     parametrize: Promoter | None = None,
+    model: ChatMemOS | LocalLM | None = None,
     now: datetime | None = None,
 ) -> ConsolidationReport:
     """Async twin of :func:`consolidate`: vault work runs in the default executor, a chat
-    model judges pairs concurrently (``judge_concurrency``), and promoters may be coroutine
-    functions."""
+    model judges pairs concurrently (``judge_concurrency``), promoters may be coroutine
+    functions, and a promoter with an async ``apromote`` (the adapter training of
+    ``model``) is awaited through it: cancelling the run stops training at its next step and
+    stores no adapter."""
     run = _start(vault, principal, namespace, policy, now)
     loop = asyncio.get_running_loop()
 
@@ -974,15 +1269,18 @@ async def aconsolidate(
         )
         run.plan_judged(pairs, verdicts)
     await blocking(run.apply)
+    await blocking(run.judge_derived)
+    await blocking(run.retire)
     run.plan_promotion()
     made: dict[str, list[str]] = {"activation": [], "parametric": []}
     if not run.policy.dry_run:
-        for name, promoter, cands in (
-            ("activation", activate, run.hot),
-            ("parametric", parametrize, run.stable),
-        ):
+        promoters = await blocking(_promoters, run, model, activate, parametrize)
+        for name, promoter, cands in promoters:
             if promoter is not None and cands:
-                if inspect.iscoroutinefunction(promoter):
+                apromote = getattr(promoter, "apromote", None)
+                if inspect.iscoroutinefunction(apromote):
+                    out = await apromote(vault, run.principal, list(cands))
+                elif inspect.iscoroutinefunction(promoter):
                     out = await promoter(vault, run.principal, list(cands))
                 else:
                     out = await blocking(promoter, vault, run.principal, list(cands))

@@ -897,12 +897,10 @@ def consolidate_to_adapter(
     tags = tuple(header.pop("tags", ()))
     if trained.stats["status"] == "interrupted" and "interrupted" not in tags:
         tags = (*tags, "interrupted")
-    provenance = header.pop("provenance", None) or Provenance(
-        origin="consolidation",
-        derived_from=tuple(c.id for c in sources),
-        actor=principal.id,
+    provenance = header.pop("provenance", None) or Provenance.built_from(
+        sources, origin="consolidation", actor=principal.id,
         note=f"LoRA r={config.rank} on {lm.name}",
-    )
+    )  # fmt: skip
     try:
         cube = MemCube.model_validate(
             {
@@ -949,6 +947,72 @@ async def aconsolidate_to_adapter(
         with contextlib.suppress(BaseException):
             await task
         raise
+
+
+@dataclass(frozen=True)
+class AdapterPromoter:
+    """A :mod:`memos_lc.lifecycle` promoter training stable plaintext cubes into one adapter
+    (see :func:`adapter_promoter`). Call it, or await :meth:`apromote` (what
+    :func:`~memos_lc.lifecycle.aconsolidate` does): training runs in a worker thread, and
+    cancelling stops it at the next step and stores nothing."""
+
+    lm: LocalLM | None = None
+    config: AdapterTrainingConfig | None = None
+    progress: bool = False
+    header: dict[str, Any] = field(default_factory=dict)
+
+    def _sources(self, cubes: Sequence[MemCube]) -> list[MemCube]:
+        return [c for c in cubes if c.kind is MemoryKind.PLAINTEXT]
+
+    def __call__(
+        self, vault: MemVault, principal: Principal, cubes: list[MemCube]
+    ) -> MemCube | None:
+        sources = self._sources(cubes)
+        if not sources:
+            return None
+        return consolidate_to_adapter(
+            vault, principal, sources, lm=self.lm, config=self.config,
+            progress=self.progress, **dict(self.header),
+        )  # fmt: skip
+
+    async def apromote(
+        self, vault: MemVault, principal: Principal, cubes: list[MemCube]
+    ) -> MemCube | None:
+        """Async twin of calling it (cancellable training off the event loop)."""
+        sources = self._sources(cubes)
+        if not sources:
+            return None
+        return await aconsolidate_to_adapter(
+            vault, principal, sources, lm=self.lm, config=self.config,
+            progress=self.progress, **dict(self.header),
+        )  # fmt: skip
+
+
+def adapter_promoter(
+    lm: LocalLM | None = None,
+    *,
+    config: AdapterTrainingConfig | None = None,
+    progress: bool = False,
+    **header: Any,
+) -> AdapterPromoter:
+    """A :mod:`memos_lc.lifecycle` promoter training stable plaintext cubes into parametric
+    memory: the twin of :func:`memos_lc.activation.activation_promoter`.
+
+    The cubes given (the plaintext ones) are trained into ONE LoRA adapter for ``lm`` (the
+    bundled SmolLM2 when ``None``) by :func:`consolidate_to_adapter`, within
+    ``config.max_seconds`` when set, and stored in the cubes' common namespace. Its provenance
+    records the cubes, ids and versions: once one of them changes, the adapter is stale (the
+    scheduler stops placing it, the next consolidation retires it). ``header`` sets other
+    cube fields.
+
+    Example:
+        .. code-block:: python
+
+            from memos_lc.lifecycle import consolidate
+            consolidate(vault, alice, ("alice",), policy,
+                        parametrize=adapter_promoter(config=AdapterTrainingConfig(max_seconds=60)))
+    """
+    return AdapterPromoter(lm=lm, config=config, progress=progress, header=dict(header))
 
 
 # -- serving -------------------------------------------------------------------------------
@@ -1151,11 +1215,13 @@ def _parse_adapter(data: bytes, fingerprint: str) -> tuple[_LoraSpec, dict[str, 
 
 __all__ = [
     "ADAPTER_FORMAT",
+    "AdapterPromoter",
     "AdapterRegistry",
     "AdapterTrainingConfig",
     "LoadedAdapter",
     "QAPair",
     "aconsolidate_to_adapter",
+    "adapter_promoter",
     "consolidate_to_adapter",
     "fact_questions",
     "render_conversation",

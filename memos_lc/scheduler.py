@@ -61,6 +61,7 @@ from memos_lc.cube import (
     validate_namespace,
 )
 from memos_lc.errors import InvalidInputError
+from memos_lc.lifecycle import DERIVED_KINDS, StaleDerived, astale_derived, stale_derived
 from memos_lc.reader import Turn, format_date, turns_of
 from memos_lc.vault import CubeFilter
 
@@ -439,6 +440,10 @@ class MemoryPlan(BaseModel):
     """The query variants searched."""
     candidates: int
     """How many distinct candidates were considered."""
+    stale: list[StaleDerived] = Field(default_factory=list)
+    """Activation / parametric cubes the search found and the plan left out because a source
+    they were built from changed since (a newer version, deleted, expired...): each with
+    the reason. The next consolidation retires them."""
 
     @property
     def cubes(self) -> list[MemCube]:
@@ -818,7 +823,8 @@ class MemScheduler:
         considered; ``now`` is the time recency is measured against."""
         queries, ns = self._check(query, namespace, budget_tokens)
         lists = self._search_all(principal, queries, ns, filter)
-        plan = self._assemble(query, ns, budget_tokens, queries, lists, now)
+        lists, stale = self._drop_stale(principal, lists, now)
+        plan = self._assemble(query, ns, budget_tokens, queries, lists, now, stale)
         if self.policy.record_use and plan.items:
             self.vault.record_use(principal, [c.id for c in plan.cubes])
         return plan
@@ -836,8 +842,9 @@ class MemScheduler:
         """Async twin of :meth:`plan`."""
         queries, ns = self._check(query, namespace, budget_tokens)
         lists = await self._asearch_all(principal, queries, ns, filter)
+        lists, stale = await self._adrop_stale(principal, lists, now)
         plan = await asyncio.to_thread(
-            self._assemble, query, ns, budget_tokens, queries, lists, now
+            self._assemble, query, ns, budget_tokens, queries, lists, now, stale
         )
         if self.policy.record_use and plan.items:
             await self.vault.arecord_use(principal, [c.id for c in plan.cubes])
@@ -884,7 +891,9 @@ class MemScheduler:
         self._check(candidates.query, candidates.namespace, budget_tokens)
         ids = candidates.cube_ids
         cubes = self.vault.find(principal, cube_ids=ids, limit=max(1, len(ids))) if ids else []
-        plan = self._assemble(*_ranked(candidates, cubes, budget_tokens), now)
+        query, ns, budget, queries, lists = _ranked(candidates, cubes, budget_tokens)
+        lists, stale = self._drop_stale(principal, lists, now)
+        plan = self._assemble(query, ns, budget, queries, lists, now, stale)
         if self.policy.record_use and plan.items:
             self.vault.record_use(principal, [c.id for c in plan.cubes])
         return plan
@@ -903,8 +912,10 @@ class MemScheduler:
         cubes = (
             await self.vault.afind(principal, cube_ids=ids, limit=max(1, len(ids))) if ids else []
         )
+        query, ns, budget, queries, lists = _ranked(candidates, cubes, budget_tokens)
+        lists, stale = await self._adrop_stale(principal, lists, now)
         plan = await asyncio.to_thread(
-            self._assemble, *_ranked(candidates, cubes, budget_tokens), now
+            self._assemble, query, ns, budget, queries, lists, now, stale
         )
         if self.policy.record_use and plan.items:
             await self.vault.arecord_use(principal, [c.id for c in plan.cubes])
@@ -948,6 +959,26 @@ class MemScheduler:
                     vec = vectors[s.query] = self.vault.embeddings.embed_query(s.query)
             out.append((s, self.vault.search(principal, s.query, **s.options(ns, vec))))
         return out
+
+    def _drop_stale(
+        self, principal: Principal | str, lists: Hits, now: datetime | None
+    ) -> tuple[Hits, list[StaleDerived]]:
+        """The hits without the derived cubes a source changed under (one batched vault read
+        of their sources' heads, only when a derived cube was found), and why each left."""
+        derived = _derived_hits(lists)
+        if not derived:
+            return lists, []
+        stale = stale_derived(self.vault, principal, derived, now=now)
+        return _without(lists, stale), list(stale.values())
+
+    async def _adrop_stale(
+        self, principal: Principal | str, lists: Hits, now: datetime | None
+    ) -> tuple[Hits, list[StaleDerived]]:
+        derived = _derived_hits(lists)
+        if not derived:
+            return lists, []
+        stale = await astale_derived(self.vault, principal, derived, now=now)
+        return _without(lists, stale), list(stale.values())
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -1003,6 +1034,7 @@ class MemScheduler:
         queries: list[str],
         lists: Hits,
         now: datetime | None,
+        stale: Sequence[StaleDerived] = (),
     ) -> MemoryPlan:
         cands = self._fuse(lists, query)
         self._score(cands, now or utcnow(), query)
@@ -1018,6 +1050,7 @@ class MemScheduler:
             total_tokens=total,
             queries=queries,
             candidates=len(cands),
+            stale=list(stale),
         )
 
     def _fuse(self, lists: Hits, query: str) -> list[_Candidate]:
@@ -1394,6 +1427,16 @@ def _candidates(
             for spec, hits in lists
         ],
     )
+
+
+def _derived_hits(lists: Hits) -> list[MemCube]:
+    return [h.cube for _, hits in lists for h in hits if h.cube.kind in DERIVED_KINDS]
+
+
+def _without(lists: Hits, stale: Mapping[str, StaleDerived]) -> Hits:
+    if not stale:
+        return lists
+    return [(spec, [h for h in hits if h.cube.id not in stale]) for spec, hits in lists]
 
 
 def _ranked(

@@ -42,12 +42,13 @@ Example ``langgraph.json``:
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
@@ -57,6 +58,9 @@ from memos_lc.errors import PermissionDeniedError
 from memos_lc.governance import Principal, as_principal, default_principal, os_user_principal
 from memos_lc.store import MemCubeStore
 from memos_lc.vault.qdrant import ENV_VAULT, MemVault, default_vault_path
+
+if TYPE_CHECKING:
+    from memos_lc.chat_models import ChatMemOS
 
 ENV_STUDIO_ROLES = "MEMOS_LC_STUDIO_ROLES"
 """Roles of the operator, who the store API acts as when no user is authenticated (e.g.
@@ -170,6 +174,17 @@ class ServerStore(MemCubeStore):
                 "server with auth: authenticate it, or handle it in @auth.on.store"
             )
         return Principal(as_principal(user.identity).id)
+
+
+@functools.cache
+def answering_model(vault: MemVault | None) -> ChatMemOS:
+    """The chat model the served graphs answer with (``graphs/memory_chat.py``) and promote
+    memory for (``graphs/consolidation.py``: activation and adapter cubes for these weights),
+    one per vault, so a server holds one of it. Its weights load on first use, not when the
+    server imports the graphs; the vault lets it read the cubes the scheduler places."""
+    from memos_lc.chat_models import ChatMemOS
+
+    return ChatMemOS(max_new_tokens=96, vault=vault)
 
 
 @asynccontextmanager
