@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -31,7 +32,6 @@ import shutil
 import sys
 import tempfile
 import textwrap
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -45,7 +45,6 @@ from memos_lc.cube import (
     LifecycleStatus,
     MemCube,
     MemoryType,
-    ScoredCube,
     utcnow,
     validate_namespace,
 )
@@ -839,205 +838,19 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 # -- demo --------------------------------------------------------------------------------------
 
-DEMO_USER = "demo-user"
-DEMO_GUEST = "guest"
-DEMO_ROOT = ("users", DEMO_USER)
-# (namespace leaf, memory type, tags, priority, what the user says); a MemReader would infer
-# type and tags, the script states them so the demo stays deterministic and model-free.
-DEMO_SESSION_1 = [
-    (
-        "food",
-        "preference",
-        ("diet",),
-        0.8,
-        "I'm vegetarian, and I've been cutting out dairy as well.",
-    ),
-    ("pets", "user", ("pet", "dog"), 0.7, "My dog is a border collie called Pixel."),
-    (
-        "travel",
-        "episodic",
-        ("trip",),
-        0.6,
-        "In May I'm flying to Lisbon for a week of hiking along the coast.",
-    ),
-    (
-        "work",
-        "preference",
-        ("work",),
-        0.6,
-        "At work I prefer short written updates to long meetings.",
-    ),
-    ("chat", "episodic", ("chit-chat",), 0.1, "Haha, the weather is lovely today."),
-    ("chat", "episodic", ("chit-chat",), 0.1, "Thanks, that's all for now!"),
-]
-DEMO_QUESTIONS = [
-    "What should I cook for dinner?",
-    "Remind me what my dog is called",
-    "Any tips for packing for my trip?",
-]
-DEMO_UPDATE = "Pixel turned three last week and only eats grain-free food now."
-DEMO_FOLLOW_UP = "What does Pixel eat?"
-
-
-def _why(hit: ScoredCube) -> str:
-    prov = hit.cube.provenance
-    if hit.lexical_rank is None:
-        lexical = "no shared words"
-    else:
-        lexical = f"lexical {_rank(hit.lexical_rank)}: {', '.join(hit.matched_terms) or '-'}"
-    source = f"{prov.thread_id or prov.origin}/{','.join(prov.message_ids) or '-'}"
-    return (
-        f"why: score {hit.score:.3f} (dense {_rank(hit.dense_rank)}, {lexical}) from {source} at "
-        f"{hit.cube.updated_at.astimezone():%H:%M:%S}"
-    )
-
-
-def _demo_recall(
-    vault: MemVault, user: Principal, msg_id: str, question: str, say: Out
-) -> dict[str, Any]:
-    say(f"  {msg_id} > {question}")
-    hits = vault.search(user, question, namespace=DEMO_ROOT, limit=1, explain=True)
-    for h in hits:
-        ver = f" v{h.cube.version}" if h.cube.version > 1 else ""
-        say(f'          recalled {short_id(h.cube.id)}{ver} "{clip(h.cube.text, 66)}"')
-        say(f"          {_why(h)}")
-    return {
-        "message_id": msg_id,
-        "question": question,
-        "hits": [h.model_dump(mode="json") for h in hits],
-    }
-
-
-def run_demo(location: str, say: Out) -> dict[str, Any]:
-    """Two sessions over one vault directory; returns what happened, for ``--json``."""
-    user = Principal(id=DEMO_USER)
-    report: dict[str, Any] = {"vault": location, "session_1": [], "session_2": []}
-
-    say(f"SESSION 1  principal {DEMO_USER}, thread session-1")
-    vault = MemVault.open(location)
-    try:
-        started = time.perf_counter()
-        vault.embeddings.embed_query("warm up")  # load MiniLM now so the wait is explained
-        say(
-            f"  embeddings: bundled all-MiniLM-L6-v2, loaded in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
-        for n, (leaf, mtype, tags, priority, text) in enumerate(DEMO_SESSION_1, 1):
-            msg_id = f"s1-m{n}"
-            prov = {
-                "origin": "demo",
-                "thread_id": "session-1",
-                "message_ids": (msg_id,),
-                "actor": DEMO_USER,
-            }
-            cube = vault.add(
-                user,
-                text,
-                namespace=(*DEMO_ROOT, leaf),
-                memory_type=mtype,
-                tags=tags,
-                priority=priority,
-                provenance=prov,
-            )
-            say(f"  {msg_id} > {text}")
-            say(
-                f"          stored {short_id(cube.id)}  {format_namespace(cube.namespace):<24}"
-                f"{mtype:<12}[{', '.join(tags)}]"
-            )
-            report["session_1"].append({"message_id": msg_id, "cube": _cube_json(cube)})
-    finally:
-        vault.close()  # session 2 must really come back from disk
-    say(f"  vault closed: {len(DEMO_SESSION_1)} memories written to disk")
-    say("")
-
-    vault = MemVault.open(location)
-    try:
-        count = vault.count(user, namespace=DEMO_ROOT)
-        say(
-            f"SESSION 2  principal {DEMO_USER}, thread session-2, "
-            f"vault reopened from disk ({count} memories)"
-        )
-        say("  (score: reciprocal-rank fusion of MiniLM dense and BM25 lexical search)")
-        n = 0
-        for n, question in enumerate(DEMO_QUESTIONS, 1):
-            report["session_2"].append(_demo_recall(vault, user, f"s2-m{n}", question, say))
-
-        n += 1
-        msg_id = f"s2-m{n}"
-        say(f"  {msg_id} > {DEMO_UPDATE}")
-        target = vault.search(user, DEMO_UPDATE, namespace=DEMO_ROOT, limit=1)[0].cube
-        prov = target.provenance.model_copy(
-            update={"thread_id": "session-2", "message_ids": (msg_id,)}
-        )
-        # the new statement joins the memory it was found to be about (no model rewrites
-        # it here: a fine-mode reader or a consolidation judge would merge the two)
-        text = f"{target.text} {DEMO_UPDATE}"
-        updated = vault.update(user, target.id, text=text, provenance=prov)
-        say(
-            f"          updated {short_id(updated.id)} -> v{updated.version}: the statement "
-            f"joins it (v{target.version} is kept in the history)"
-        )
-        history = vault.history(user, updated.id)
-        say(f"  history of {updated.id}:")
-        for c in history:
-            src = ",".join(c.provenance.message_ids)
-            say(
-                f"          v{c.version}  {c.updated_at.astimezone():%H:%M:%S}  {src:<6} "
-                f"{clip(c.text, 66)}"
-            )
-        report["update"] = {
-            "cube": _cube_json(updated),
-            "history": [_cube_json(c) for c in history],
-        }
-        report["session_2"].append(_demo_recall(vault, user, f"s2-m{n + 1}", DEMO_FOLLOW_UP, say))
-
-        guest = Principal(id=DEMO_GUEST)
-        seen = vault.search(guest, "dog", limit=10)
-        try:
-            vault.get(guest, updated.id)
-            got = "visible"
-        except CubeNotFoundError:
-            got = "not found"
-        say(
-            f'  {DEMO_GUEST} (another principal) searches "dog": {len(seen)} hits; '
-            f"get {short_id(updated.id)}: {got} (deny by default)"
-        )
-        vault.grant(user, (*DEMO_ROOT, "pets"), DEMO_GUEST)
-        shared = vault.search(guest, "dog", limit=10)
-        say(
-            f"  after {DEMO_USER} grants {format_namespace((*DEMO_ROOT, 'pets'))} to "
-            f"{DEMO_GUEST}: {DEMO_GUEST} finds {len(shared)} (only the pets namespace)"
-        )
-        events = vault.audit_log(Principal(id="auditor", roles=frozenset({"admin"})), limit=10_000)
-    finally:
-        vault.close()
-
-    recalled = sum(1 for r in report["session_2"] if r["hits"])
-    report.update(
-        reopened=count,
-        guest_hits=len(seen),
-        guest_hits_after_grant=len(shared),
-        audit_events=len(events),
-    )
-    say("")
-    say(
-        f"summary: {count} memories reopened, {recalled}/{len(report['session_2'])} "
-        f"questions recalled, {len(history)} versions kept, {DEMO_GUEST} saw {len(seen)}, "
-        f"{len(events)} audit events"
-    )
-    return report
-
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """A scripted two-session conversation showing recall, versions and isolation."""
-    say: Out = (lambda *a, **k: None) if args.json else print
+    """An agent graph with memory over two sessions (:mod:`memos_lc.demo`)."""
+    from memos_lc.demo import run_demo
+
+    # with --json the report is stdout and the narrative goes to stderr
+    say: Out = functools.partial(print, file=sys.stderr, flush=True) if args.json else print
     # only an explicit --vault is used: the demo never writes into the user's own vault
     scratch = None if args.vault else tempfile.mkdtemp(prefix="memos-demo-")
     location = args.vault or str(Path(scratch or "") / "vault")
-    say(f"memos-lc demo: memory that outlives the session (vault {location})")
-    say("")
+    say(f"memos-lc demo: an agent graph with MemOS memory, two sessions (vault {location})")
     try:
-        report = run_demo(location, say)
+        report = run_demo(location, say, fast=args.fast)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -1265,10 +1078,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-remote", action="store_true", help="with --http: allow a non-loopback --host"
     )
-    command(
+    p = command(
         "demo",
         cmd_demo,
-        "two-session walkthrough in a temporary vault (only an explicit --vault is reused)",
+        "an agent graph with memory (ChatMemOS on the bundled model) over two sessions with a "
+        "consolidation run between them, in a temporary vault (only an explicit --vault is kept)",
+    )
+    p.add_argument(
+        "--fast", action="store_true", help="skip adapter training in the consolidation run"
     )
     return parser
 

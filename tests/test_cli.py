@@ -3,7 +3,6 @@ exit codes, stderr and the directory lock."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -12,7 +11,6 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -461,50 +459,6 @@ def test_model_free_commands_do_not_import_torch(vault_dir) -> None:
         env={**os.environ, "MEMOS_LC_PRINCIPAL": "alice"},
     )
     assert done.stdout.splitlines()[-1] == "0 []", done.stderr
-
-
-# -- demo ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo_run() -> tuple[int, str]:
-    """One run of ``memos-lc demo`` shared by the demo tests (it loads MiniLM)."""
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(["demo"])
-    return code, buf.getvalue()
-
-
-def test_demo_recalls_across_sessions(demo_run: tuple[int, str]) -> None:
-    code, out = demo_run
-    assert code == 0
-    lines = out.splitlines()
-    assert len(lines) < 60 and max(map(len, lines)) <= 110
-    assert "SESSION 1" in out and "SESSION 2" in out and "reopened from disk" in out
-    after = out.split("What should I cook for dinner?", 1)[1].splitlines()
-    assert "vegetarian" in after[1] and "why: score" in after[2] and "dense #1" in after[2]
-    assert "from session-1/s1-m1" in after[2]
-    dog = out.split("Remind me what my dog is called", 1)[1].splitlines()
-    assert "Pixel" in dog[1] and "lexical #1: called, dog" in dog[2]
-    assert "-> v2" in out and re.search(r"v1 .* s1-m2 .*\n\s+v2 .* s2-m4 ", out)
-    assert 'searches "dog": 0 hits' in out and "not found" in out
-    assert lines[-2].startswith("summary: 6 memories reopened, 4/4 questions recalled")
-    # the temporary vault is gone
-    vault = re.search(r"\(vault (.+)\)", lines[0]).group(1)  # type: ignore[union-attr]
-    assert not Path(vault).exists()
-
-
-def test_demo_json_keeps_an_explicit_vault(capsys, tmp_path: Path) -> None:
-    vault = tmp_path / "demo-vault"
-    assert main(["--json", "demo", "--vault", str(vault)]) == 0
-    report: dict[str, Any] = json.loads(capsys.readouterr().out)
-    assert report["vault"] == str(vault) and report["guest_hits"] == 0
-    assert report["guest_hits_after_grant"] == 1
-    assert [c["version"] for c in report["update"]["history"]] == [1, 2]
-    first = report["session_2"][0]["hits"][0]
-    assert first["dense_rank"] == 1 and "vegetarian" in first["cube"]["payload"]["text"]
-    listed = run_json(capsys, vault, "list", who="demo-user")
-    assert len(listed) == 6
 
 
 def test_update_writes_a_new_version(capsys, vault_dir) -> None:
