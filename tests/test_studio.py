@@ -266,3 +266,31 @@ def test_operator_roles_are_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
     assert operator_principal() == Principal("studio")
     monkeypatch.setenv(ENV_STUDIO_ROLES, " admin, auditor ,")
     assert operator_principal().roles == {"admin", "auditor"}
+
+
+def test_memory_chat_turn_shows_placement_and_first_token(tmp_path: Path) -> None:
+    """graphs/memory_chat.py in-process over a MemCubeStore: a turn's state (what Studio
+    shows) carries what the scheduler placed where and why, and the agent node's trace."""
+    import importlib.util
+
+    from memos_lc.store import MemCubeStore
+
+    spec = importlib.util.spec_from_file_location("memory_chat", REPO / "graphs/memory_chat.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert {"memory_plan", "memory_trace"} <= module.graph.get_output_jsonschema()[
+        "properties"
+    ].keys()
+    with MemVault.open(tmp_path / "vault") as vault:
+        alice = Principal(id="alice")
+        memory = vault.add(alice, "My sister is called Ondine.", namespace=("memories", "alice"))
+        graph = module.graph.copy(update={"store": MemCubeStore(vault)})
+        out = graph.invoke(
+            {"messages": [("user", "What is my sister called?")]}, context={"user_id": "alice"}
+        )
+    placed = {i["cube_id"]: i for i in out["memory_plan"]["items"]}
+    assert placed[memory.id]["placement"] == "plaintext"  # nothing compiled yet
+    assert placed[memory.id]["components"]["relevance"] > 0
+    trace = out["memory_trace"]
+    assert trace["ttft_ms"] > 0 and trace["activation_used"] is False and trace["output_tokens"]
