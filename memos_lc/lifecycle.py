@@ -176,8 +176,9 @@ class LifecyclePolicy(BaseModel):
     adapter_max_seconds: float = Field(default=120.0, gt=0.0)
     """Time budget of that training; the adapter stores what it learned by then."""
     retire_stale: bool = True
-    """Archive the principal's activation / parametric cubes under the namespace that a source
-    has changed under since they were built (see :func:`stale_derived`)."""
+    """Archive the principal's activation / parametric cubes (under the namespace, or built
+    from a cube under it) that a source has changed under since they were built (see
+    :func:`stale_derived`)."""
 
     dry_run: bool = False
     """Plan and report only; write nothing (and call no promoter)."""
@@ -677,15 +678,23 @@ class _Run:
                 held.update((o, i) for o, i, _ in _built_from(c))
 
     def retire(self) -> None:
-        """Archive the stale derived cubes under the namespace, each as a new version whose
-        provenance note says why (``vault.history`` shows it, ``vault.rollback`` undoes it)."""
+        """Archive the stale derived cubes under the namespace (or built from a cube under it),
+        each as a new version whose provenance note says why (``vault.history`` shows it,
+        ``vault.rollback`` undoes it)."""
         if not self.policy.retire_stale:
             return
         ns = self.namespace
+        # this run's cubes: those under the namespace, and those built from a cube under it
+        here = {(it.cube.access.owner, it.cube.id) for it in self.items}
         due = [
             c
             for c in self.compiled
-            if c.id in self.stale and (ns is None or c.namespace[: len(ns)] == ns)
+            if c.id in self.stale
+            and (
+                ns is None
+                or c.namespace[: len(ns)] == ns
+                or any((o, i) in here for o, i, _ in _built_from(c))
+            )
         ]
         retired: list[StaleDerived] = []
         skipped: list[str] = list(self.report.get("skipped", ()))

@@ -26,7 +26,7 @@ from memos_lc.activation import (
     render_prefix,
 )
 from memos_lc.chat_models import ChatMemOS
-from memos_lc.cube import ActivationPayload
+from memos_lc.cube import ActivationPayload, SourceRef
 from memos_lc.errors import (
     ActivationFallbackWarning,
     ActivationFormatError,
@@ -233,6 +233,7 @@ def test_promoter_compiles_hot_cubes_into_one_block(
     assert made.text == "- Alice takes the 8:10 train.\n- Alice's desk is B-12."
     assert made.namespace == ("alice", "hot")
     assert made.provenance.derived_from == (a.id, b.id)
+    assert made.provenance.derived_from_versions == (SourceRef.of(a), SourceRef.of(b))
     assert made.tags == ("promoted",)
     assert promote(kv_vault, alice, [made]) is None  # nothing plaintext to promote
     reply = chat.invoke("Which train does Alice take?", activation=made.id, principal=alice)

@@ -291,6 +291,9 @@ def test_promotion_candidates_and_promoters(vault, alice) -> None:
         vault.record_use(alice, [hot.id])
     changed = consolidate(vault, alice, NS)
     assert changed.activation_candidates == (hot.id,)  # changed since it was compiled
+    # a cube that names its sources' ids only (no versions) is judged by their last change
+    [stale] = changed.retired
+    assert (stale.cube_id, stale.source_version, stale.change) == (compiled.id, None, "new_version")
 
 
 # -- isolation and idempotency -------------------------------------------------------------------

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST = LifecyclePolicy(train_adapters=False)
 TINY = adapter_promoter(
     config=AdapterTrainingConfig(
-        steps=2, rank=4, pairs_per_sequence=2, anchor_weight=0.0, system_prompts=(None,)
+        steps=2, rank=4, pairs_per_sequence=2, anchor_weight=0.0, system_prompts=(None,), bf16=False
     )
 )
 
@@ -151,6 +151,31 @@ def test_promote_place_use_then_retire_on_a_new_version(
     assert pvault.get(bob, bob_kv.id).version == bob_kv.version
     assert all(c.access.owner == "alice" for c in plan.cubes)
     assert consolidate(pvault, alice, ns("alice"), FAST, model=chat).changed is False
+
+
+def test_a_plan_reads_the_sources_of_every_derived_cube_in_one_call(
+    pvault: MemVault, lm: LocalLM, chat: ChatMemOS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    judy = Principal("judy")
+    first = hot(pvault, judy, "Judy's bus is the 14.", "Judy's stop is Elm Street.")
+    [one] = consolidate(pvault, judy, ns("judy"), FAST, model=chat).activation_cubes
+    second = hot(pvault, judy, "Judy's bus is late on Mondays.")
+    [two] = consolidate(pvault, judy, ns("judy"), FAST, model=chat).activation_cubes
+    for c in (*first, *second):
+        pvault.update(judy, c.id, tags=("edited",))
+    calls: list[dict] = []
+    find = pvault.find
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs)
+        return find(*args, **kwargs)
+
+    monkeypatch.setattr(pvault, "find", counted)
+    plan = scheduler(pvault, lm, chat).plan(judy, "Which bus does Judy take?",
+                                            namespace=ns("judy"))  # fmt: skip
+    assert {s.cube_id for s in plan.stale} == {one, two} and plan.activations == []
+    [lookup] = calls  # the sources of both cubes, in one batched read
+    assert set(lookup["cube_ids"]) == {c.id for c in (*first, *second)}
 
 
 def test_a_deleted_or_expired_source_retires_what_was_built_from_it(
