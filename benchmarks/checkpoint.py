@@ -199,7 +199,7 @@ class VaultCounter:
     def __init__(self, saver: MemCubeSaver) -> None:
         self.counts: Counter[str] = Counter()
         self.saver = saver
-        self.inner = saver._vault
+        self.inner = saver.vault
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.inner, name)
@@ -214,11 +214,11 @@ class VaultCounter:
         return call
 
     def __enter__(self) -> VaultCounter:
-        self.saver._vault = self
+        self.saver.vault = self
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.saver._vault = self.inner
+        self.saver.vault = self.inner
 
 
 def replay_thread(

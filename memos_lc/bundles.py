@@ -492,37 +492,12 @@ def export_bundle(
     if not out.parent.is_dir():
         raise InvalidInputError(f"{out.parent} is not a directory")
 
-    found: dict[str, list[MemCube]] = {}
-    offset = 0
-    while True:
-        page = vault.list(
-            principal, filter=f, limit=_EXPORT_PAGE, offset=offset, newest_first=False
-        )
-        for c in page:
-            found.setdefault(c.id, []).append(c)
-        if len(page) < _EXPORT_PAGE:
-            break
-        offset += _EXPORT_PAGE
-    heads: dict[str, MemCube] = {}
-    for cid, same_id in found.items():  # the cube the id names for the exporter (MemVault.get)
-        mine = [c for c in same_id if c.access.owner == principal.id]
-        if len(same_id) > 1 and not mine:
-            raise AmbiguousCubeError(
-                f"cubes {cid} of several owners match, and a bundle holds one cube per id: "
-                "export one owner's cubes (filter=CubeFilter(owner=...), --owner)"
-            )
-        heads[cid] = (mine or same_id)[0]
+    heads = _export_heads(vault, principal, f)
     versions: list[MemCube] = []
     for head in heads.values():
         owner = head.access.owner
         versions.extend(vault.history(principal, head.id, owner=owner) if history else [head])
-
-    blobs: dict[str, bytes] = {}
-    for c in versions:
-        if isinstance(c.payload, ActivationPayload | ParametricPayload):
-            digest = c.payload.blob.sha256
-            if digest not in blobs:
-                blobs[digest] = vault.blobs.get_bytes(digest)  # verified against its digest
+    blobs = _export_blobs(vault, versions)
     cubes = b"".join(c.to_json().encode() + b"\n" for c in versions)
     members: dict[str, bytes] = {CUBES: cubes}
     members.update({f"blobs/{d}.safetensors": data for d, data in sorted(blobs.items())})
@@ -560,6 +535,43 @@ def export_bundle(
     entries.extend((name, members[name], zipfile.ZIP_STORED) for name in members if name != CUBES)
     _write_zip(out, entries)
     return manifest
+
+
+def _export_heads(vault: MemVault, principal: Principal, f: CubeFilter) -> dict[str, MemCube]:
+    """The cube each id matching ``f`` names for the exporter (as :meth:`MemVault.get` would:
+    its own, else the one it reads), by id."""
+    found: dict[str, list[MemCube]] = {}
+    offset = 0
+    while True:
+        page = vault.list(
+            principal, filter=f, limit=_EXPORT_PAGE, offset=offset, newest_first=False
+        )
+        for c in page:
+            found.setdefault(c.id, []).append(c)
+        if len(page) < _EXPORT_PAGE:
+            break
+        offset += _EXPORT_PAGE
+    heads: dict[str, MemCube] = {}
+    for cid, same_id in found.items():
+        mine = [c for c in same_id if c.access.owner == principal.id]
+        if len(same_id) > 1 and not mine:
+            raise AmbiguousCubeError(
+                f"cubes {cid} of several owners match, and a bundle holds one cube per id: "
+                "export one owner's cubes (filter=CubeFilter(owner=...), --owner)"
+            )
+        heads[cid] = (mine or same_id)[0]
+    return heads
+
+
+def _export_blobs(vault: MemVault, versions: Iterable[MemCube]) -> dict[str, bytes]:
+    """The payload bytes the activation / parametric ``versions`` refer to, by digest."""
+    blobs: dict[str, bytes] = {}
+    for c in versions:
+        if isinstance(c.payload, ActivationPayload | ParametricPayload):
+            digest = c.payload.blob.sha256
+            if digest not in blobs:
+                blobs[digest] = vault.blobs.get_bytes(digest)  # verified against its digest
+    return blobs
 
 
 def _fingerprints(cubes: Iterable[MemCube]) -> tuple[str, ...]:
@@ -1057,7 +1069,7 @@ def import_bundle(
       was refused), besides the events of the writes it makes.
     """
     principal = as_principal(principal)
-    with vault._audited(principal, "import") as touched:
+    with vault.audited(principal, "import") as touched:
         report = _import_bundle(
             vault,
             principal,
@@ -1098,18 +1110,7 @@ def _import_bundle(
         )
     check_model_fingerprint(model_fingerprint)
     rules = _remap_rules(remap)
-    if isinstance(source, Bundle):  # verified when it was read
-        if verify_with is not None:
-            raise InvalidInputError("pass verify_with to read_bundle() for a Bundle object")
-        if require_signature and source.signature != "verified":
-            raise BundleSignatureError("a verified signature is required")
-    bundle = (
-        source
-        if isinstance(source, Bundle)
-        else read_bundle(
-            source, verify_with=verify_with, require_signature=require_signature, limits=limits
-        )
-    )
+    bundle = _verified_bundle(source, verify_with, require_signature, limits)
     m = bundle.manifest
     report = ImportReport(
         bundle_id=m.bundle_id,
@@ -1125,12 +1126,48 @@ def _import_bundle(
         report.warnings.append(
             f"the bundle is signed by {bundle.signer}, but no key was given to verify it"
         )
-
     # plan: everything that can fail on the bundle's content fails here, before any write
-    chains = _chains(bundle.cubes)
+    adopted, asleep = _adopt_chains(bundle, principal, rules, model_fingerprint, allow_checkpoints)
+    existing = _own_heads(vault, principal, list(adopted))
+    new_versions, replacements = _plan_import(adopted, asleep, existing, on_conflict, report)
+    if dry_run:
+        report.versions_written = len(new_versions) + len(replacements)
+        return report
+    _write_import(vault, principal, bundle, new_versions, replacements, report)
+    return report
+
+
+def _verified_bundle(
+    source: Source | Bundle,
+    verify_with: VerifyKey | None,
+    require_signature: bool,
+    limits: BundleLimits | None,
+) -> Bundle:
+    if not isinstance(source, Bundle):
+        return read_bundle(
+            source, verify_with=verify_with, require_signature=require_signature, limits=limits
+        )
+    # a Bundle object was verified when it was read
+    if verify_with is not None:
+        raise InvalidInputError("pass verify_with to read_bundle() for a Bundle object")
+    if require_signature and source.signature != "verified":
+        raise BundleSignatureError("a verified signature is required")
+    return source
+
+
+def _adopt_chains(
+    bundle: Bundle,
+    principal: Principal,
+    rules: Rules,
+    model_fingerprint: str | None,
+    allow_checkpoints: bool,
+) -> tuple[dict[str, list[MemCube]], dict[str, str]]:
+    """Each bundled cube's versions as the importer will own them, by id; and the ids that
+    arrive dormant (built for another model), with why. No I/O."""
+    m = bundle.manifest
     adopted: dict[str, list[MemCube]] = {}
     asleep: dict[str, str] = {}
-    for cid, chain in chains.items():
+    for cid, chain in _chains(bundle.cubes).items():
         try:
             versions = [
                 _adopt(c, principal, m, rules, c.version if m.history else 1) for c in chain
@@ -1148,8 +1185,18 @@ def _import_bundle(
                 "Pass allow_checkpoints=True to import checkpoints on purpose"
             )
         adopted[cid] = versions
+    return adopted, asleep
 
-    existing = _own_heads(vault, principal, list(adopted))
+
+def _plan_import(
+    adopted: dict[str, list[MemCube]],
+    asleep: dict[str, str],
+    existing: dict[str, MemCube],
+    on_conflict: ConflictPolicy,
+    report: ImportReport,
+) -> tuple[list[MemCube], list[tuple[str, dict[str, Any]]]]:
+    """The versions to write new and the importer's cubes to replace (id, new content),
+    given the importer's ``existing`` heads; the report says what happens to each id."""
     new_versions: list[MemCube] = []
     replacements: list[tuple[str, dict[str, Any]]] = []
     for cid, versions in adopted.items():
@@ -1178,11 +1225,19 @@ def _import_bundle(
                 f"cube {cid} ({versions[-1].kind.value}) imported dormant "
                 f"(status archived, tag {DORMANT_TAG!r}): {asleep[cid]}"
             )
-    if dry_run:
-        report.versions_written = len(new_versions) + len(replacements)
-        return report
+    return new_versions, replacements
 
-    # write: blobs first (content-addressed, idempotent), then the cubes that use them
+
+def _write_import(
+    vault: MemVault,
+    principal: Principal,
+    bundle: Bundle,
+    new_versions: list[MemCube],
+    replacements: list[tuple[str, dict[str, Any]]],
+    report: ImportReport,
+) -> None:
+    """Run the planned import: blobs first (content-addressed, idempotent), then the cubes
+    that use them."""
     payloads = [c.payload for c in new_versions] + [ch["payload"] for _, ch in replacements]
     needed = {
         p.blob.sha256 for p in payloads if isinstance(p, ActivationPayload | ParametricPayload)
@@ -1201,7 +1256,6 @@ def _import_bundle(
         except CubeNotFoundError:  # expired or purged since the plan
             report.replaced.remove(cid)
             report.skip(cid, SKIPPED_EXPIRED)
-    return report
 
 
 def _own_heads(vault: MemVault, principal: Principal, ids: list[str]) -> dict[str, MemCube]:

@@ -60,9 +60,9 @@ import threading
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import ormsgpack
 from langchain_core.runnables import RunnableConfig
@@ -81,6 +81,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from memos_lc.aio import async_twin
 from memos_lc.cube import (
     CHECKPOINT_NAMESPACE,
     AccessControl,
@@ -103,7 +104,6 @@ from memos_lc.governance import (
     principal_from_configurable,
     require_principal,
 )
-from memos_lc.vault.drivers import EdgeDriver
 from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
 
 __all__ = ["CheckpointConfigError", "MemCubeSaver"]
@@ -127,7 +127,6 @@ _REFS_CACHE = 4096
 # ones, and only while a batch can still be waiting (the vault writes one every 128 cubes).
 _CARRY_BYTES = 64 * 1024
 _CARRY_KEYS = 256
-T = TypeVar("T")
 # What every checkpoint cube shares; MemCubeSaver._cubes copies it with the rest filled in.
 _PROTOTYPE = MemCube.model_validate(
     {
@@ -237,33 +236,6 @@ class _Stored:
         return self.env["id"]
 
 
-_VAULT_LOCKS: weakref.WeakKeyDictionary[MemVault, threading.RLock] = weakref.WeakKeyDictionary()
-_VAULT_LOCKS_GUARD = threading.Lock()
-
-
-class _Serialized:
-    """A vault whose engine is not thread-safe (qdrant-client's local mode, ``":memory:"``:
-    a read during a write corrupts its arrays), used one call at a time. LangGraph calls a
-    checkpointer from several threads at once."""
-
-    def __init__(self, vault: MemVault) -> None:
-        self._vault = vault
-        with _VAULT_LOCKS_GUARD:
-            self._lock = _VAULT_LOCKS.setdefault(vault, threading.RLock())
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._vault, name)
-        if not callable(attr):
-            return attr
-
-        @functools.wraps(attr)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return attr(*args, **kwargs)
-
-        return call
-
-
 class _Latest:
     """The latest checkpoint of each ``(owner, thread, ns)``, for the savers of one embedded
     vault: only this process writes it, so once a thread was read or written here its latest
@@ -340,21 +312,16 @@ class _Latest:
 
 
 _LATEST: weakref.WeakKeyDictionary[MemVault, _Latest] = weakref.WeakKeyDictionary()
+_LATEST_GUARD = threading.Lock()
 
 
 def _latest_ids(vault: MemVault) -> _Latest | None:
     """The shared :class:`_Latest` of an embedded vault; ``None`` for a server, which other
     processes may write."""
-    if not isinstance(vault.driver, EdgeDriver):
+    if not vault.driver.capabilities.exclusive:
         return None
-    with _VAULT_LOCKS_GUARD:
+    with _LATEST_GUARD:
         return _LATEST.setdefault(vault, _Latest())
-
-
-def _engine_is_thread_safe(vault: MemVault) -> bool:
-    client = getattr(vault.driver, "client", None)
-    local = getattr(client, "_client", None)
-    return type(local).__module__.split(".")[:2] != ["qdrant_client", "local"]
 
 
 def _kind(cube: MemCube) -> str:
@@ -423,7 +390,6 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if not isinstance(vault, MemVault):
             raise InvalidInputError(f"vault must be a MemVault, got {type(vault).__name__}")
         self.vault = vault
-        self._vault: Any = vault if _engine_is_thread_safe(vault) else _Serialized(vault)
         # None: every call names its principal in its config, else PrincipalRequiredError
         self.principal = default_principal() if principal is None else as_principal(principal)
         self.ttl = _ttl(ttl)
@@ -490,7 +456,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
 
     def with_principal(self, principal: Principal | str) -> MemCubeSaver:
         """A saver over the same vault acting as ``principal`` by default."""
-        clone = copy.copy(self)
+        clone: MemCubeSaver = copy.copy(self)
         clone.principal = as_principal(principal)
         clone._owns_vault = False
         return clone
@@ -505,7 +471,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.close)
+        await asyncio.to_thread(self.close)
 
     # -- config ------------------------------------------------------------------------------
 
@@ -639,7 +605,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         mains = [c for c in cubes if _kind(c) in (CHECKPOINT, WRITES)]
         missing = [i for c in mains for i in self._chunk_ids(c) if i not in pool]
         if missing:
-            for c in self._vault.find(
+            for c in self.vault.find(
                 principal,
                 cube_ids=missing,
                 filter=self._filter(principal, ROOT),
@@ -701,7 +667,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         tags = list(dict.fromkeys(tags)) if tags is not None else None
         if tags is not None and not tags:
             return []
-        return self._vault.find(
+        return self.vault.find(
             principal,
             filter=self._filter(
                 principal, namespace, exact=exact, tags=tags, created_before=created_before
@@ -729,14 +695,14 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         which also drops the ``withdraw`` cubes it makes redundant); when the cube exists
         already (a checkpoint put again), write it as a new version instead."""
         try:
-            self._vault.put(principal, cubes, index=False, deferred=True, withdraw=withdraw)
+            self.vault.put(principal, cubes, index=False, deferred=True, withdraw=withdraw)
             return
         except ConflictError:
             pass
         ids = [c.id for c in cubes]
         have = {
             c.id: c
-            for c in self._vault.find(
+            for c in self.vault.find(
                 principal,
                 cube_ids=ids,
                 filter=self._filter(principal, ROOT),
@@ -747,7 +713,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if cubes[0].id in have:
             self._store_version(principal, have[cubes[0].id], cubes)
         else:  # only chunks were there (an interrupted write): add what is missing
-            self._vault.put(principal, [c for c in cubes if c.id not in have], index=False)
+            self.vault.put(principal, [c for c in cubes if c.id not in have], index=False)
 
     def _carry(
         self, principal: Principal, thread_id: str, ns: str, parent_id: str
@@ -759,7 +725,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             mine = self._unflushed.pop((principal.id, thread_id, ns, parent_id), None)
         if not mine:
             return {}
-        still = self._vault.waiting(principal, [cube_id for cube_id, _ in mine.values()])
+        still = self.vault.waiting(principal, [cube_id for cube_id, _ in mine.values()])
         return {task: entry for task, entry in mine.items() if entry[0] in still}
 
     def _unflushed_put(self, key: tuple[str, ...], task_id: str, cube_id: str, w: list) -> None:
@@ -1057,15 +1023,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         the principal when ``config`` is ``None``. ``filter`` matches metadata values,
         ``before`` keeps ids below that checkpoint's, ``limit`` caps the count."""
         principal, echo = self._acting(config)
-        only_id = None
-        if config is not None:
-            thread_id, _ = self._thread(config)
-            ns = config["configurable"].get("checkpoint_ns")
-            scope = self._ns(thread_id, ns)
-            exact = ns is not None
-            only_id = get_checkpoint_id(config)
-        else:
-            scope, exact = ROOT, False
+        scope, exact, only_id = self._list_scope(config)
         before_id = get_checkpoint_id(before) if before else None
         if limit is not None and limit <= 0:
             return
@@ -1090,19 +1048,14 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 return
             seen.update(c.id for c in fresh)
             pool = {c.id: c for c in fresh}
-            mains = []
-            for m in self._decode(principal, fresh, pool):
-                if only_id is not None and m.id != only_id:
-                    continue
-                if before_id is not None and m.id >= before_id:
-                    continue
-                if filter:
-                    md = self._loads(*m.env["m"])
-                    if not all(md.get(k) == v for k, v in filter.items()):
-                        continue
-                if not self._list_alive(principal, m, now, alive):
-                    continue
-                mains.append(m)
+            mains = [
+                m
+                for m in self._decode(principal, fresh, pool)
+                if (only_id is None or m.id == only_id)
+                and (before_id is None or m.id < before_id)
+                and self._metadata_matches(m, filter)
+                and self._list_alive(principal, m, now, alive)
+            ]
             mains.sort(key=lambda m: m.id, reverse=True)
             if remaining is not None:
                 mains = mains[:remaining]
@@ -1118,6 +1071,23 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             if len(page) < _PAGE:
                 return
             cursor = page[-1].created_at + timedelta(microseconds=1)
+
+    def _list_scope(
+        self, config: RunnableConfig | None
+    ) -> tuple[tuple[str, ...], bool, str | None]:
+        """What :meth:`list` searches: the namespace, whether only that one (not below), and
+        the one checkpoint id the config names."""
+        if config is None:
+            return ROOT, False, None
+        thread_id, _ = self._thread(config)
+        ns = config["configurable"].get("checkpoint_ns")
+        return self._ns(thread_id, ns), ns is not None, get_checkpoint_id(config)
+
+    def _metadata_matches(self, m: _Stored, filter: dict[str, Any] | None) -> bool:
+        if not filter:
+            return True
+        md = self._loads(*m.env["m"])
+        return all(md.get(k) == v for k, v in filter.items())
 
     def _list_alive(
         self, principal: Principal, m: _Stored, now: datetime, alive: dict[str, bool]
@@ -1324,17 +1294,17 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             )
 
         try:
-            self._vault.put(principal, build(entries), index=False, deferred=True)
+            self.vault.put(principal, build(entries), index=False, deferred=True)
         except ConflictError:
             pass
         else:
             small = sum(len(e[3] or b"") for e in entries.values()) <= _CARRY_BYTES
-            if track and small and self._vault.defers:  # _carry checks it is still waiting
+            if track and small and self.vault.defers:  # _carry checks it is still waiting
                 w = sorted(entries.values(), key=lambda w: w[0])
                 self._unflushed_put((principal.id, thread_id, ns, cid), task_id, cube_id, w)
             return
         for _ in range(8):  # the task wrote before: merge, as a new version of its cube
-            old = self._vault.find(
+            old = self.vault.find(
                 principal,
                 cube_ids=[cube_id],
                 filter=self._filter(principal, ROOT),
@@ -1363,7 +1333,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if chunks:
             have = {
                 c.id
-                for c in self._vault.find(
+                for c in self.vault.find(
                     principal,
                     cube_ids=[c.id for c in chunks],
                     filter=self._filter(principal, ROOT),
@@ -1372,8 +1342,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 )
             }
             if missing := [c for c in chunks if c.id not in have]:
-                self._vault.put(principal, missing, index=False)
-        self._vault.update(
+                self.vault.put(principal, missing, index=False)
+        self.vault.update(
             principal,
             main.id,
             payload=main.payload,
@@ -1384,7 +1354,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         )
         stale = set(self._chunk_ids(old)) - {c.id for c in chunks}
         if stale:
-            self._vault.purge_many(principal, sorted(stale))
+            self.vault.purge_many(principal, sorted(stale))
 
     # -- thread lifecycle --------------------------------------------------------------------
 
@@ -1411,7 +1381,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         for thread_id in thread_ids:
             cubes = self._all(principal, self._ns(thread_id))
             if cubes:
-                self._vault.purge_many(principal, [c.id for c in cubes])
+                self.vault.purge_many(principal, [c.id for c in cubes])
             self._refs_forget(principal.id, thread_id)
 
     def delete_thread(self, thread_id: str) -> None:
@@ -1500,7 +1470,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             if (d.cube.namespace, d.id) in doomed:
                 ids.append(d.cube.id)
                 ids.extend(self._chunk_ids(d.cube))
-        self._vault.purge_many(principal, ids)
+        self.vault.purge_many(principal, ids)
         self._refs_forget(principal.id, thread_id)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
@@ -1560,10 +1530,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             for cubes in todo:
                 batch.extend(c for c in cubes if c.id not in have)
                 if len(batch) >= 256:
-                    self._vault.put(principal, batch, index=False)
+                    self.vault.put(principal, batch, index=False)
                     batch = []
             if batch:
-                self._vault.put(principal, batch, index=False)
+                self.vault.put(principal, batch, index=False)
         finally:
             self._refs_forget(principal.id, target)
 
@@ -1637,14 +1607,16 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         return f"{current_v + 1:032}.{random.random():016}"
 
     # -- async twins ---------------------------------------------------------------------------
-    # The vault is synchronous; each async method runs its twin in the default executor.
+    # The vault is synchronous; each async method runs its twin in a worker thread.
 
-    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
-
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return await self._run(self.get_tuple, config)
+    aget_tuple = async_twin(get_tuple)
+    aput = async_twin(put)
+    aput_writes = async_twin(put_writes)
+    adelete_thread = async_twin(delete_thread)
+    adelete_for_runs = async_twin(delete_for_runs)
+    acopy_thread = async_twin(copy_thread)
+    aprune = async_twin(prune)
+    apurge_expired = async_twin(purge_expired)
 
     async def alist(
         self,
@@ -1654,41 +1626,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        items = await self._run(
+        items = await asyncio.to_thread(
             lambda: list(self.list(config, filter=filter, before=before, limit=limit))
         )
         for item in items:
             yield item
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return await self._run(self.put, config, checkpoint, metadata, new_versions)
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        await self._run(self.put_writes, config, writes, task_id, task_path)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await self._run(self.delete_thread, thread_id)
-
-    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        await self._run(self.delete_for_runs, run_ids)
-
-    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        await self._run(self.copy_thread, source_thread_id, target_thread_id)
-
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        await self._run(self.prune, thread_ids, strategy=strategy)
-
-    async def apurge_expired(self) -> list[str]:
-        return await self._run(self.purge_expired)

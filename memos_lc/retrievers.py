@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
@@ -47,6 +47,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field, field_validator
 
+from memos_lc.aio import async_twin
 from memos_lc.cube import (
     MAX_TEXT_CHARS,
     MemCube,
@@ -71,7 +72,6 @@ from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
 __all__ = ["MemCubeChatMessageHistory", "MemCubeRetriever", "cube_to_document"]
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
-R = TypeVar("R")
 HISTORY_ORIGIN = "chat_history"
 
 
@@ -416,7 +416,7 @@ class MemCubeChatMessageHistory(BaseChatMessageHistory):
         # The sequence counter is reserved under a thread lock held only for arithmetic;
         # the first read of the last sequence number runs in the executor.
         if self._next_seq is None:
-            last = await _in_executor(self._last_seq)
+            last = await asyncio.to_thread(self._last_seq)
             with self._lock:
                 if self._next_seq is None:
                     self._next_seq = last + 1
@@ -438,9 +438,7 @@ class MemCubeChatMessageHistory(BaseChatMessageHistory):
                 for cube in cubes:
                     self.vault.delete(self.principal, cube.id, reason="chat history cleared")
 
-    async def aclear(self) -> None:
-        """Async twin of :meth:`clear`."""
-        await _in_executor(self.clear)
+    aclear = async_twin(clear)
 
     def purge(self) -> int:
         """Remove every message of this history for good, all versions and tombstones
@@ -466,7 +464,3 @@ def _to_messages(cubes: Sequence[MemCube]) -> list[BaseMessage]:
 
 def _data(cube: MemCube) -> dict[str, Any]:
     return getattr(cube.payload, "data", None) or {}
-
-
-async def _in_executor(fn: Callable[[], R]) -> R:
-    return await asyncio.get_running_loop().run_in_executor(None, fn)

@@ -87,6 +87,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base import InvalidNamespaceError as LangGraphNamespaceError
 
+from memos_lc.aio import async_twin
 from memos_lc.cube import (
     MAX_LABEL_CHARS,
     MAX_NAMESPACE_DEPTH,
@@ -321,7 +322,7 @@ class MemCubeStore(BaseStore):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.close)
+        await asyncio.to_thread(self.close)
 
     # -- batch -----------------------------------------------------------------------------
 
@@ -352,7 +353,7 @@ class MemCubeStore(BaseStore):
             texts = list(plan.doc_texts)
             vecs = await self.embeddings.aembed_documents(texts)
             plan.doc_texts.update(zip(texts, vecs, strict=True))
-        return await asyncio.get_running_loop().run_in_executor(None, self._run, plan)
+        return await asyncio.to_thread(self._run, plan)
 
     # -- planning (no vault calls) ---------------------------------------------------------
 
@@ -725,9 +726,7 @@ class MemCubeStore(BaseStore):
         many."""
         return len(self.vault.sweep_expired(memory_types=(self.memory_type,)))
 
-    async def asweep_ttl(self) -> int:
-        """Async twin of :meth:`sweep_ttl`."""
-        return await asyncio.get_running_loop().run_in_executor(None, self.sweep_ttl)
+    asweep_ttl = async_twin(sweep_ttl)
 
     def start_ttl_sweeper(
         self, sweep_interval_minutes: float | None = None

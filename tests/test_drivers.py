@@ -20,7 +20,7 @@ from memos_lc.errors import (
     VaultConfigError,
     VaultCorruptError,
 )
-from memos_lc.vault.drivers import ClientDriver
+from memos_lc.vault.drivers import ClientDriver, EdgeDriver
 
 
 def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -264,14 +264,22 @@ def test_index_builds_explicitly_and_in_the_background(tmp_path: Path, embedding
         assert v.search(p, "one more note after the build", limit=1)[0].cube.text.startswith("one")
 
 
-def test_local_mode_client_is_safe_across_threads(embeddings) -> None:
-    """qdrant-client's local mode is not thread-safe on its own; the driver serializes it."""
+@pytest.mark.parametrize("given", [False, True], ids=["opened", "client-given"])
+def test_local_mode_client_is_safe_across_threads(embeddings, given: bool) -> None:
+    """qdrant-client's local mode is not thread-safe on its own; the driver serializes it,
+    a local-mode client passed in as well (the checkpointer relies on it)."""
     import random
     import threading
 
+    from qdrant_client import QdrantClient
+
     from memos_lc import MemCube
 
-    vault = MemVault.open(":memory:", embeddings=embeddings)
+    if given:
+        driver = ClientDriver(client=QdrantClient(location=":memory:"))
+        vault = MemVault(driver, embeddings=embeddings)
+    else:
+        vault = MemVault.open(":memory:", embeddings=embeddings)
     p = Principal(id="a")
     errors: list[str] = []
 
@@ -297,3 +305,22 @@ def test_local_mode_client_is_safe_across_threads(embeddings) -> None:
     assert errors == []
     assert vault.count(p) == 180
     vault.close()
+
+
+def test_drivers_declare_what_their_engine_allows(tmp_path: Path) -> None:
+    """The vault and the checkpointer adapt to capabilities, not to driver classes."""
+    edge = EdgeDriver(tmp_path / "edge", fsync=True)
+    try:
+        caps = edge.capabilities
+        assert caps.exclusive and caps.directory == tmp_path / "edge"
+        assert caps.fsync and caps.lists_ids
+    finally:
+        edge.close()
+    client = ClientDriver(":memory:")
+    try:
+        caps = client.capabilities
+        assert not caps.exclusive and caps.directory is None and not caps.lists_ids
+        with pytest.raises(NotImplementedError):
+            next(iter(client.point_ids("cubes")))
+    finally:
+        client.close()

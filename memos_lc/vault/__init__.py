@@ -1,7 +1,7 @@
 """MemVault: versioned, governed MemCube storage on Qdrant."""
 
 from memos_lc.vault.blobs import BlobStore
-from memos_lc.vault.drivers import ClientDriver, Driver, EdgeDriver
+from memos_lc.vault.drivers import ClientDriver, Driver, DriverCapabilities, EdgeDriver
 from memos_lc.vault.qdrant import CubeFilter, MemVault, default_vault_path
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "ClientDriver",
     "CubeFilter",
     "Driver",
+    "DriverCapabilities",
     "EdgeDriver",
     "MemVault",
     "default_vault_path",

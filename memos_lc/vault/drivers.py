@@ -71,6 +71,27 @@ class CollectionSpec:
     indexes: Mapping[str, IndexKind] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class DriverCapabilities:
+    """What a driver's engine allows, for the layers that adapt to it (instead of asking
+    which driver it is). Every driver is safe to call from several threads: one whose engine
+    is not (qdrant-client's local mode) serializes its own calls."""
+
+    directory: Path | None = None
+    """The directory only this process uses for the data (an embedded engine under its
+    lock), or ``None`` (a server others share, memory). There the vault keeps its journal of
+    deferred writes, and caches of what is stored are exact."""
+    fsync: bool = False
+    """Writes are flushed to disk before they are acknowledged (survive power loss)."""
+    lists_ids: bool = False
+    """:meth:`Driver.point_ids` lists a collection's point ids."""
+
+    @property
+    def exclusive(self) -> bool:
+        """Only this process reads and writes the data."""
+        return self.directory is not None
+
+
 def check_filter_text(f: Filter | None) -> None:
     """Raise :class:`InvalidInputError` if a string in filter ``f`` is not valid Unicode (a lone
     surrogate, e.g. from undecodable bytes): no stored value can hold one, and the engines
@@ -94,6 +115,15 @@ def check_filter_text(f: Filter | None) -> None:
 class Driver(ABC):
     """The storage protocol the vault runs on. Every write is durable on return
     against a process crash (see each driver for power-loss guarantees)."""
+
+    @property
+    def capabilities(self) -> DriverCapabilities:
+        """What this driver's engine allows (see :class:`DriverCapabilities`)."""
+        return DriverCapabilities()
+
+    def point_ids(self, name: str) -> Iterator[str]:
+        """Every point id in the collection (only where ``capabilities.lists_ids``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not list point ids")
 
     @abstractmethod
     def ensure_collection(self, name: str, spec: CollectionSpec) -> None:
@@ -429,6 +459,10 @@ class EdgeDriver(Driver):
             recs, _ = self._shard(name).scroll(req)
             return [_from_record(r) for r in recs]
 
+    @property
+    def capabilities(self) -> DriverCapabilities:
+        return DriverCapabilities(directory=self.path, fsync=self.fsync, lists_ids=True)
+
     def point_ids(self, name: str) -> Iterator[str]:
         """Every point id in the collection, in pages (ids only: no payloads cross over)."""
         qe, shard, offset = self._qe, self._shard(name), None
@@ -604,9 +638,6 @@ class ClientDriver(Driver):
         self._m = models
         self.prefix = collection_prefix
         self.retries = retries
-        # qdrant-client's local mode (":memory:" or a path) is not thread-safe: serialize it.
-        local = client is None and not location.startswith(("http://", "https://"))
-        self._local_lock = threading.Lock() if local else contextlib.nullcontext()
         if client is not None:
             self.client = client
         elif location == ":memory:":
@@ -615,6 +646,11 @@ class ClientDriver(Driver):
             self.client = QdrantClient(url=location, api_key=api_key, **client_kwargs)
         else:
             self.client = QdrantClient(path=location, **client_kwargs)
+        # qdrant-client's local mode (":memory:" or a path) is not thread-safe (a read during
+        # a write corrupts its arrays): serialize it, a client passed in included
+        opts = getattr(self.client, "init_options", None) or {}
+        local = opts.get("location") == ":memory:" or opts.get("path") is not None
+        self._local_lock = threading.Lock() if local else contextlib.nullcontext()
 
     def _name(self, name: str) -> str:
         return f"{self.prefix}_{name}"

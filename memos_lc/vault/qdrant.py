@@ -25,9 +25,7 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import itertools
 import json
 import math
@@ -36,13 +34,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from memos_lc.aio import async_twin
 from memos_lc.cube import (
     CHECKPOINT_NAMESPACE,
     CONTENT_FIELDS,
@@ -163,23 +162,6 @@ _UPDATABLE = {*CONTENT_FIELDS, "access"}
 _SHARED: dict[Path, MemVault] = {}
 _SHARED_LOCK = threading.Lock()
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _async_twin(
-    method: Callable[Concatenate[Any, P], R],
-) -> Callable[Concatenate[Any, P], Awaitable[R]]:
-    """The async twin of a blocking vault method: runs it in the default executor."""
-
-    @functools.wraps(method)
-    async def twin(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(method, self, *args, **kwargs))
-
-    twin.__doc__ = f"Async twin of :meth:`MemVault.{method.__name__}`."
-    return twin
-
 
 class CubeFilter(BaseModel):
     """Which cubes a search, list or count considers. Every field narrows the result.
@@ -262,10 +244,18 @@ class CubeFilter(BaseModel):
             must.append(
                 {"should": [{"key": "key", "match": wanted}, {"key": "cube_id", "match": wanted}]}
             )
+        return must + self._data_conditions() + self._time_conditions()
+
+    def _data_conditions(self) -> list[dict[str, Any]]:
+        must = []
         for path, value in self.data or ():
             if not all(part.isascii() and part.isidentifier() for part in path.split(".")):
                 raise InvalidInputError(f"data path {path!r}: not dotted ASCII identifiers")
             must.append({"key": f"data.{path}", "match": {"value": value}})
+        return must
+
+    def _time_conditions(self) -> list[dict[str, Any]]:
+        must = []
         for field_name, lo, hi in (
             ("created_ts", self.created_after, self.created_before),
             ("updated_ts", self.updated_after, self.updated_before),
@@ -278,6 +268,26 @@ class CubeFilter(BaseModel):
             if rng:
                 must.append({"key": field_name, "range": rng})
         return must
+
+
+def _first_version(principal: Principal, cube: MemCube, now: datetime) -> MemCube:
+    """``cube`` as :meth:`MemVault.put` stores it: owned (by the principal unless it names an
+    owner, which only an admin may), times not in the future; a new cube only."""
+    owner = cube.access.owner or principal.id
+    if owner != principal.id and not principal.is_admin:
+        raise PermissionDeniedError(f"{principal.id} may not store cubes owned by {owner}")
+    if cube.version != 1 or cube.replaces is not None or cube.superseded_by is not None:
+        raise InvalidCubeError("put() stores new cubes; use update() for new versions")
+    # cube is validated and these values keep it valid: copy, don't re-validate (and don't
+    # copy at all when nothing changes: cubes are immutable)
+    update: dict[str, Any] = {}
+    if cube.access.owner != owner:
+        update["access"] = cube.access.model_copy(update={"owner": owner})
+    if cube.created_at > now:
+        update["created_at"] = now
+    if cube.updated_at > now:
+        update["updated_at"] = now
+    return cube.model_copy(update=update) if update else cube
 
 
 def _filter(
@@ -356,7 +366,7 @@ class MemVault:
         # One process owns an embedded vault, so its grant cache is exact; a server may be
         # shared, so there a grant made elsewhere takes effect within a second.
         self._grants_cache: dict[tuple[str, ...], tuple[float, list[Grant]]] = {}
-        self._grants_ttl = math.inf if isinstance(driver, EdgeDriver) else 1.0
+        self._grants_ttl = math.inf if driver.capabilities.exclusive else 1.0
         driver.ensure_collection(CUBES, CollectionSpec(dims, True, _CUBE_INDEXES))
         driver.ensure_collection(AUDIT, CollectionSpec(None, False, _AUDIT_INDEXES))
         driver.ensure_collection(GRANTS, CollectionSpec(None, False, _GRANT_INDEXES))
@@ -374,9 +384,10 @@ class MemVault:
         self._journal: Journal | None = None
         # Point ids stored, once a deferred put asked (see _check_new); False: too many
         self._ids: IdFilter | bool | None = None
-        if isinstance(driver, EdgeDriver):
+        caps = driver.capabilities
+        if caps.directory is not None:
             try:
-                journal = Journal(driver.path / JOURNAL, fsync=driver.fsync)
+                journal = Journal(caps.directory / JOURNAL, fsync=caps.fsync)
             except OSError as e:  # replaced by a directory, unreadable...
                 raise VaultCorruptError(f"cannot open the vault's journal: {e}") from None
             try:
@@ -467,7 +478,8 @@ class MemVault:
         # an embedded directory is shared in the process (see _SHARED); a server is not
         key = None if remote else Path(loc).expanduser().resolve()
         with _SHARED_LOCK if key is not None else contextlib.nullcontext():
-            if key is not None and (shared := _SHARED.get(key)) is not None:
+            if key is not None and key in _SHARED:
+                shared: MemVault = _SHARED[key]
                 return shared._share(embeddings)
             driver: Driver = (
                 ClientDriver(loc, api_key=api_key, collection_prefix=collection_prefix)
@@ -568,6 +580,14 @@ class MemVault:
         with self._write_lock:  # journaled: written to the engine with the next batch
             self._journal.append_event(event.id, payload)
             self._pending_events.append((event.id, payload))
+
+    def audited(
+        self, principal: Principal, action: str, namespace: Sequence[str] | None = None
+    ) -> contextlib.AbstractContextManager[list[str]]:
+        """Audit an operation composed of this vault's calls (a bundle import) as one event
+        of ``action``: the block fills the yielded list with the cube ids it touched; the
+        event's outcome is the block's (``ok``, or the typed error it raised)."""
+        return self._audited(principal, action, namespace)
 
     @contextlib.contextmanager
     def _audited(
@@ -1027,54 +1047,13 @@ class MemVault:
             if len({c.id for c in batch}) != len(batch):
                 raise InvalidCubeError("duplicate cube ids in one put()")
             now = utcnow()
-            stored = []
-            for c in batch:
-                owner = c.access.owner or principal.id
-                if owner != principal.id and not principal.is_admin:
-                    raise PermissionDeniedError(
-                        f"{principal.id} may not store cubes owned by {owner}"
-                    )
-                if c.version != 1 or c.replaces is not None or c.superseded_by is not None:
-                    raise InvalidCubeError("put() stores new cubes; use update() for new versions")
-                # c is a validated cube and these values keep it valid: copy, don't re-validate
-                # (and don't copy at all when nothing changes: cubes are immutable)
-                update: dict[str, Any] = {}
-                if c.access.owner != owner:
-                    update["access"] = c.access.model_copy(update={"owner": owner})
-                if c.created_at > now:
-                    update["created_at"] = now
-                if c.updated_at > now:
-                    update["updated_at"] = now
-                stored.append(c.model_copy(update=update) if update else c)
+            stored = [_first_version(principal, c, now) for c in batch]
             self._check_blobs(principal, stored)
-            dense: list[list[float] | None]
-            if not index:
-                if vectors is not None:
-                    raise InvalidInputError("vectors given for cubes stored with index=False")
-                dense = [None] * len(stored)
-            elif vectors is not None:
-                if len(vectors) != len(stored):
-                    raise InvalidInputError(f"{len(vectors)} vectors for {len(stored)} cubes")
-                dense = [check_vector(v, self.dims) for v in vectors]
-            else:
-                dense = list(self._embed([c.text for c in stored]))
+            dense = self._put_vectors(stored, vectors, index=index)
             with self._write_lock:
                 self._check_new(stored, deferred=defer)
                 if defer:
-                    assert self._journal is not None
-                    self._journal.append(principal, stored)  # acknowledged from here on
-                    self._pending.setdefault(principal, []).extend(stored)
-                    self._pending_ids.update(c.version_id for c in stored)
-                    if dropped := set(withdraw):
-                        own = self._pending[principal]
-                        gone = {c.version_id for c in own if c.id in dropped}
-                        self._pending_ids.difference_update(gone)
-                        self._pending[principal] = [c for c in own if c.id not in dropped]
-                    if len(self._pending_ids) >= DEFER_BATCH:
-                        # the put is acknowledged (journaled) whatever the flush meets; what
-                        # fails stays pending and the next call's flush raises it
-                        with contextlib.suppress(Exception):
-                            self.flush()
+                    self._defer(principal, stored, withdraw)
                 else:
                     self.driver.upsert(
                         CUBES,
@@ -1082,6 +1061,42 @@ class MemVault:
                     )
             touched.extend(c.id for c in stored)
             return stored
+
+    def _put_vectors(
+        self,
+        cubes: Sequence[MemCube],
+        vectors: Sequence[Sequence[float]] | None,
+        *,
+        index: bool,
+    ) -> list[list[float] | None]:
+        """The dense vector of each new cube: none unindexed, the given ones checked, else
+        embedded."""
+        if not index:
+            if vectors is not None:
+                raise InvalidInputError("vectors given for cubes stored with index=False")
+            return [None] * len(cubes)
+        if vectors is not None:
+            if len(vectors) != len(cubes):
+                raise InvalidInputError(f"{len(vectors)} vectors for {len(cubes)} cubes")
+            return [check_vector(v, self.dims) for v in vectors]
+        return list(self._embed([c.text for c in cubes]))
+
+    def _defer(self, principal: Principal, cubes: list[MemCube], withdraw: Sequence[str]) -> None:
+        """Journal a deferred put (under the write lock), then batch it for the engine."""
+        assert self._journal is not None
+        self._journal.append(principal, cubes)  # acknowledged from here on
+        self._pending.setdefault(principal, []).extend(cubes)
+        self._pending_ids.update(c.version_id for c in cubes)
+        if dropped := set(withdraw):
+            own = self._pending[principal]
+            gone = {c.version_id for c in own if c.id in dropped}
+            self._pending_ids.difference_update(gone)
+            self._pending[principal] = [c for c in own if c.id not in dropped]
+        if len(self._pending_ids) >= DEFER_BATCH:
+            # the put is acknowledged (journaled) whatever the flush meets; what fails stays
+            # pending and the next call's flush raises it
+            with contextlib.suppress(Exception):
+                self.flush()
 
     @property
     def defers(self) -> bool:
@@ -1111,7 +1126,7 @@ class MemVault:
         for c, point_id in zip(cubes, ids, strict=True):
             if point_id in self._pending_ids:
                 raise ConflictError(f"cube {c.id} already exists; use update()")
-        if deferred and self._ids is None and isinstance(self.driver, EdgeDriver):
+        if deferred and self._ids is None and self.driver.capabilities.lists_ids:
             stored = self.driver.count(CUBES, filter=None)
             waiting = [c.version_id for own in self._pending.values() for c in own]
             self._ids = stored <= ID_FILTER_MAX and IdFilter(
@@ -1754,33 +1769,33 @@ class MemVault:
     # The engines are synchronous (Qdrant Edge is in-process); the async API runs each call
     # in the default executor so an event loop is never blocked.
 
-    aput = _async_twin(put)
-    aput_blob = _async_twin(put_blob)
-    aput_history = _async_twin(put_history)
-    aadd = _async_twin(add)
-    aupdate = _async_twin(update)
-    adelete = _async_twin(delete)
-    arollback = _async_twin(rollback)
-    apurge = _async_twin(purge)
-    arecord_use = _async_twin(record_use)
-    arefresh_expiry = _async_twin(refresh_expiry)
-    asweep_expired = _async_twin(sweep_expired)
-    aget = _async_twin(get)
-    ahistory = _async_twin(history)
-    avectors = _async_twin(vectors)
-    asearch = _async_twin(search)
-    alist = _async_twin(list)
-    acount = _async_twin(count)
-    agrant = _async_twin(grant)
-    agrants = _async_twin(grants)
-    arevoke = _async_twin(revoke)
-    aaudit_log = _async_twin(audit_log)
-    aclose = _async_twin(close)
-    aflush = _async_twin(flush)
-    awaiting = _async_twin(waiting)
-    aoptimize = _async_twin(optimize)
-    afind = _async_twin(find)
-    apurge_many = _async_twin(purge_many)
+    aput = async_twin(put)
+    aput_blob = async_twin(put_blob)
+    aput_history = async_twin(put_history)
+    aadd = async_twin(add)
+    aupdate = async_twin(update)
+    adelete = async_twin(delete)
+    arollback = async_twin(rollback)
+    apurge = async_twin(purge)
+    arecord_use = async_twin(record_use)
+    arefresh_expiry = async_twin(refresh_expiry)
+    asweep_expired = async_twin(sweep_expired)
+    aget = async_twin(get)
+    ahistory = async_twin(history)
+    avectors = async_twin(vectors)
+    asearch = async_twin(search)
+    alist = async_twin(list)
+    acount = async_twin(count)
+    agrant = async_twin(grant)
+    agrants = async_twin(grants)
+    arevoke = async_twin(revoke)
+    aaudit_log = async_twin(audit_log)
+    aclose = async_twin(close)
+    aflush = async_twin(flush)
+    awaiting = async_twin(waiting)
+    aoptimize = async_twin(optimize)
+    afind = async_twin(find)
+    apurge_many = async_twin(purge_many)
 
 
 def _with_owner(access: Any, owner: str | None) -> Any:
