@@ -16,7 +16,9 @@ sequences, usage metadata), each call can use two kinds of MemOS memory:
   the base weights, so calls with different adapters, or none, can run at once).
 
 Generation is transformers' ``generate`` (sampling, ``stop_strings``, a streamer that turns
-tokens into text as they come, ``past_key_values`` for an activation prefix).
+tokens into text as they come, ``past_key_values`` for an activation prefix, and for
+structured output a logits processor that keeps the answer inside the JSON schema:
+:mod:`memos_lc.constrained`).
 
 Both come from call kwargs or ``config["configurable"]`` (so a LangGraph node can set them);
 the principal that reads the cubes comes from ``config["configurable"]`` (``user_id``,
@@ -85,6 +87,7 @@ from memos_lc.activation import (
     KVPrefix,
     encode,
 )
+from memos_lc.constrained import JsonSchemaConstraint
 from memos_lc.errors import (
     ActivationFallbackWarning,
     InvalidInputError,
@@ -246,7 +249,7 @@ def _tool_name(tool_choice: Any) -> str | None:
 
 def _tool_prefill(tools: Sequence[dict[str, Any]], tool_choice: Any) -> tuple[str, bool]:
     """How the answer starts when ``tool_choice`` forces a call ("" otherwise), and whether
-    it is one call of a known tool. A local model cannot be constrained, but it can be led:
+    it is one call of a known tool. The call is led, not constrained:
     a forced call starts the answer with the call markup and, for a known tool, its name."""
     name = _tool_name(tool_choice)
     if name is None and tool_choice in ("any", "required") and len(tools) == 1:
@@ -297,6 +300,73 @@ def _eos_ids(lm: LocalLM) -> list[int]:
     return sorted(eos)
 
 
+def _response_schema(response_format: Any) -> dict[str, Any] | None:
+    """The JSON schema a ``response_format`` asks for (``None``: any JSON object, or no
+    ``response_format``)."""
+    if response_format is None:
+        return None
+    if not isinstance(response_format, Mapping) or response_format.get("type") not in (
+        "json_object",
+        "json_schema",
+    ):
+        raise InvalidInputError("response_format must be {'type': 'json_object'|'json_schema'}")
+    if response_format["type"] == "json_object":
+        return None
+    schema = response_format.get("schema") or (response_format.get("json_schema") or {}).get(
+        "schema"
+    )
+    if not isinstance(schema, Mapping):
+        raise InvalidInputError("a json_schema response_format needs its schema")
+    return dict(schema)
+
+
+def _json_schema_of(schema: Any) -> dict[str, Any]:
+    """The JSON schema of a pydantic model, TypedDict, tool or JSON schema dict (one without a
+    ``title`` too: LangChain's converter wants a title to name a function)."""
+    try:
+        return convert_to_json_schema(schema)
+    except ValueError:
+        if isinstance(schema, Mapping) and ("properties" in schema or "type" in schema):
+            return dict(schema)
+        raise InvalidInputError(f"not a schema: {schema!r}"[:300]) from None
+
+
+def _bare_schema(schema: Any) -> Any:
+    """``schema`` without its ``title`` and ``description`` keywords (properties of those
+    names stay)."""
+    if isinstance(schema, list):
+        return [_bare_schema(s) for s in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("title", "description"):
+            continue
+        if key in ("properties", "$defs", "definitions") and isinstance(value, Mapping):
+            out[key] = {name: _bare_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = _bare_schema(value)
+    return out
+
+
+def _json_instruction(
+    msgs: list[dict[str, Any]], schema: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """``msgs`` with the instruction to answer in JSON (matching ``schema``) at the end of
+    the system message: decoding follows the schema anyway; the note tells the model what
+    it is writing."""
+    note = "Answer with a single JSON object only."
+    if schema is not None:
+        # the schema without titles and descriptions: a small model copies those into the
+        # answer's strings (measured on the bundled 135M model); the grammar keeps the shape
+        shape = json.dumps(_bare_schema(schema), ensure_ascii=False)
+        note += f" It must match this JSON schema: {shape}"
+    if msgs and msgs[0]["role"] == "system":
+        # after the system content, so an activation prefix (the block) still matches
+        return [{**msgs[0], "content": f"{msgs[0]['content']}\n\n{note}"}, *msgs[1:]]
+    return [{"role": "system", "content": note}, *msgs]
+
+
 # -- decoding ------------------------------------------------------------------------------
 
 
@@ -319,6 +389,7 @@ class _Plan:
     adapter: str | None = None
     prefix: KVPrefix | None = None
     memory: dict[str, Any] = field(default_factory=dict)
+    constraint: JsonSchemaConstraint | None = None
 
 
 class _Detokenizer:
@@ -746,12 +817,21 @@ class ChatMemOS(BaseChatModel):
     ) -> Runnable[LanguageModelInput, dict | Any]:
         """Answers parsed as ``schema``.
 
-        ``method="function_calling"`` (the default when the template supports tools) forces a
-        tool call; ``"json_schema"`` (the default otherwise) and ``"json_mode"`` instruct
-        the model in the system message and start the answer with ``{``. A local model has no
-        constrained decoding, so ``strict`` is accepted but cannot be guaranteed: a malformed
-        answer raises ``OutputParserException`` (or lands in ``parsing_error`` with
-        ``include_raw``).
+        ``method="json_schema"`` (the default unless the template supports tools) and
+        ``"json_mode"`` decode under the schema (any JSON object for ``json_mode``) with
+        :mod:`memos_lc.constrained`: every token is one that keeps the answer a valid
+        instance, objects take only the properties the schema lists (unless it says
+        ``additionalProperties``), and the answer closes within ``max_tokens`` - a call whose
+        ``max_tokens`` cannot hold even the shortest instance raises
+        :class:`~memos_lc.errors.InvalidInputError` before generating. So the answer always
+        parses, on any local model with a fast tokenizer; what is *in* the fields is still the
+        model's. ``strict`` is accepted (decoding is always strict). Validation the schema
+        cannot express (a pydantic validator) can still fail: ``OutputParserException``, or
+        ``parsing_error`` with ``include_raw``.
+
+        ``method="function_calling"`` (the default when the template renders tools) forces a
+        tool call by starting the answer with the call markup; its arguments are not
+        constrained.
         """
         from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
         from langchain_core.utils.pydantic import is_basemodel_subclass
@@ -770,7 +850,7 @@ class ChatMemOS(BaseChatModel):
             raise InvalidInputError("json_schema needs a schema")
         fmt: dict[str, Any] = {"type": "json_object"}
         if method == "json_schema":
-            fmt = {"type": "json_schema", "schema": convert_to_json_schema(schema)}
+            fmt = {"type": "json_schema", "schema": _json_schema_of(schema)}
         llm = self.bind(
             response_format=fmt,
             ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
@@ -945,8 +1025,9 @@ class ChatMemOS(BaseChatModel):
             if msgs[0]["role"] != "system":
                 msgs.insert(0, {"role": "system", "content": prefix.source_text})
         prefill = ""
+        schema = _response_schema(response_format)
         if response_format is not None:
-            msgs = self._json_instruction(msgs, response_format)
+            msgs = _json_instruction(msgs, schema)
             prefill = "{"
         if tool_choice == "none":
             tools = []
@@ -977,32 +1058,18 @@ class ChatMemOS(BaseChatModel):
             if len(ids) >= limit:
                 raise InvalidInputError(f"the prompt is {len(ids)} tokens; the model holds {limit}")
             max_new = min(max_new, limit - len(ids))
+        constraint = None
+        if response_format is not None and not tools:
+            # decoding constrained to the schema, within max_new (with tools bound the
+            # answer may be a call instead: the instruction alone leads it)
+            constraint = JsonSchemaConstraint(lm, schema, max_new_tokens=max_new, prefill=prefill)
         return _Plan(
             lm=lm, module=lm.model if loaded is None else loaded.model, ids=ids,
             max_new_tokens=max_new, temperature=opts["temperature"], top_p=opts["top_p"],
             top_k=opts["top_k"], seed=opts["seed"], stop=stop, eos=_eos_ids(lm),
             prefill=prefill, tools=bool(tools), adapter=adapter, prefix=prefix, memory=memory,
+            constraint=constraint,
         )  # fmt: skip
-
-    @staticmethod
-    def _json_instruction(
-        msgs: list[dict[str, Any]], response_format: Mapping[str, Any]
-    ) -> list[dict[str, Any]]:
-        if not isinstance(response_format, Mapping) or response_format.get("type") not in (
-            "json_object",
-            "json_schema",
-        ):
-            raise InvalidInputError("response_format must be {'type': 'json_object'|'json_schema'}")
-        note = "Answer with a single JSON object only."
-        if response_format["type"] == "json_schema":
-            schema = response_format.get("schema") or (
-                response_format.get("json_schema") or {}
-            ).get("schema")
-            note += f" It must match this JSON schema: {json.dumps(schema, ensure_ascii=False)}"
-        if msgs and msgs[0]["role"] == "system":
-            # after the system content, so an activation prefix (the block) still matches
-            return [{**msgs[0], "content": f"{msgs[0]['content']}\n\n{note}"}, *msgs[1:]]
-        return [{"role": "system", "content": note}, *msgs]
 
     # -- generation ----------------------------------------------------------------------
 
@@ -1016,7 +1083,7 @@ class ChatMemOS(BaseChatModel):
         chunk per piece of content and then the last chunk (the rest, tool calls, usage and
         finish reason); nothing more once ``cancel`` is set."""
         import torch
-        from transformers import GenerationConfig, StoppingCriteriaList
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         def content(text: str) -> None:
             emit(ChatGenerationChunk(message=AIMessageChunk(content=text)))
@@ -1042,6 +1109,9 @@ class ChatMemOS(BaseChatModel):
             **(dict(temperature=plan.temperature, top_p=plan.top_p or 1.0,
                     top_k=plan.top_k or 0) if sampling else {}),
         )  # fmt: skip
+        processors = LogitsProcessorList()
+        if plan.constraint is not None:
+            processors.append(plan.constraint.processor(len(plan.ids), sampling=sampling))
         seeded = sampling and plan.seed is not None
         # generate samples from torch's global generator: a seeded call forks it, so the
         # seed decides this answer without changing anybody else's random numbers
@@ -1051,6 +1121,7 @@ class ChatMemOS(BaseChatModel):
             plan.module.generate(
                 input_ids=ids, attention_mask=torch.ones_like(ids), past_key_values=cache,
                 generation_config=config, tokenizer=plan.lm.tokenizer, streamer=streamer,
+                logits_processor=processors,
                 stopping_criteria=StoppingCriteriaList([_Halt(streamer.answer, cancel)]),
             )  # fmt: skip
         if cancel is not None and cancel.is_set():
