@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from memos_lc.errors import InvalidInputError
+from memos_lc.extras import require_local
 
 if TYPE_CHECKING:
     import torch
@@ -110,7 +111,9 @@ def _grammar(schema_json: str) -> str:
 
 def json_grammar(schema: Mapping[str, Any] | None) -> str:
     """The llguidance grammar of a JSON schema (``None``: any JSON object). Raises
-    :class:`InvalidInputError` for a schema it cannot compile."""
+    :class:`InvalidInputError` for a schema it cannot compile and
+    :class:`~memos_lc.errors.MissingExtraError` without the ``local`` extra."""
+    require_local("Structured output (constrained decoding)", ("llguidance",))
     if schema is None:
         schema = ANY_OBJECT
     if not isinstance(schema, Mapping):
@@ -209,8 +212,8 @@ class JsonSchemaConstraint:
     ) -> None:
         from llguidance import LLMatcher
 
-        self.tokenizer = grammar_tokenizer(lm)
         self.grammar = json_grammar(schema)
+        self.tokenizer = grammar_tokenizer(lm)
         self.max_new_tokens = max_new_tokens
         self.matcher = LLMatcher(self.tokenizer, self.grammar, log_level=0)
         if prefill and not self.matcher.consume_tokens(self.tokenizer.tokenize_str(prefill)):
