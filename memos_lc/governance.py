@@ -9,8 +9,9 @@ Access is deny-by-default across principals. A principal may read a cube when it
 * has the ``admin`` role.
 
 Writing follows the same rules with ``writers`` and ``write`` grants. The vault turns these
-rules into a Qdrant payload filter (:func:`read_filter`) so search never even scores a cube the
-caller may not read, and re-checks every returned cube in Python (:func:`can_read`).
+rules into a Qdrant payload filter (:func:`memos_lc.vault.schema.read_filter`) so search never
+even scores a cube the caller may not read, and re-checks every returned cube in Python
+(:func:`can_read`).
 
 Example:
     .. code-block:: python
@@ -30,7 +31,6 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -313,33 +313,6 @@ def can_move(
     if head.access.owner == principal.id:
         return True
     return any(g.permission == Permission.WRITE and g.covers(moved) for g in grants)
-
-
-def read_filter(principal: Principal, grants: Iterable[Grant] = ()) -> Filter | None:
-    """The payload filter matching exactly the cubes ``principal`` may read.
-
-    ``None`` for admins (no restriction). Uses the stored index fields ``owner``,
-    ``acl_read`` (readers and writers) and ``ns_prefixes``.
-    """
-    if principal.is_admin:
-        return None
-    should: list[dict[str, Any]] = [
-        {"key": "owner", "match": {"value": principal.id}},
-        {"key": "acl_read", "match": {"any": principal.identities()}},
-    ]
-    for g in grants:
-        cond: list[dict[str, Any]] = [
-            {"key": "ns_prefixes", "match": {"value": namespace_key(g.namespace)}}
-        ]
-        if not g.all_owners:
-            cond.append({"key": "owner", "match": {"value": g.grantor}})
-        should.append({"must": cond})
-    return {"should": should}
-
-
-def expiry_filter(now: datetime) -> Filter:
-    """Matches cubes that have not expired at ``now`` (``expires_ts`` is +inf when unset)."""
-    return {"must": [{"key": "expires_ts", "range": {"gt": now.timestamp()}}]}
 
 
 AuditOutcome = Literal["ok", "denied", "not_found", "invalid", "error"]

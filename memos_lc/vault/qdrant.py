@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import math
 import os
 import tempfile
@@ -39,19 +38,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from memos_lc.aio import async_twin
 from memos_lc.cube import (
-    CHECKPOINT_NAMESPACE,
     CONTENT_FIELDS,
     MAX_OFFSET,
     ActivationPayload,
     BlobRef,
     LifecycleStatus,
     MemCube,
-    MemoryKind,
-    MemoryType,
     ParametricPayload,
     ScoredCube,
     Usage,
@@ -91,10 +87,6 @@ from memos_lc.governance import (
     can_read,
     can_read_version,
     can_write,
-    expiry_filter,
-    namespace_key,
-    namespace_prefixes,
-    read_filter,
 )
 from memos_lc.vault.blobs import BlobStore
 from memos_lc.vault.deferred import IdFilter, Journal
@@ -106,15 +98,40 @@ from memos_lc.vault.drivers import (
     Filter,
     StoredPoint,
 )
+from memos_lc.vault.schema import (
+    AUDIT,
+    AUDIT_INDEXES,
+    CUBE_INDEXES,
+    CUBES,
+    GRANT_INDEXES,
+    GRANTS,
+    HEAD,
+    CubeFilter,
+    as_cube_filter,
+    audit_event_from_payload,
+    audit_filter,
+    audit_payload,
+    blob_users,
+    cube_from_payload,
+    cube_point,
+    due_to_expire,
+    encodable,
+    expiry_filter,
+    grant_from_payload,
+    grant_payload,
+    grants_of,
+    grants_to,
+    heads_of,
+    match_any,
+    owned_ids,
+    read_filter,
+    versions_of,
+)
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
-CUBES = "cubes"
-AUDIT = "audit"
 _FLUSH_EVENTS = uuid.UUID("5b0f3d4e-8a61-4c2e-9d7a-2f1e6c8b9a03")  # ids of a flush's events
-GRANTS = "grants"
-NO_EXPIRY_TS = 253402300799.0  # 9999-12-31T23:59:59Z: "never" as a sortable float
 MAX_LIMIT = 10_000
 MAX_QUERY_CHARS = 8_000
 ENV_VAULT = "MEMOS_LC_VAULT"
@@ -126,33 +143,6 @@ ID_FILTER_MAX = 500_000
 """Stored points up to which an embedded vault keeps the :class:`IdFilter` that spares a
 deferred put its engine lookup (built at the first deferred put: about 3 s per million)."""
 
-_CUBE_INDEXES = {
-    "owner": "tenant",
-    "cube_id": "keyword",
-    "head": "keyword",
-    "ns": "keyword",
-    "ns_prefixes": "keyword",
-    "key": "keyword",
-    "kind": "keyword",
-    "memory_type": "keyword",
-    "status": "keyword",
-    "acl_read": "keyword",
-    "tags": "keyword",
-    "blob": "keyword",
-    "created_ts": "float",
-    "updated_ts": "float",
-    "expires_ts": "float",
-    "priority": "float",
-    "version": "integer",
-}
-_AUDIT_INDEXES = {
-    "principal": "keyword",
-    "action": "keyword",
-    "outcome": "keyword",
-    "cube_ids": "keyword",
-    "ts": "float",
-}
-_GRANT_INDEXES = {"grantee": "keyword", "grantor": "keyword"}
 # Fields a caller may change with update(); the rest is maintained by the vault.
 _UPDATABLE = {*CONTENT_FIELDS, "access"}
 
@@ -161,113 +151,6 @@ _UPDATABLE = {*CONTENT_FIELDS, "access"}
 # the last close(). So a store and a saver opened on one path just work together.
 _SHARED: dict[Path, MemVault] = {}
 _SHARED_LOCK = threading.Lock()
-
-
-class CubeFilter(BaseModel):
-    """Which cubes a search, list or count considers. Every field narrows the result.
-
-    ``namespace`` matches that namespace and everything below it. ``statuses`` defaults to
-    active cubes only; pass ``None`` for every status. Expired cubes are excluded unless
-    ``include_expired``. The checkpointer's cubes (memory type ``"checkpoint"``) are
-    bookkeeping, not memories: they are excluded unless the filter asks for them (see
-    ``include_internal``).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    namespace: tuple[str, ...] | None = None
-    namespace_exact: bool = False
-    """Match ``namespace`` itself only, not the namespaces below it."""
-    kinds: tuple[MemoryKind, ...] | None = None
-    memory_types: tuple[str, ...] | None = None
-    exclude_memory_types: tuple[str, ...] | None = None
-    """Cubes of none of these memory types (e.g. a search that leaves preferences to their
-    own tier)."""
-    statuses: tuple[LifecycleStatus, ...] | None = (LifecycleStatus.ACTIVE,)
-    tags: tuple[str, ...] | None = None
-    """Cubes carrying any of these tags."""
-    owner: str | None = None
-    key: str | None = None
-    keys: tuple[str, ...] | None = None
-    """Cubes whose key is any of these (a batch lookup by key)."""
-    keys_or_ids: tuple[str, ...] | None = None
-    """Cubes whose key or id is any of these (a store's lookup of items, which are keyed by
-    their cube's key, or its id when it has none)."""
-    data: tuple[tuple[str, str], ...] | None = None
-    """Plaintext cubes whose structured ``payload.data`` holds each string value at its dotted
-    path of ASCII identifiers, e.g. ``(("type", "note"), ("meta.lang", "en"))``. Qdrant also matches
-    an array holding the value."""
-    created_after: AwareDatetime | None = None
-    created_before: AwareDatetime | None = None
-    updated_after: AwareDatetime | None = None
-    updated_before: AwareDatetime | None = None
-    include_expired: bool = False
-    include_internal: bool = False
-    """Match the checkpointer's cubes (memory type ``"checkpoint"``) too. Without it they
-    are matched only when ``memory_types`` names their type or ``namespace`` lies in or above
-    their space ``("langgraph", "checkpoints")``."""
-
-    def _leaves_out_checkpoints(self) -> bool:
-        if self.include_internal or self.memory_types is not None:
-            return False  # asked for, or ``memory_types`` already says which types match
-        ns, space = self.namespace, CHECKPOINT_NAMESPACE
-        return ns is None or (ns[: len(space)] != space and space[: len(ns)] != ns)
-
-    def conditions(self) -> list[dict[str, Any]]:
-        """This filter as Qdrant JSON conditions (all must hold)."""
-        must: list[dict[str, Any]] = []
-        if self.namespace is not None:
-            ns = validate_namespace(self.namespace)
-            field_name = "ns" if self.namespace_exact else "ns_prefixes"
-            must.append({"key": field_name, "match": {"value": namespace_key(ns)}})
-        for field_name, values in (
-            ("kind", self.kinds),
-            ("memory_type", self.memory_types),
-            ("status", self.statuses),
-            ("tags", self.tags),
-        ):
-            if values is not None:
-                must.append({"key": field_name, "match": {"any": [str(v) for v in values]}})
-        excluded = [str(v) for v in self.exclude_memory_types or ()]
-        if self._leaves_out_checkpoints():
-            excluded.append(MemoryType.CHECKPOINT.value)
-        if excluded:
-            must.append({"must_not": [{"key": "memory_type", "match": {"any": excluded}}]})
-        if self.owner is not None:
-            must.append({"key": "owner", "match": {"value": self.owner}})
-        if self.key is not None:
-            must.append({"key": "key", "match": {"value": self.key}})
-        if self.keys is not None:
-            must.append({"key": "key", "match": {"any": list(self.keys)}})
-        if self.keys_or_ids is not None:
-            wanted = {"any": list(self.keys_or_ids)}
-            must.append(
-                {"should": [{"key": "key", "match": wanted}, {"key": "cube_id", "match": wanted}]}
-            )
-        return must + self._data_conditions() + self._time_conditions()
-
-    def _data_conditions(self) -> list[dict[str, Any]]:
-        must = []
-        for path, value in self.data or ():
-            if not all(part.isascii() and part.isidentifier() for part in path.split(".")):
-                raise InvalidInputError(f"data path {path!r}: not dotted ASCII identifiers")
-            must.append({"key": f"data.{path}", "match": {"value": value}})
-        return must
-
-    def _time_conditions(self) -> list[dict[str, Any]]:
-        must = []
-        for field_name, lo, hi in (
-            ("created_ts", self.created_after, self.created_before),
-            ("updated_ts", self.updated_after, self.updated_before),
-        ):
-            rng = {}
-            if lo is not None:
-                rng["gte"] = lo.timestamp()
-            if hi is not None:
-                rng["lt"] = hi.timestamp()
-            if rng:
-                must.append({"key": field_name, "range": rng})
-        return must
 
 
 def _first_version(principal: Principal, cube: MemCube, now: datetime) -> MemCube:
@@ -288,29 +171,6 @@ def _first_version(principal: Principal, cube: MemCube, now: datetime) -> MemCub
     if cube.updated_at > now:
         update["updated_at"] = now
     return cube.model_copy(update=update) if update else cube
-
-
-def _filter(
-    filter: CubeFilter | Mapping[str, Any] | None, namespace: Sequence[str] | None
-) -> CubeFilter:
-    """``filter`` (a :class:`CubeFilter`, its fields as a dict, or ``None``) narrowed to
-    ``namespace``; :class:`InvalidInputError` for anything else."""
-    if isinstance(filter, Mapping):
-        try:
-            filter = CubeFilter.model_validate(filter)
-        except ValidationError as e:
-            raise InvalidInputError(f"invalid filter: {e}") from None
-    elif filter is not None and not isinstance(filter, CubeFilter):
-        raise InvalidInputError(
-            f"filter must be a CubeFilter or a dict of its fields, got {type(filter).__name__}"
-        )
-    f = filter or CubeFilter()
-    if namespace is not None:
-        try:
-            f = f.model_copy(update={"namespace": validate_namespace(namespace)})
-        except ValidationError as e:  # pragma: no cover - validate_namespace raises first
-            raise InvalidInputError(str(e)) from None
-    return f
 
 
 def default_vault_path() -> Path:
@@ -367,9 +227,9 @@ class MemVault:
         # shared, so there a grant made elsewhere takes effect within a second.
         self._grants_cache: dict[tuple[str, ...], tuple[float, list[Grant]]] = {}
         self._grants_ttl = math.inf if driver.capabilities.exclusive else 1.0
-        driver.ensure_collection(CUBES, CollectionSpec(dims, True, _CUBE_INDEXES))
-        driver.ensure_collection(AUDIT, CollectionSpec(None, False, _AUDIT_INDEXES))
-        driver.ensure_collection(GRANTS, CollectionSpec(None, False, _GRANT_INDEXES))
+        driver.ensure_collection(CUBES, CollectionSpec(dims, True, CUBE_INDEXES))
+        driver.ensure_collection(AUDIT, CollectionSpec(None, False, AUDIT_INDEXES))
+        driver.ensure_collection(GRANTS, CollectionSpec(None, False, GRANT_INDEXES))
         # Deferred puts (see put(deferred=True)): acknowledged cubes not yet in the engine,
         # by principal, kept in the journal until flushed. Only an embedded vault defers: its
         # directory holds the journal next to the engine's WAL and only this process reads
@@ -573,7 +433,7 @@ class MemVault:
     # -- audit -----------------------------------------------------------------------------
 
     def _record(self, event: AuditEvent) -> None:
-        payload = _audit_payload(event)
+        payload = audit_payload(event)
         if self._journal is None:
             self.driver.upsert(AUDIT, [StoredPoint(id=event.id, payload=payload)])
             return
@@ -664,26 +524,17 @@ class MemVault:
             _check_limit(limit)
             if not principal.is_admin and who not in (None, principal.id):
                 raise PermissionDeniedError("only admins may read other principals' audit events")
-            must: list[dict[str, Any]] = []
-            subject = who if principal.is_admin else principal.id
-            for key, value in (
-                ("principal", subject),
-                ("action", action),
-                ("cube_ids", cube_id),
-                ("outcome", outcome),
-            ):
-                if value is not None:
-                    must.append({"key": key, "match": {"value": value}})
-            rng = {}
-            if since is not None:
-                rng["gte"] = since.timestamp()
-            if until is not None:
-                rng["lt"] = until.timestamp()
-            if rng:
-                must.append({"key": "ts", "range": rng})
+            flt = audit_filter(
+                principal=who if principal.is_admin else principal.id,
+                action=action,
+                cube_id=cube_id,
+                outcome=outcome,
+                since=since,
+                until=until,
+            )
             pts = self.driver.scroll(
                 AUDIT,
-                filter={"must": must} if must else None,
+                filter=flt,
                 limit=limit,
                 order_by="ts",
                 descending=True,
@@ -706,10 +557,10 @@ class MemVault:
     def _load_grants(self, principal: Principal) -> list[Grant]:
         pts = self.driver.scroll(
             GRANTS,
-            filter={"must": [{"key": "grantee", "match": {"any": principal.identities()}}]},
+            filter=grants_to(principal),
             limit=MAX_LIMIT,
         )
-        return [Grant.model_validate(p.payload["grant"]) for p in pts]
+        return [grant_from_payload(p.payload) for p in pts]
 
     def grant(
         self,
@@ -734,12 +585,7 @@ class MemVault:
                 )
             except (ValidationError, ValueError) as e:
                 raise InvalidInputError(f"invalid grant: {e}") from None
-            payload = {
-                "grant": g.model_dump(mode="json"),
-                "grantee": g.grantee,
-                "grantor": g.grantor,
-            }
-            self.driver.upsert(GRANTS, [StoredPoint(id=g.id, payload=payload)])
+            self.driver.upsert(GRANTS, [StoredPoint(id=g.id, payload=grant_payload(g))])
             self._grants_cache.clear()
             return g
 
@@ -750,7 +596,7 @@ class MemVault:
             pts = self.driver.retrieve(GRANTS, [grant_id]) if is_uuid(str(grant_id)) else []
             if not pts:
                 raise NotFoundError(f"no grant {grant_id}")
-            g = Grant.model_validate(pts[0].payload["grant"])
+            g = grant_from_payload(pts[0].payload)
             if g.grantor != principal.id and not principal.is_admin:
                 raise PermissionDeniedError("only the grantor or an admin may revoke a grant")
             self.driver.delete(GRANTS, [grant_id])
@@ -760,67 +606,17 @@ class MemVault:
         """Grants issued by or to ``principal`` (all grants, for an admin)."""
         principal = as_principal(principal)
         with self._audited(principal, "grants"):
-            if principal.is_admin:
-                flt = None
-            else:
-                flt = {
-                    "should": [
-                        {"key": "grantee", "match": {"any": principal.identities()}},
-                        {"key": "grantor", "match": {"value": principal.id}},
-                    ]
-                }
+            flt = None if principal.is_admin else grants_of(principal)
             return [
-                Grant.model_validate(p.payload["grant"])
+                grant_from_payload(p.payload)
                 for p in self.driver.scroll(GRANTS, filter=flt, limit=MAX_LIMIT)
             ]
 
     # -- storage helpers -------------------------------------------------------------------
 
     def _point(self, cube: MemCube, dense: list[float] | None, head: bool) -> StoredPoint:
-        """The stored form of one version; ``dense=None`` stores it unindexed (no vectors:
-        found by id, key and filters, never by similarity)."""
-        acc = cube.access
-        data = getattr(cube.payload, "data", None)
-        try:
-            # One JSON string crosses the engine binding far faster than a nested dict. The
-            # structured ``data`` is in it too, exactly as written: the nested copy, there so
-            # filters can reach its fields, goes through the engine's own JSON parsing, which
-            # may move a float by one ULP (2.0117028875153223e+152 came back ...225e+152).
-            header = cube.model_dump_json()
-        except ValueError as e:  # e.g. a lone surrogate in a field no validator covers
-            raise InvalidCubeError(f"cube {cube.id} cannot be stored as JSON: {e}") from None
-        payload: dict[str, Any] = {
-            "cube": header,
-            "cube_id": cube.id,
-            "version": cube.version,
-            "head": "y" if head else "n",
-            "ns": namespace_key(cube.namespace),
-            "ns_prefixes": namespace_prefixes(cube.namespace),
-            "kind": cube.kind.value,
-            "memory_type": cube.memory_type,
-            "status": cube.status.value,
-            "owner": acc.owner,
-            "tags": list(cube.tags),
-            "created_ts": cube.created_at.timestamp(),
-            "updated_ts": cube.updated_at.timestamp(),
-            "expires_ts": cube.expires_at.timestamp() if cube.expires_at else NO_EXPIRY_TS,
-            "priority": cube.priority,
-            "indexed": "n" if dense is None else "y",
-        }
-        if acl_read := sorted({*acc.readers, *acc.writers}):  # an empty list matches nothing
-            payload["acl_read"] = acl_read  # either, and costs the engine binding a conversion
-        if data is not None:
-            payload["data"] = data
-        if cube.key is not None:
-            payload["key"] = cube.key
-        if isinstance(cube.payload, ActivationPayload | ParametricPayload):
-            payload["blob"] = cube.payload.blob.sha256
-        return StoredPoint(
-            id=cube.version_id,
-            payload=payload,
-            dense=dense,
-            sparse=None if dense is None else self.lexical.encode_document(cube.text),
-        )
+        sparse = None if dense is None else self.lexical.encode_document(cube.text)
+        return cube_point(cube, dense, sparse, head=head)
 
     def _successor_dense(self, base: StoredPoint, new: MemCube) -> list[float] | None:
         """The dense vector of ``new``, a successor of the version stored as ``base``: reused
@@ -849,14 +645,8 @@ class MemVault:
         owner that holds one, or of ``owner`` only), in no particular order."""
         if not cube_ids:
             return []
-        must: list[dict[str, Any]] = [
-            {"key": "cube_id", "match": {"any": list(cube_ids)}},
-            {"key": "head", "match": {"value": "y"}},
-        ]
-        if owner is not None:
-            must.append({"key": "owner", "match": {"value": owner}})
         # an id may be held by several owners: the limit bounds them, not the ids asked for
-        pts = self.driver.scroll(CUBES, filter={"must": must}, limit=MAX_LIMIT)
+        pts = self.driver.scroll(CUBES, filter=heads_of(cube_ids, owner), limit=MAX_LIMIT)
         best: dict[tuple[str, str], StoredPoint] = {}
         for p in pts:  # after a torn write on a cluster two heads can exist: newest wins
             at = (p.payload["owner"], p.payload["cube_id"])
@@ -950,10 +740,7 @@ class MemVault:
             return
         acl = read_filter(principal, self._grants_for(principal))
         for digest in sorted(wanted):
-            must: list[dict[str, Any]] = [{"key": "blob", "match": {"value": digest}}]
-            if acl is not None:
-                must.append(acl)
-            if not self.driver.count(CUBES, filter={"must": must}):
+            if not self.driver.count(CUBES, filter=blob_users(digest, acl)):
                 # the same answer whether the blob exists or not: no existence oracle
                 raise BlobNotFoundError(
                     f"no blob {digest} that {principal.id} may use: store its bytes with "
@@ -970,7 +757,7 @@ class MemVault:
     def _base_filter(self, principal: Principal, f: CubeFilter, *, heads: bool = True) -> Filter:
         must = f.conditions()
         if heads:
-            must.append({"key": "head", "match": {"value": "y"}})
+            must.append(HEAD)
         if not f.include_expired:
             must.extend(expiry_filter(utcnow())["must"])
         acl = read_filter(principal, self._grants_for(principal))
@@ -1366,13 +1153,11 @@ class MemVault:
             head, _ = self._visible_head(
                 principal, cube_id, owner=owner, touched=touched, write=True, include_expired=True
             )
-            pts = self.driver.scroll(CUBES, filter=_versions_of(head), limit=MAX_LIMIT)
+            pts = self.driver.scroll(CUBES, filter=versions_of(head), limit=MAX_LIMIT)
             blobs = {p.payload["blob"] for p in pts if "blob" in p.payload}
             self.driver.delete(CUBES, [p.id for p in pts])
             for digest in blobs:
-                if not self.driver.count(
-                    CUBES, filter={"must": [{"key": "blob", "match": {"value": digest}}]}
-                ):
+                if not self.driver.count(CUBES, filter=blob_users(digest)):
                     self.blobs.delete(digest)
             return len(pts)
 
@@ -1440,24 +1225,19 @@ class MemVault:
         actor = as_principal(principal) if principal is not None else Principal.system()
         with self._audited(actor, "sweep", namespace) as touched:
             when = now or utcnow()
-            must: list[dict[str, Any]] = [
-                {"key": "head", "match": {"value": "y"}},
-                {"key": "status", "match": {"value": LifecycleStatus.ACTIVE.value}},
-                {"key": "expires_ts", "range": {"lte": when.timestamp()}},
-            ]
-            if namespace is not None:
-                ns = namespace_key(validate_namespace(namespace))
-                must.append({"key": "ns_prefixes", "match": {"value": ns}})
+            types = None
             if memory_types is not None:
                 types = [] if isinstance(memory_types, str) else list(memory_types)
                 if not types or not all(isinstance(t, str) for t in types):
                     raise InvalidInputError("memory_types must be a non-empty list of strings")
-                must.append({"key": "memory_type", "match": {"any": types}})
-            if not actor.is_admin:
+            flt = due_to_expire(
+                when,
+                namespace=validate_namespace(namespace) if namespace is not None else None,
+                memory_types=types,
                 # Owned cubes only: the owner may always change them, so every page scrolled
                 # is moved out of the filter and the loop below ends.
-                must.append({"key": "owner", "match": {"value": actor.id}})
-            flt = {"must": must}
+                owner=None if actor.is_admin else actor.id,
+            )
             with self._write_lock:
                 while pts := self.driver.scroll(CUBES, filter=flt, limit=256):
                     full = self.driver.retrieve(CUBES, [p.id for p in pts], with_vectors=True)
@@ -1521,7 +1301,7 @@ class MemVault:
                 principal, cube_id, owner=owner, touched=touched, include_expired=True
             )
             pts = self.driver.scroll(
-                CUBES, filter=_versions_of(head), limit=MAX_LIMIT, order_by="version"
+                CUBES, filter=versions_of(head), limit=MAX_LIMIT, order_by="version"
             )
             grants = self._grants_for(principal)
             versions = [cube_from_payload(p.payload) for p in pts]
@@ -1570,12 +1350,12 @@ class MemVault:
         """
         principal = as_principal(principal)
         with self._audited(principal, "search", namespace) as touched:
-            f = _filter(filter, namespace)
+            f = as_cube_filter(filter, namespace)
             if not isinstance(query, str) or not query.strip():
                 raise InvalidInputError("query must be a non-empty string")
             if len(query) > MAX_QUERY_CHARS:
                 raise InvalidInputError(f"query longer than {MAX_QUERY_CHARS} chars")
-            if not query.isascii() and not _encodable(query):
+            if not query.isascii() and not encodable(query):
                 raise InvalidInputError("query is not valid Unicode (it holds a lone surrogate)")
             if mode not in ("hybrid", "dense", "lexical"):
                 raise InvalidInputError("mode must be 'hybrid', 'dense' or 'lexical'")
@@ -1643,7 +1423,7 @@ class MemVault:
         """Head versions matching the filter, ordered by ``updated_at``."""
         principal = as_principal(principal)
         with self._audited(principal, "list", namespace) as touched:
-            f = _filter(filter, namespace)
+            f = as_cube_filter(filter, namespace)
             _check_limit(limit, offset)
             pts = self.driver.scroll(
                 CUBES,
@@ -1667,7 +1447,7 @@ class MemVault:
         principal = as_principal(principal)
         with self._audited(principal, "count", namespace):
             return self.driver.count(
-                CUBES, filter=self._base_filter(principal, _filter(filter, namespace))
+                CUBES, filter=self._base_filter(principal, as_cube_filter(filter, namespace))
             )
 
     # -- batch helpers (one engine round trip, one audit event) ----------------------------
@@ -1693,7 +1473,7 @@ class MemVault:
         owners' cubes returns each of them (``owner`` in the filter picks one)."""
         principal = as_principal(principal)
         with self._audited(principal, "find", namespace) as touched:
-            f = _filter(filter, namespace)
+            f = as_cube_filter(filter, namespace)
             if cube_ids is not None:  # ids name their cubes, as for get(): none is left out
                 f = f.model_copy(update={"include_internal": True})
             _check_limit(limit)
@@ -1706,7 +1486,7 @@ class MemVault:
                     raise InvalidInputError("cube ids must be non-empty strings")
                 if not ids:
                     return []
-                flt["must"].append({"key": "cube_id", "match": {"any": ids}})
+                flt["must"].append(match_any("cube_id", ids))
             pts = self.driver.scroll(
                 CUBES,
                 filter=flt,
@@ -1747,20 +1527,13 @@ class MemVault:
             blobs: set[str] = set()
             for owner, owned in doomed.items():
                 for start in range(0, len(owned), 256):
-                    batch = {
-                        "must": [
-                            {"key": "owner", "match": {"value": owner}},
-                            {"key": "cube_id", "match": {"any": owned[start : start + 256]}},
-                        ]
-                    }
+                    batch = owned_ids(owner, owned[start : start + 256])
                     while pts := self.driver.scroll(CUBES, filter=batch, limit=MAX_LIMIT):
                         blobs |= {p.payload["blob"] for p in pts if "blob" in p.payload}
                         self.driver.delete(CUBES, [p.id for p in pts])
                         removed += len(pts)
             for digest in blobs:
-                if not self.driver.count(
-                    CUBES, filter={"must": [{"key": "blob", "match": {"value": digest}}]}
-                ):
+                if not self.driver.count(CUBES, filter=blob_users(digest)):
                     self.blobs.delete(digest)
             touched.extend(i for i in ids if i in found)
             return removed
@@ -1806,83 +1579,8 @@ def _with_owner(access: Any, owner: str | None) -> Any:
     return access
 
 
-def _versions_of(cube: MemCube) -> Filter:
-    """Every stored version of ``cube``: its id, among its owner's cubes."""
-    return {
-        "must": [
-            {"key": "owner", "match": {"value": cube.access.owner}},
-            {"key": "cube_id", "match": {"value": cube.id}},
-        ]
-    }
-
-
-def cube_from_payload(payload: dict[str, Any]) -> MemCube:
-    """The MemCube stored in a vault point's payload (its header JSON; points written before
-    the header kept ``data`` take it from the nested copy)."""
-    header = payload["cube"]
-    if isinstance(header, dict):  # written before headers were stored as JSON strings
-        return MemCube.model_validate(header)
-    if "data" not in payload:
-        return MemCube.from_json(header)
-    doc = json.loads(header)
-    if "data" not in doc["payload"]:  # written before the header kept its data
-        doc["payload"]["data"] = payload["data"]
-    return MemCube.model_validate(doc)
-
-
-def _audit_payload(event: AuditEvent) -> dict[str, Any]:
-    """The stored form of an audit event: the event as one JSON string next to the fields
-    :meth:`MemVault.audit_log` filters by. The engine binding converts each payload value
-    on its own, and a string far faster than a list, so fewer values make every call cheaper."""
-    fields: dict[str, Any] = {
-        "principal": event.principal,
-        "action": event.action,
-        "outcome": event.outcome,
-        "cube_ids": list(event.cube_ids),
-    }
-    try:
-        doc = event.model_dump_json()
-    except ValueError:  # hostile input (a lone surrogate in an id, label or message)
-        full = event.model_dump(mode="json")
-        for name, value in full.items():  # is logged escaped
-            if isinstance(value, str) and not _encodable(value):
-                full[name] = _escaped(value)
-            elif isinstance(value, list) and not all(map(_encodable, value)):
-                full[name] = [_escaped(x) for x in value]
-        doc = json.dumps(full)
-        fields = {name: full[name] for name in fields}
-    ids = fields.pop("cube_ids")
-    payload = {"event": doc, **fields, "ts": event.at.timestamp()}
-    if ids:  # a keyword condition matches a value or any element of an array
-        payload["cube_ids"] = ids[0] if len(ids) == 1 else ids
-    return payload
-
-
-def audit_event_from_payload(payload: dict[str, Any]) -> AuditEvent:
-    """The AuditEvent stored in an audit point's payload."""
-    if "event" in payload:
-        return AuditEvent.model_validate_json(payload["event"])
-    # written before events were stored as one JSON string: one field each
-    return AuditEvent.model_validate({k: v for k, v in payload.items() if k != "ts"})
-
-
 def _check_limit(limit: int, offset: int = 0) -> None:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
         raise InvalidInputError(f"offset must be an integer from 0 to {MAX_OFFSET}")
-
-
-def _encodable(text: str) -> bool:
-    """Whether ``text`` encodes as UTF-8 (no lone surrogates)."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
-def _escaped(text: str) -> str:
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
