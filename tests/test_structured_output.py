@@ -119,9 +119,8 @@ def test_pydantic_structured_output_always_parses(chat: ChatMemOS, prompt: str) 
     assert isinstance(out["raw"], AIMessage) and json.loads(out["raw"].text)
 
 
-@pytest.mark.parametrize("prompt", PROMPTS[:2])
-def test_json_schema_dict_output_is_a_valid_instance(chat: ChatMemOS, prompt: str) -> None:
-    parsed = chat.with_structured_output(TICKET, method="json_schema").invoke(prompt)
+def test_json_schema_dict_output_is_a_valid_instance(chat: ChatMemOS) -> None:
+    parsed = chat.with_structured_output(TICKET, method="json_schema").invoke(PROMPTS[1])
     jsonschema.validate(parsed, closed_objects(TICKET))  # required, enum, no made-up keys
     assert parsed["priority"] in ("low", "high")
 
