@@ -508,16 +508,15 @@ class ActivationMemory:
         derived_from: Sequence[str] = (),
         **header: Any,
     ) -> MemCube:
-        """Async twin of :meth:`compile` (runs in the default executor)."""
-        call = functools.partial(self.compile, principal, lm, text, namespace=namespace,
-                                 chat_template=chat_template, derived_from=derived_from,
-                                 **header)  # fmt: skip
-        return await asyncio.get_running_loop().run_in_executor(None, call)
+        """Async twin of :meth:`compile` (runs in a worker thread)."""
+        return await asyncio.to_thread(
+            self.compile, principal, lm, text, namespace=namespace,
+            chat_template=chat_template, derived_from=derived_from, **header,
+        )  # fmt: skip
 
     async def aload(self, principal: Principal | str, cube_id: str) -> KVPrefix:
-        """Async twin of :meth:`load` (runs in the default executor)."""
-        call = functools.partial(self.load, principal, cube_id)
-        return await asyncio.get_running_loop().run_in_executor(None, call)
+        """Async twin of :meth:`load` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.load, principal, cube_id)
 
 
 def activation_promoter(

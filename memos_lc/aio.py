@@ -24,13 +24,17 @@ def async_twin(
 ) -> Callable[Concatenate[Any, P], Awaitable[R]]:
     """The async twin of a blocking method, for a class body: ``aget = async_twin(get)``."""
 
+    name = method.__name__
+
     @functools.wraps(method)
     async def twin(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await asyncio.to_thread(method, self, *args, **kwargs)
+        # looked up on the instance when called: a subclass's override is what runs
+        return await asyncio.to_thread(getattr(self, name), *args, **kwargs)
 
-    owner = method.__qualname__.rpartition(".")[0] or "the class"
-    twin.__doc__ = f"Async twin of :meth:`{owner}.{method.__name__}`."
-    twin.__name__ = twin.__qualname__ = f"a{method.__name__}"
+    owner = method.__qualname__.rpartition(".")[0]
+    twin.__doc__ = f"Async twin of :meth:`{owner or 'the class'}.{name}`."
+    twin.__name__ = f"a{name}"
+    twin.__qualname__ = f"{owner}.a{name}" if owner else f"a{name}"
     return twin
 
 

@@ -66,6 +66,7 @@ from memos_lc.cube import (
     MemoryType,
     ParametricPayload,
     Sha256,
+    SourceRef,
     utcnow,
     validate_namespace,
 )
@@ -966,11 +967,29 @@ def remap_namespace(namespace: Sequence[str], rules: Rules) -> tuple[str, ...]:
 
 
 def _adopt(
-    cube: MemCube, principal: Principal, manifest: BundleManifest, rules: Rules, version: int
+    cube: MemCube,
+    principal: Principal,
+    manifest: BundleManifest,
+    rules: Rules,
+    version: int,
+    heads: Mapping[str, int],
 ) -> MemCube:
     """The cube as the importing principal stores it: remapped namespace, new owner (no
-    foreign readers/writers), provenance that says where it came from, fresh usage."""
+    foreign readers/writers), provenance that says where it came from, fresh usage.
+    ``heads`` are the bundle's head versions by cube id: a compiled cube built from a head
+    the bundle carries is built from that cube as imported (the importer's, renumbered
+    when the bundle has no history), so it arrives current, not stale."""
     prov = cube.provenance
+    built_from = tuple(
+        SourceRef(
+            id=ref.id,
+            owner=principal.id,
+            version=(ref.version if manifest.history else 1)
+            if heads.get(ref.id) == ref.version
+            else ref.version,
+        )
+        for ref in prov.derived_from_versions
+    )
     note = (
         f"imported from bundle {manifest.bundle_id} by {principal.id}; exported by "
         f"{manifest.creator} from {manifest.source or 'an unnamed vault'}; original owner "
@@ -995,6 +1014,7 @@ def _adopt(
             "origin": "import",
             "actor": principal.id,
             "source_ids": (*prov.source_ids, *[x for x in extra if x not in prov.source_ids]),
+            "derived_from_versions": built_from,
             "note": note if len(note) <= 4000 else note[:3999] + "…",
         },
     )
@@ -1167,10 +1187,12 @@ def _adopt_chains(
     m = bundle.manifest
     adopted: dict[str, list[MemCube]] = {}
     asleep: dict[str, str] = {}
-    for cid, chain in _chains(bundle.cubes).items():
+    chains = _chains(bundle.cubes)
+    heads = {cid: chain[-1].version for cid, chain in chains.items()}
+    for cid, chain in chains.items():
         try:
             versions = [
-                _adopt(c, principal, m, rules, c.version if m.history else 1) for c in chain
+                _adopt(c, principal, m, rules, c.version if m.history else 1, heads) for c in chain
             ]
             why = _fingerprint_mismatch(versions[-1], model_fingerprint)
             if why and versions[-1].status is LifecycleStatus.ACTIVE:

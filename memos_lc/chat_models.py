@@ -739,12 +739,8 @@ class ChatMemOS(BaseChatModel):
         **header: Any,
     ) -> MemCube:
         """Async twin of :meth:`compile_activation`."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            None,
-            lambda: self.compile_activation(
-                text, namespace=namespace, principal=principal, **header
-            ),  # fmt: skip
+        return await asyncio.to_thread(
+            self.compile_activation, text, namespace=namespace, principal=principal, **header
         )
 
     # -- tools -----------------------------------------------------------------------------
@@ -1063,6 +1059,9 @@ class ChatMemOS(BaseChatModel):
             # decoding constrained to the schema, within max_new (with tools bound the
             # answer may be a call instead: the instruction alone leads it)
             constraint = JsonSchemaConstraint(lm, schema, max_new_tokens=max_new, prefill=prefill)
+            # the grammar says where the answer ends: a stop string inside a JSON value
+            # would cut it short of parsing
+            stop = []
         return _Plan(
             lm=lm, module=lm.model if loaded is None else loaded.model, ids=ids,
             max_new_tokens=max_new, temperature=opts["temperature"], top_p=opts["top_p"],
@@ -1212,7 +1211,8 @@ class ChatMemOS(BaseChatModel):
         def work(emit: Callable[[ChatGenerationChunk], None]) -> None:
             self._run(self._plan(messages, stop, kwargs), emit, cancel)
 
-        worker = loop.run_in_executor(None, _pump, work, put)
+        # a thread of its own carrying the caller's context (the plan reads the vault)
+        worker = asyncio.ensure_future(asyncio.to_thread(_pump, work, put))
         try:
             while (item := await items.get()) is not _DONE:
                 if isinstance(item, BaseException):

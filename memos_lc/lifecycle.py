@@ -62,7 +62,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import inspect
 import json
@@ -419,8 +418,16 @@ def _built_from(cube: MemCube) -> list[tuple[str | None, str, int | None]]:
     return out
 
 
+CubeKey = tuple[str | None, str]
+"""(owner, cube id): what names a cube, ids being scoped per owner."""
+
+
+def _key(cube: MemCube) -> CubeKey:
+    return cube.access.owner, cube.id
+
+
 def _derived(cubes: Sequence[MemCube]) -> list[MemCube]:
-    return list({c.id: c for c in cubes if c.kind in DERIVED_KINDS and _built_from(c)}.values())
+    return list({_key(c): c for c in cubes if c.kind in DERIVED_KINDS and _built_from(c)}.values())
 
 
 def _source_query(derived: Sequence[MemCube]) -> tuple[list[str], CubeFilter, int]:
@@ -438,9 +445,9 @@ def _source_query(derived: Sequence[MemCube]) -> tuple[list[str], CubeFilter, in
 
 def _judge_sources(
     derived: Sequence[MemCube], heads: Sequence[MemCube], now: datetime
-) -> dict[str, StaleDerived]:
+) -> dict[CubeKey, StaleDerived]:
     by_key = {(h.access.owner, h.id): h for h in heads}
-    out: dict[str, StaleDerived] = {}
+    out: dict[CubeKey, StaleDerived] = {}
     for c in derived:
         for owner, sid, version in _built_from(c):
             head = by_key.get((owner, sid))
@@ -460,7 +467,7 @@ def _judge_sources(
             ):
                 change = "new_version"
             if change is not None:
-                out[c.id] = StaleDerived(
+                out[_key(c)] = StaleDerived(
                     cube_id=c.id,
                     owner=c.access.owner,
                     source_id=sid,
@@ -478,11 +485,11 @@ def stale_derived(
     cubes: Sequence[MemCube],
     *,
     now: datetime | None = None,
-) -> dict[str, StaleDerived]:
-    """Which of ``cubes``' activation / parametric cubes are stale, by cube id: a source they
-    were built from has a newer version, is deleted, merged, archived or expired (at ``now``),
-    or is gone (or not readable by ``principal``: what cannot be checked is never trusted).
-    Other cubes are ignored. One batched vault read for all the sources.
+) -> dict[CubeKey, StaleDerived]:
+    """Which of ``cubes``' activation / parametric cubes are stale, by (owner, cube id): a
+    source they were built from has a newer version, is deleted, merged, archived or expired
+    (at ``now``), or is gone (or not readable by ``principal``: what cannot be checked is
+    never trusted). Other cubes are ignored. One batched vault read for all the sources.
 
     Example:
         .. code-block:: python
@@ -505,14 +512,9 @@ async def astale_derived(
     cubes: Sequence[MemCube],
     *,
     now: datetime | None = None,
-) -> dict[str, StaleDerived]:
-    """Async twin of :func:`stale_derived`."""
-    derived = _derived(cubes)
-    if not derived:
-        return {}
-    ids, flt, limit = _source_query(derived)
-    heads = await vault.afind(principal, cube_ids=ids, filter=flt, limit=limit, order_by=None)
-    return _judge_sources(derived, heads, now or utcnow())
+) -> dict[CubeKey, StaleDerived]:
+    """Async twin of :func:`stale_derived` (runs in a worker thread)."""
+    return await asyncio.to_thread(stale_derived, vault, principal, cubes, now=now)
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -601,7 +603,7 @@ class _Run:
     """(owner, id) of the cubes a current (not stale) derived cube of each kind holds."""
     hot: list[MemCube] = field(default_factory=list)
     stable: list[MemCube] = field(default_factory=list)
-    stale: dict[str, StaleDerived] = field(default_factory=dict)
+    stale: dict[CubeKey, StaleDerived] = field(default_factory=dict)
 
     # -- gather ---------------------------------------------------------------------------
 
@@ -663,17 +665,17 @@ class _Run:
             planned = {f.cube.id: f.status.value for op in self.ops for f in op.folds}
             planned |= {op.base.id: "new_version" for op in self.ops if op.base is not None}
             for c in _derived(self.compiled):
-                if c.id in stale:
+                if _key(c) in stale:
                     continue
                 hit = next(((o, i, v) for o, i, v in _built_from(c) if i in planned), None)
                 if hit is not None:
-                    stale[c.id] = StaleDerived(
+                    stale[_key(c)] = StaleDerived(
                         cube_id=c.id, owner=c.access.owner, source_id=hit[1],
                         source_version=hit[2], change=planned[hit[1]],  # type: ignore[arg-type]
                     )  # fmt: skip
         self.stale = stale
         for c in self.compiled:
-            if c.id not in stale:
+            if _key(c) not in stale:
                 held = self.promoted.setdefault(c.kind, set())
                 held.update((o, i) for o, i, _ in _built_from(c))
 
@@ -689,7 +691,7 @@ class _Run:
         due = [
             c
             for c in self.compiled
-            if c.id in self.stale
+            if _key(c) in self.stale
             and (
                 ns is None
                 or c.namespace[: len(ns)] == ns
@@ -699,7 +701,7 @@ class _Run:
         retired: list[StaleDerived] = []
         skipped: list[str] = list(self.report.get("skipped", ()))
         for c in due:
-            why = self.stale[c.id]
+            why = self.stale[_key(c)]
             if not self.policy.dry_run:
                 try:
                     self.vault.update(
@@ -1128,7 +1130,9 @@ def _model_promoters(
         return activate, None
     from memos_lc.parametric import AdapterTrainingConfig, adapter_promoter
 
-    config = AdapterTrainingConfig(max_seconds=policy.adapter_max_seconds)
+    # memories are whatever users said, not only "X's Y is Z" facts that questions can be
+    # made from: the cloze prompt teaches any statement
+    config = AdapterTrainingConfig(max_seconds=policy.adapter_max_seconds, cloze=True)
     return activate, adapter_promoter(lm, config=config)
 
 
@@ -1250,10 +1254,9 @@ async def aconsolidate(
     ``model``) is awaited through it: cancelling the run stops training at its next step and
     stores no adapter."""
     run = _start(vault, principal, namespace, policy, now)
-    loop = asyncio.get_running_loop()
 
     def blocking(fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
-        return loop.run_in_executor(None, functools.partial(fn, *args))
+        return asyncio.to_thread(fn, *args)
 
     await blocking(run.expire)
     await blocking(run.gather)

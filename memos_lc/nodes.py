@@ -720,6 +720,8 @@ def _plan_json(plan: MemoryPlan) -> dict[str, Any]:
             }
             for i in plan.items
         ],
+        # KV / adapter cubes left out because a memory they were built from changed
+        "stale": [{**s.model_dump(mode="json"), "reason": s.reason} for s in plan.stale],
     }
 
 

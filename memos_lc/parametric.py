@@ -52,6 +52,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import logging
 import math
 import random
 import re
@@ -89,6 +90,8 @@ if TYPE_CHECKING:
     import torch
 
     from memos_lc.vault import MemVault
+
+logger = logging.getLogger(__name__)
 
 ADAPTER_FORMAT = "memos-lc.lora/1"
 """``format`` in an adapter blob's safetensors metadata."""
@@ -520,15 +523,22 @@ def _train(
     peft_config.inference_mode = False
     shared = list(lm.model.parameters())
     grad_flags = [p.requires_grad for p in shared]
-    torch.manual_seed(config.seed)  # the adapter's initial weights too
-    try:
-        model = _peft_model(lm, peft_config, _TRAIN_ADAPTER)
-    except ValueError as e:  # peft: no module matches target_modules
-        raise InvalidInputError(f"cannot adapt {lm.name}: {e}") from None
+    # the adapter's initial weights come from the seed, without reseeding the generator
+    # other threads sample from
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        try:
+            model = _peft_model(lm, peft_config, _TRAIN_ADAPTER)
+        except ValueError as e:  # peft: no module matches target_modules
+            raise InvalidInputError(f"cannot adapt {lm.name}: {e}") from None
     try:
         for p in shared:  # only the adapter learns
             p.requires_grad_(False)
-        params = [p for p in model.parameters() if p.requires_grad]
+        # chosen by name, not by flag: another thread's training puts the shared weights'
+        # flags back when it ends, which must never hand them to this optimizer
+        params = [
+            p for n, p in model.named_parameters() if "lora_" in n and f".{_TRAIN_ADAPTER}." in n
+        ]
         model.train()
         batches = _batches(lm.tokenizer, pairs, statements, config)
         trained = _loop(
@@ -962,7 +972,13 @@ class AdapterPromoter:
     header: dict[str, Any] = field(default_factory=dict)
 
     def _sources(self, cubes: Sequence[MemCube]) -> list[MemCube]:
-        return [c for c in cubes if c.kind is MemoryKind.PLAINTEXT]
+        """The plaintext cubes to train on; none when they give nothing to teach (no
+        question/answer pairs: a candidate is not a failure of the consolidation run)."""
+        sources = [c for c in cubes if c.kind is MemoryKind.PLAINTEXT]
+        if sources and not training_pairs(sources, self.config):
+            logger.info("no question/answer pairs in %d stable memories: no adapter", len(sources))
+            return []
+        return sources
 
     def __call__(
         self, vault: MemVault, principal: Principal, cubes: list[MemCube]

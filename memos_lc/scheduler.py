@@ -43,6 +43,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -61,7 +62,7 @@ from memos_lc.cube import (
     validate_namespace,
 )
 from memos_lc.errors import InvalidInputError
-from memos_lc.lifecycle import DERIVED_KINDS, StaleDerived, astale_derived, stale_derived
+from memos_lc.lifecycle import DERIVED_KINDS, StaleDerived, stale_derived
 from memos_lc.reader import Turn, format_date, turns_of
 from memos_lc.vault import CubeFilter
 
@@ -300,7 +301,10 @@ class PlacementPolicy(_Policy):
       model are useless);
     * activation cubes made for ``model_fingerprint`` -> ``activation`` (KV prefix, costs
       its prefix tokens); the plaintext cubes it was compiled from are then dropped, their
-      text is in the prefix. For any other model its source text goes in as plaintext;
+      text is in the prefix. For any other model its source text goes in as plaintext. One
+      KV prefix per plan, and none beside an adapter: a cache holds what the base weights
+      computed, so it neither joins another cache nor serves adapted weights (whichever of
+      the two ranks first is placed);
     * everything else -> ``plaintext`` (the text block).
 
     ``model_fingerprint=None`` (an API model, or unknown) places everything as text.
@@ -974,11 +978,9 @@ class MemScheduler:
     async def _adrop_stale(
         self, principal: Principal | str, lists: Hits, now: datetime | None
     ) -> tuple[Hits, list[StaleDerived]]:
-        derived = _derived_hits(lists)
-        if not derived:
+        if not _derived_hits(lists):
             return lists, []
-        stale = await astale_derived(self.vault, principal, derived, now=now)
-        return _without(lists, stale), list(stale.values())
+        return await asyncio.to_thread(self._drop_stale, principal, lists, now)
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -1147,34 +1149,7 @@ class MemScheduler:
             if c.components["relevance"] >= sel.min_relevance and placements[c.cube.id] is not None
         ]
         pool.sort(key=lambda c: c.score, reverse=True)
-        # (candidate, placement, tokens added, turns it renders: all of a window's, or its
-        # voted excerpt; None for a cube rendered as one line)
-        chosen: list[tuple[_Candidate, Placement, int, list[Turn] | None]] = []
-        covered: set[str] = set()
-        compiled: set[str] = set()  # plaintext cube ids whose text is in a chosen KV prefix
-        text_tokens = prefix_tokens = adapters = 0
-        voted = sel.excerpt == "voted"
-        # "mixed": whole windows first, then single turns (other cubes compete throughout)
-        mixed = sel.excerpt == "mixed"
-        windows_left = sel.window_items if mixed else 0
-
-        def eligible(c: _Candidate) -> bool:
-            return not mixed or not c.window or c.single == (windows_left <= 0)
-
-        def text_entries(
-            extra: tuple[_Candidate, list[Turn] | None] | None = None,
-        ) -> list[tuple[MemCube, Any]]:
-            picked = [(c, ts) for c, p, _, ts in chosen if p == Placement.PLAINTEXT]
-            return [(c.cube, ts) for c, ts in ([*picked, extra] if extra else picked)]
-
-        def injected() -> set[str]:
-            return {
-                _turn_key(c.cube.provenance.thread_id, t)
-                for c, p, _, ts in chosen
-                if p == Placement.PLAINTEXT
-                for t in ts or ()
-            }
-
+        s = _Selection(sel, place, placements, self._line_tokens)
         # The preference tier fills its share first, the other memories the rest of the
         # budget, then preferences whatever the others left (see PreferencePolicy).
         prefs = [c for c in pool if c.tier == "preference"]
@@ -1184,29 +1159,14 @@ class MemScheduler:
             share = int(budget * self.policy.preferences.share)
             phases = [(prefs, share), (pool, budget), (prefs, budget)]
         for pool, cap in phases:
-            while pool and len(chosen) < sel.max_items:
-                if mixed and windows_left > 0 and not any(c.window and not c.single for c in pool):
-                    windows_left = 0  # no window left to try: on to the turns
-                best, best_value, best_red = None, -math.inf, 0.0
-                picked = [x[0] for x in chosen]
-                dropped: list[_Candidate] = []
-                for c in pool:
-                    if not eligible(c):
-                        continue
-                    if placements[c.cube.id] == Placement.ACTIVATION:
-                        # a KV block holds the text it was compiled from: it replaces its sources
-                        # rather than repeating them
-                        src = set(c.cube.provenance.derived_from)
-                        others = [x for x in picked if x.cube.id not in src]
-                        red = _redundancy(c, {k for o in others for k in o.keys}, others)
-                    else:
-                        red = _redundancy(c, covered, picked)
-                        if red >= sel.duplicate_threshold:  # only grows as the plan does: drop now
-                            dropped.append(c)
-                            continue
-                    value = sel.mmr_lambda * c.score - (1 - sel.mmr_lambda) * red
-                    if value > best_value:
-                        best, best_value, best_red = c, value, red
+            while pool and len(s.chosen) < sel.max_items:
+                if (
+                    s.mixed
+                    and s.windows_left > 0
+                    and not any(c.window and not c.single for c in pool)
+                ):
+                    s.windows_left = 0  # no window left to try: on to the turns
+                best, red, dropped = s.best(pool)
                 for c in dropped:
                     pool.remove(c)
                 if best is None:
@@ -1214,74 +1174,11 @@ class MemScheduler:
                         continue  # the pool changed: look again (phase may have moved on)
                     break
                 pool.remove(best)
-                placement = placements[best.cube.id]
-                if best_red >= sel.duplicate_threshold or placement is None:
-                    continue
-                if placement == Placement.PARAMETRIC:
-                    if adapters < place.max_adapters:
-                        adapters += 1
-                        chosen.append((best, placement, 0, None))
-                    continue
-                if placement == Placement.ACTIVATION:
-                    payload = best.cube.payload
-                    assert isinstance(payload, ActivationPayload)
-                    sources = set(best.cube.provenance.derived_from)
-                    kept = [
-                        x
-                        for x in chosen
-                        if not (x[1] == Placement.PLAINTEXT and x[0].cube.id in sources)
-                    ]
-                    if len(kept) != len(chosen):  # its sources leave the text block
-                        chosen = kept
-                        text_tokens = self._line_tokens(_lines(text_entries()))
-                    if text_tokens + prefix_tokens + payload.prefix_tokens > cap:
-                        continue
-                    compiled |= sources
-                    prefix_tokens += payload.prefix_tokens
-                    chosen.append((best, placement, payload.prefix_tokens, None))
-                    covered |= best.keys
-                    continue
-                if best.cube.id in compiled:
-                    continue
-                options = [best.turns]
-                if voted and best.turns and best.votes:
-                    options = _voted_excerpts(best, injected(), sel.vote_ratio)
-                for turns in options:  # the excerpt, else its best new turn alone
-                    tokens = self._line_tokens(_lines(text_entries((best, turns))))
-                    if tokens + prefix_tokens <= cap:
-                        chosen.append((best, placement, tokens - text_tokens, turns))
-                        text_tokens = tokens
-                        if best.window and not best.single:
-                            windows_left -= 1
-                        # redundancy counts the whole window, so the ranking is the windows'
-                        covered |= best.keys
-                        break
-                else:
-                    if cap < budget:  # the share is full: the rest may still fit later
-                        pool.append(best)
-                        break
-        # The block is counted whole once: a tokenizer that merges across lines could make
-        # the per-line sum low, so drop the last text items until the exact count fits.
-        text = "\n".join(_lines(text_entries()))
-        text_tokens = self.count_tokens(text)
-        while text_tokens + prefix_tokens > budget:
-            last = max(i for i, x in enumerate(chosen) if x[1] == Placement.PLAINTEXT)
-            del chosen[last]
-            text = "\n".join(_lines(text_entries()))
-            text_tokens = self.count_tokens(text)
-        items = [
-            PlanItem(
-                cube=c.cube,
-                score=c.score,
-                placement=p,
-                tokens=t,
-                components=c.components,
-                source_ids=c.source_ids if ts is None or ts is c.turns else _ids_of(ts),
-                ranked_ids=c.source_ids,
-            )
-            for c, p, t, ts in chosen
-        ]
-        return items, text, text_tokens
+                if not s.take(best, red, cap) and cap < budget:
+                    pool.append(best)  # the share is full: the rest may still fit later
+                    break
+        text, text_tokens = s.fit(self.count_tokens, budget)
+        return s.items(), text, text_tokens
 
     def _placement(self, cube: MemCube, place: PlacementPolicy) -> Placement | None:
         fp = place.model_fingerprint
@@ -1296,6 +1193,158 @@ class MemScheduler:
             if place.activation and fp is not None and payload.model_fingerprint == fp:
                 return Placement.ACTIVATION
         return Placement.PLAINTEXT
+
+
+@dataclass
+class _Selection:
+    """One plan's greedy selection (:meth:`MemScheduler._select`): what is chosen so far, in
+    order, and what it costs. Each chosen entry is (candidate, placement, tokens added, the
+    turns it renders: all of a window's or its voted excerpt; ``None`` for one line)."""
+
+    sel: SelectionPolicy
+    place: PlacementPolicy
+    placements: Mapping[str, Placement | None]
+    line_tokens: Callable[[list[str]], int]
+    chosen: list[tuple[_Candidate, Placement, int, list[Turn] | None]] = field(default_factory=list)
+    covered: set[str] = field(default_factory=set)
+    compiled: set[str] = field(default_factory=set)
+    """Plaintext cube ids whose text is in a chosen KV prefix."""
+    text_tokens: int = 0
+    prefix_tokens: int = 0
+    adapters: int = 0
+    windows_left: int = 0
+
+    def __post_init__(self) -> None:
+        # "mixed": whole windows first, then single turns (other cubes compete throughout)
+        self.windows_left = self.sel.window_items if self.mixed else 0
+
+    @property
+    def mixed(self) -> bool:
+        return self.sel.excerpt == "mixed"
+
+    def eligible(self, c: _Candidate) -> bool:
+        return not self.mixed or not c.window or c.single == (self.windows_left <= 0)
+
+    def text_entries(
+        self, extra: tuple[_Candidate, list[Turn] | None] | None = None
+    ) -> list[tuple[MemCube, Any]]:
+        picked = [(c, ts) for c, p, _, ts in self.chosen if p == Placement.PLAINTEXT]
+        return [(c.cube, ts) for c, ts in ([*picked, extra] if extra else picked)]
+
+    def injected(self) -> set[str]:
+        return {
+            _turn_key(c.cube.provenance.thread_id, t)
+            for c, p, _, ts in self.chosen
+            if p == Placement.PLAINTEXT
+            for t in ts or ()
+        }
+
+    def best(self, pool: list[_Candidate]) -> tuple[_Candidate | None, float, list[_Candidate]]:
+        """The eligible candidate of highest MMR value and its redundancy, and the ones
+        that are now duplicates of the plan (redundancy only grows as the plan does: drop
+        them)."""
+        best, best_value, best_red = None, -math.inf, 0.0
+        picked = [x[0] for x in self.chosen]
+        dropped: list[_Candidate] = []
+        for c in pool:
+            if not self.eligible(c):
+                continue
+            if self.placements[c.cube.id] == Placement.ACTIVATION:
+                # a KV block holds the text it was compiled from: it replaces its sources
+                # rather than repeating them
+                src = set(c.cube.provenance.derived_from)
+                others = [x for x in picked if x.cube.id not in src]
+                red = _redundancy(c, {k for o in others for k in o.keys}, others)
+            else:
+                red = _redundancy(c, self.covered, picked)
+                if red >= self.sel.duplicate_threshold:
+                    dropped.append(c)
+                    continue
+            value = self.sel.mmr_lambda * c.score - (1 - self.sel.mmr_lambda) * red
+            if value > best_value:
+                best, best_value, best_red = c, value, red
+        return best, best_red, dropped
+
+    def take(self, c: _Candidate, red: float, cap: int) -> bool:
+        """Place ``c`` where the policy says, within ``cap`` tokens; False when it is text
+        that does not fit."""
+        placement = self.placements[c.cube.id]
+        if red >= self.sel.duplicate_threshold or placement is None:
+            return True
+        # A KV prefix is one block computed by the base weights: a plan places one, and not
+        # beside an adapter, which changes the weights (the first chosen wins; a KV cube
+        # left out leaves its sources free to go in as text)
+        if placement == Placement.PARAMETRIC:
+            if self.adapters < self.place.max_adapters and not self.prefix_tokens:
+                self.adapters += 1
+                self.chosen.append((c, placement, 0, None))
+            return True
+        if placement == Placement.ACTIVATION:
+            if not self.prefix_tokens and not self.adapters:
+                self._take_prefix(c, cap)
+            return True
+        if c.cube.id in self.compiled:
+            return True
+        return self._take_text(c, placement, cap)
+
+    def _take_prefix(self, c: _Candidate, cap: int) -> None:
+        payload = c.cube.payload
+        assert isinstance(payload, ActivationPayload)
+        sources = set(c.cube.provenance.derived_from)
+        kept = [
+            x for x in self.chosen if not (x[1] == Placement.PLAINTEXT and x[0].cube.id in sources)
+        ]
+        if len(kept) != len(self.chosen):  # its sources leave the text block
+            self.chosen = kept
+            self.text_tokens = self.line_tokens(_lines(self.text_entries()))
+        if self.text_tokens + self.prefix_tokens + payload.prefix_tokens > cap:
+            return
+        self.compiled |= sources
+        self.prefix_tokens += payload.prefix_tokens
+        self.chosen.append((c, Placement.ACTIVATION, payload.prefix_tokens, None))
+        self.covered |= c.keys
+
+    def _take_text(self, c: _Candidate, placement: Placement, cap: int) -> bool:
+        options = [c.turns]
+        if self.sel.excerpt == "voted" and c.turns and c.votes:
+            options = _voted_excerpts(c, self.injected(), self.sel.vote_ratio)
+        for turns in options:  # the excerpt, else its best new turn alone
+            tokens = self.line_tokens(_lines(self.text_entries((c, turns))))
+            if tokens + self.prefix_tokens <= cap:
+                self.chosen.append((c, placement, tokens - self.text_tokens, turns))
+                self.text_tokens = tokens
+                if c.window and not c.single:
+                    self.windows_left -= 1
+                # redundancy counts the whole window, so the ranking is the windows'
+                self.covered |= c.keys
+                return True
+        return False
+
+    def fit(self, count_tokens: Callable[[str], int], budget: int) -> tuple[str, int]:
+        """The text block, counted whole once: a tokenizer that merges across lines could
+        make the per-line sum low, so the last text items leave until the exact count fits."""
+        text = "\n".join(_lines(self.text_entries()))
+        text_tokens = count_tokens(text)
+        while text_tokens + self.prefix_tokens > budget:
+            last = max(i for i, x in enumerate(self.chosen) if x[1] == Placement.PLAINTEXT)
+            del self.chosen[last]
+            text = "\n".join(_lines(self.text_entries()))
+            text_tokens = count_tokens(text)
+        return text, text_tokens
+
+    def items(self) -> list[PlanItem]:
+        return [
+            PlanItem(
+                cube=c.cube,
+                score=c.score,
+                placement=p,
+                tokens=t,
+                components=c.components,
+                source_ids=c.source_ids if ts is None or ts is c.turns else _ids_of(ts),
+                ranked_ids=c.source_ids,
+            )
+            for c, p, t, ts in self.chosen
+        ]
 
 
 def _voted_excerpts(c: _Candidate, injected: set[str], ratio: float) -> list[list[Turn]]:
@@ -1433,10 +1482,13 @@ def _derived_hits(lists: Hits) -> list[MemCube]:
     return [h.cube for _, hits in lists for h in hits if h.cube.kind in DERIVED_KINDS]
 
 
-def _without(lists: Hits, stale: Mapping[str, StaleDerived]) -> Hits:
+def _without(lists: Hits, stale: Mapping[tuple[str | None, str], StaleDerived]) -> Hits:
     if not stale:
         return lists
-    return [(spec, [h for h in hits if h.cube.id not in stale]) for spec, hits in lists]
+    return [
+        (spec, [h for h in hits if (h.cube.access.owner, h.cube.id) not in stale])
+        for spec, hits in lists
+    ]
 
 
 def _ranked(

@@ -800,3 +800,36 @@ def test_cli_fingerprint_prints_the_models(capsys) -> None:
     }
     assert main(["fingerprint", " "]) == 2
     assert capsys.readouterr().err.startswith("error: model must not be empty")
+
+
+@pytest.mark.parametrize("history", [False, True])
+def test_a_compiled_cube_arrives_current_with_its_sources(open_vault, tmp_path, history) -> None:
+    """A KV cube built from the head of a cube the bundle carries is built from that cube as
+    imported (the importer's, renumbered without history): not stale on arrival. One built
+    from a source the bundle leaves out is stale: nothing can vouch for it."""
+    from memos_lc.cube import Provenance, SourceRef
+    from memos_lc.lifecycle import stale_derived
+
+    src, dst = open_vault("edge"), open_vault("edge")
+    cubes = seed(src)
+    first = src.get(ALICE, cubes[FACTS[0][1]].id)  # at version 3
+    assert first.version == 3
+    outside = src.add(ALICE, "Alice keeps the cellar at 12 degrees", namespace=("elsewhere",))
+
+    def compiled(*sources: MemCube) -> MemCube:
+        cube = blob_cube(src, "activation", "m1", " ".join(s.text for s in sources))
+        prov = Provenance.built_from(sources, origin="activation")
+        return src.put(ALICE, cube.replace(provenance=prov))[0]
+
+    kv = compiled(first)
+    orphan = compiled(first, outside)
+    assert stale_derived(src, ALICE, [kv, orphan]) == {}
+    path = tmp_path / "compiled.zip"
+    export_bundle(src, ALICE, path, namespace=("kb",), history=history)
+    import_bundle(dst, BOB, path)
+    arrived = dst.get(BOB, kv.id)
+    [ref] = arrived.provenance.derived_from_versions
+    assert ref == SourceRef(id=first.id, version=3 if history else 1, owner=BOB.id)
+    stale = stale_derived(dst, BOB, [arrived, dst.get(BOB, orphan.id)])
+    assert list(stale) == [(BOB.id, orphan.id)]
+    assert stale[(BOB.id, orphan.id)].change == "missing"

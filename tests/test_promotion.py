@@ -289,6 +289,22 @@ def test_the_agent_graph_uses_the_promoted_cube(
     assert placed.get(kv_id) == Placement.ACTIVATION.value
     assert out["memory_trace"]["activation"] == kv_id
     assert out["memory_trace"]["activation_used"] is True
+    assert out["memory_plan"]["stale"] == []
+    # a new version of a source: the next turn's plan leaves the KV cube out and says why
+    source = next(
+        c
+        for c in pvault.list(gina, namespace=ns("gina"))
+        if c.kind is MemoryKind.PLAINTEXT and c.text == "Gina's seat is 42A."
+    )
+    pvault.update(gina, source.id, text=source.text + " (changed)")
+    again = graph.invoke(
+        {"messages": [HumanMessage("Which platform does Gina's train leave from?")]},
+        {"configurable": {"user_id": "gina"}},
+    )
+    assert kv_id not in {i["cube_id"] for i in again["memory_plan"]["items"]}
+    [why] = again["memory_plan"]["stale"]
+    assert why["cube_id"] == kv_id and why["change"] == "new_version" and why["reason"]
+    assert again["memory_trace"]["activation"] is None
 
 
 def _consolidation_graph_module():
@@ -328,3 +344,20 @@ def test_a_model_must_be_a_chat_model_or_a_local_lm(pvault: MemVault) -> None:
     with pytest.raises(InvalidInputError, match="ChatMemOS or a LocalLM"):
         consolidate(pvault, ivan, ns("ivan"), FAST, model="smollm2")  # type: ignore[arg-type]
     assert consolidate(pvault, ivan, ns("ivan"), FAST).activation_cubes == ()
+
+
+def test_stable_memories_with_nothing_to_teach_make_no_adapter_and_no_failure(
+    pvault: MemVault, lm: LocalLM
+) -> None:
+    """A statement no question can be made from (and no cloze asked for) is no reason to
+    fail the consolidation run: the adapter promoter makes nothing, the run goes on."""
+    who = Principal(id="nothing-to-teach")
+    sources = stable(pvault, who, "Hmm.", "Okay!")
+    plain = AdapterTrainingConfig(steps=2, cloze=False, questions_per_fact=0, bf16=False)
+    promoter = adapter_promoter(lm, config=plain)
+    assert promoter(pvault, who, sources) is None
+    report = consolidate(pvault, who, ns(who.id), parametrize=promoter)
+    assert set(report.parametric_candidates) == {c.id for c in sources}
+    assert report.parametric_cubes == ()
+    kinds = {c.kind for c in pvault.list(who, namespace=ns(who.id))}
+    assert kinds == {MemoryKind.PLAINTEXT}

@@ -3,6 +3,7 @@ vault drivers with the real embeddings and lexical index."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -326,17 +327,30 @@ def test_placement_activation_parametric_plaintext(vault, alice, facts) -> None:
             },
         }
     )
-    vault.put(alice, [kv, lora])
+    # a second block for this model
+    kv2 = MemCube.model_validate({**kv.model_dump(mode="json"), "id": str(uuid.uuid4())})
+    vault.put(alice, [kv, lora, kv2])
     q = "What food allergies does Alice have?"
-    local = scheduler(vault, placement=PlacementPolicy(model_fingerprint="fp-a"))
+    fp_a = PlacementPolicy(model_fingerprint="fp-a")
+    # one KV prefix per plan, and not beside an adapter (which changes the weights the cache
+    # was computed with): whichever ranks first is placed
+    both = scheduler(vault, placement=fp_a).plan(alice, q, namespace=NS, budget_tokens=60)
+    kinds = [i.placement for i in both.items if i.placement != Placement.PLAINTEXT]
+    assert kinds in ([Placement.ACTIVATION], [Placement.PARAMETRIC])
+    no_adapters = fp_a.model_copy(update={"parametric": False})
+    local = scheduler(vault, placement=no_adapters)
     plan = local.plan(alice, q, namespace=NS, budget_tokens=60)
     placed = {i.cube.id: i for i in plan.items}
-    assert placed[kv.id].placement == Placement.ACTIVATION and placed[kv.id].tokens == 30
-    assert placed[lora.id].placement == Placement.PARAMETRIC and placed[lora.id].tokens == 0
+    assert len(plan.activations) == 1 and plan.activations[0].id in (kv.id, kv2.id)
+    assert placed[plan.activations[0].id].tokens == 30
     assert facts[0].id not in placed and "peanuts" not in plan.text  # it is in the KV prefix
-    assert [c.id for c in plan.activations] == [kv.id]
-    assert [c.id for c in plan.adapters] == [lora.id]
+    assert plan.adapters == []
     assert plan.total_tokens == plan.text_tokens + 30 <= 60
+    no_kv = fp_a.model_copy(update={"activation": False})
+    adapted = scheduler(vault, placement=no_kv).plan(alice, q, namespace=NS, budget_tokens=60)
+    assert [c.id for c in adapted.adapters] == [lora.id] and adapted.activations == []
+    assert {i.cube.id: i for i in adapted.items}[lora.id].tokens == 0
+    assert "allergic to peanuts" in adapted.text  # no KV prefix holds it: it goes in as text
     # another model cannot use either: the KV block goes in as text (once), the adapter not at all
     remote = scheduler(vault).plan(alice, q, namespace=NS, budget_tokens=60)
     assert {i.placement for i in remote.items} == {Placement.PLAINTEXT}

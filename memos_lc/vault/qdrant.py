@@ -106,6 +106,7 @@ from memos_lc.vault.schema import (
     GRANT_INDEXES,
     GRANTS,
     HEAD,
+    NO_EXPIRY_TS,  # noqa: F401 - importable from here, as before the schema split
     CubeFilter,
     as_cube_filter,
     audit_event_from_payload,
@@ -442,12 +443,12 @@ class MemVault:
             self._pending_events.append((event.id, payload))
 
     def audited(
-        self, principal: Principal, action: str, namespace: Sequence[str] | None = None
+        self, principal: Principal | str, action: str, namespace: Sequence[str] | None = None
     ) -> contextlib.AbstractContextManager[list[str]]:
         """Audit an operation composed of this vault's calls (a bundle import) as one event
         of ``action``: the block fills the yielded list with the cube ids it touched; the
         event's outcome is the block's (``ok``, or the typed error it raised)."""
-        return self._audited(principal, action, namespace)
+        return self._audited(as_principal(principal), action, namespace)
 
     @contextlib.contextmanager
     def _audited(
