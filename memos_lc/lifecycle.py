@@ -66,7 +66,7 @@ import hashlib
 import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -430,17 +430,18 @@ def _derived(cubes: Sequence[MemCube]) -> list[MemCube]:
     return list({_key(c): c for c in cubes if c.kind in DERIVED_KINDS and _built_from(c)}.values())
 
 
-def _source_query(derived: Sequence[MemCube]) -> tuple[list[str], CubeFilter, int]:
+def _source_query(derived: Sequence[MemCube]) -> tuple[list[str], CubeFilter]:
     """The one batched lookup of the sources' heads: their ids, in every status (a deleted
     or expired head is the answer), in no particular order."""
-    ids = list(dict.fromkeys(i for c in derived for _, i, _ in _built_from(c)))
-    owners = {o for c in derived for o, _, _ in _built_from(c)}
+    sources = [(o, i) for c in derived for o, i, _ in _built_from(c)]
+    ids = list(dict.fromkeys(i for _, i in sources))
+    owners = {o for o, _ in sources}
     flt = CubeFilter(
         statuses=None,
         include_expired=True,
         owner=next(iter(owners)) if len(owners) == 1 else None,  # narrows the engine's scan
     )
-    return ids, flt, MAX_LIMIT
+    return ids, flt
 
 
 def _judge_sources(
@@ -501,8 +502,8 @@ def stale_derived(
     derived = _derived(cubes)
     if not derived:
         return {}
-    ids, flt, limit = _source_query(derived)
-    heads = vault.find(principal, cube_ids=ids, filter=flt, limit=limit, order_by=None)
+    ids, flt = _source_query(derived)
+    heads = vault.find(principal, cube_ids=ids, filter=flt, limit=MAX_LIMIT, order_by=None)
     return _judge_sources(derived, heads, now or utcnow())
 
 
@@ -1255,11 +1256,8 @@ async def aconsolidate(
     stores no adapter."""
     run = _start(vault, principal, namespace, policy, now)
 
-    def blocking(fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
-        return asyncio.to_thread(fn, *args)
-
-    await blocking(run.expire)
-    await blocking(run.gather)
+    await asyncio.to_thread(run.expire)
+    await asyncio.to_thread(run.gather)
     run.plan_conflicts()
     run.plan_duplicates()
     judge = _as_judge(judge)
@@ -1273,20 +1271,20 @@ async def aconsolidate(
                     return await judge.ajudge(older, newer)
                 if inspect.iscoroutinefunction(judge):
                     return await judge(older, newer)
-                out = await blocking(judge, older, newer)
+                out = await asyncio.to_thread(judge, older, newer)
                 return await out if inspect.isawaitable(out) else out
 
         verdicts = await asyncio.gather(
             *(one(o.cube, n.cube) for o, n, _ in pairs), return_exceptions=True
         )
         run.plan_judged(pairs, verdicts)
-    await blocking(run.apply)
-    await blocking(run.judge_derived)
-    await blocking(run.retire)
+    await asyncio.to_thread(run.apply)
+    await asyncio.to_thread(run.judge_derived)
+    await asyncio.to_thread(run.retire)
     run.plan_promotion()
     made: dict[str, list[str]] = {"activation": [], "parametric": []}
     if not run.policy.dry_run:
-        promoters = await blocking(_promoters, run, model, activate, parametrize)
+        promoters = await asyncio.to_thread(_promoters, run, model, activate, parametrize)
         for name, promoter, cands in promoters:
             if promoter is not None and cands:
                 apromote = getattr(promoter, "apromote", None)
@@ -1295,7 +1293,7 @@ async def aconsolidate(
                 elif inspect.iscoroutinefunction(promoter):
                     out = await promoter(vault, run.principal, list(cands))
                 else:
-                    out = await blocking(promoter, vault, run.principal, list(cands))
+                    out = await asyncio.to_thread(promoter, vault, run.principal, list(cands))
                     if inspect.isawaitable(out):
                         out = await out
                 made[name] = _ids(out)
