@@ -83,8 +83,8 @@ from memos_lc.errors import (
     InvalidInputError,
 )
 from memos_lc.governance import Principal, as_principal
+from memos_lc.vault import CubeFilter, MemVault
 from memos_lc.vault.blobs import check_safetensors
-from memos_lc.vault.qdrant import CubeFilter, MemVault
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -179,7 +179,7 @@ class BundleManifest(BaseModel):
     model_fingerprints: tuple[str, ...] = ()
     """Models the activation / parametric cubes were built for (sorted, unique)."""
     selection: dict[str, Any] = Field(default_factory=dict)
-    """The :class:`~memos_lc.vault.qdrant.CubeFilter` the cubes were exported with."""
+    """The :class:`~memos_lc.vault.CubeFilter` the cubes were exported with."""
     members: dict[str, MemberInfo]
 
     @field_validator("bundle_id", "creator", "tool")

@@ -89,7 +89,8 @@ from memos_lc.cube import (
 )
 from memos_lc.errors import ConflictError, CubeNotFoundError, InvalidInputError
 from memos_lc.governance import Principal, as_principal
-from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
+from memos_lc.vault import CubeFilter, MemVault
+from memos_lc.vault.limits import MAX_LIMIT
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

@@ -3,7 +3,7 @@
 ``langgraph.json`` points its ``store`` and ``checkpointer`` entries at :func:`store` and
 :func:`checkpointer`, async context managers the server enters at start-up and exits at
 shutdown. The embedded vault admits one process at a time, so both share ONE
-:class:`~memos_lc.vault.qdrant.MemVault` per server process, opened when the first of them is
+:class:`~memos_lc.vault.MemVault` per server process, opened when the first of them is
 entered and closed when the last is exited. The vault location is ``$MEMOS_LC_VAULT`` (a
 directory, ``":memory:"`` or a Qdrant URL), else the user data dir.
 
@@ -57,7 +57,7 @@ from memos_lc.checkpoint import MemCubeSaver
 from memos_lc.errors import PermissionDeniedError
 from memos_lc.governance import Principal, as_principal, default_principal, os_user_principal
 from memos_lc.store import MemCubeStore
-from memos_lc.vault.qdrant import ENV_VAULT, MemVault, default_vault_path
+from memos_lc.vault.memvault import ENV_VAULT, MemVault, default_vault_path
 
 if TYPE_CHECKING:
     from memos_lc.chat_models import ChatMemOS

@@ -716,7 +716,7 @@ def test_deferred_puts_refuse_existing_ids_with_or_without_the_engine(tmp_path) 
 
 
 def test_a_vault_with_too_many_points_keeps_asking_the_engine(tmp_path, monkeypatch) -> None:
-    import memos_lc.vault.qdrant as vq
+    import memos_lc.vault.memvault as vq
 
     alice = Principal(id="alice")
     monkeypatch.setattr(vq, "ID_FILTER_MAX", 1)

@@ -1,4 +1,4 @@
-"""Storage drivers behind :class:`~memos_lc.vault.qdrant.MemVault`.
+"""Storage drivers behind :class:`~memos_lc.vault.memvault.MemVault`.
 
 Both drivers speak the same small protocol (:class:`Driver`) over named collections of points
 with an optional dense vector (``"dense"``, cosine), an optional sparse lexical vector
