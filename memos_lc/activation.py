@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import threading
@@ -42,6 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from memos_lc.aio import async_twin
 from memos_lc.cube import (
     ActivationPayload,
     MemCube,
@@ -497,26 +497,8 @@ class ActivationMemory:
         self.cache.put(sha, prefix)
         return prefix
 
-    async def acompile(
-        self,
-        principal: Principal | str,
-        lm: LocalLM,
-        text: str,
-        *,
-        namespace: Sequence[str],
-        chat_template: str | None = None,
-        derived_from: Sequence[str] = (),
-        **header: Any,
-    ) -> MemCube:
-        """Async twin of :meth:`compile` (runs in a worker thread)."""
-        return await asyncio.to_thread(
-            self.compile, principal, lm, text, namespace=namespace,
-            chat_template=chat_template, derived_from=derived_from, **header,
-        )  # fmt: skip
-
-    async def aload(self, principal: Principal | str, cube_id: str) -> KVPrefix:
-        """Async twin of :meth:`load` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.load, principal, cube_id)
+    acompile = async_twin(compile)
+    aload = async_twin(load)
 
 
 def activation_promoter(

@@ -6,14 +6,21 @@ library runs its blocking twin through :func:`asyncio.to_thread`: the default ex
 the caller's context variables carried into the thread (LangGraph's run config, the audit
 channel), which ``loop.run_in_executor`` would drop. Class bodies declare twins with
 :func:`async_twin`; a one-off call is ``await asyncio.to_thread(fn, ...)``.
+
+Where the async path must await async I/O of its own (a LangChain model's ``ainvoke``, the
+scheduler's concurrent searches, a cancellable training run), the logic is written once as
+a generator of :class:`Call` steps: pure code between the calls, each call named with its
+blocking and its async form. :func:`run_steps` makes the blocking calls, :func:`arun_steps`
+awaits the async ones; nothing else differs (the memory nodes are written this way).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeAlias, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,6 +32,8 @@ def async_twin(
     """The async twin of a blocking method, for a class body: ``aget = async_twin(get)``."""
 
     name = method.__name__
+    # get -> aget, _get_docs -> _aget_docs
+    twin_name = f"_a{name[1:]}" if name.startswith("_") else f"a{name}"
 
     @functools.wraps(method)
     async def twin(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -33,9 +42,64 @@ def async_twin(
 
     owner = method.__qualname__.rpartition(".")[0]
     twin.__doc__ = f"Async twin of :meth:`{owner or 'the class'}.{name}`."
-    twin.__name__ = f"a{name}"
-    twin.__qualname__ = f"{owner}.a{name}" if owner else f"a{name}"
+    twin.__name__ = twin_name
+    twin.__qualname__ = f"{owner}.{twin_name}" if owner else twin_name
     return twin
 
 
-__all__ = ["async_twin"]
+class Call:
+    """One I/O step of a :data:`Steps` generator, the same operation in two forms:
+    ``Call(vault.put, vault.aput, principal, cubes)`` is ``vault.put(principal, cubes)`` for
+    the sync driver and ``await vault.aput(principal, cubes)`` for the async one."""
+
+    __slots__ = ("args", "asynchronous", "blocking", "kwargs")
+
+    def __init__(
+        self,
+        blocking: Callable[..., Any],
+        asynchronous: Callable[..., Awaitable[Any]],
+        /,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        self.blocking = blocking
+        self.asynchronous = asynchronous
+        self.args = args
+        self.kwargs = kwargs
+
+
+Steps: TypeAlias = Generator[Call, Any, R]
+"""Logic written once: it yields each :class:`Call` and gets back the call's result."""
+
+
+class _Done(NamedTuple):
+    value: Any
+
+
+def _resume(steps: Steps[R], result: Any) -> Call | _Done:
+    try:
+        return steps.send(result)
+    except StopIteration as done:
+        return _Done(done.value)
+
+
+def run_steps(steps: Steps[R]) -> R:
+    """Drive ``steps`` with the blocking form of each call and return what it returns. A
+    call that raises ends the steps (the generator is closed) with its error."""
+    with contextlib.closing(steps):
+        step = _resume(steps, None)
+        while isinstance(step, Call):
+            step = _resume(steps, step.blocking(*step.args, **step.kwargs))
+        return step.value
+
+
+async def arun_steps(steps: Steps[R]) -> R:
+    """Drive ``steps`` awaiting the async form of each call: the twin of :func:`run_steps`."""
+    with contextlib.closing(steps):
+        step = _resume(steps, None)
+        while isinstance(step, Call):
+            step = _resume(steps, await step.asynchronous(*step.args, **step.kwargs))
+        return step.value
+
+
+__all__ = ["Call", "Steps", "arun_steps", "async_twin", "run_steps"]

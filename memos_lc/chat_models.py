@@ -87,6 +87,7 @@ from memos_lc.activation import (
     KVPrefix,
     encode,
 )
+from memos_lc.aio import async_twin
 from memos_lc.constrained import JsonSchemaConstraint
 from memos_lc.errors import (
     ActivationFallbackWarning,
@@ -730,18 +731,7 @@ class ChatMemOS(BaseChatModel):
             chat_template=self.chat_template, **header,
         )  # fmt: skip
 
-    async def acompile_activation(
-        self,
-        text: str,
-        *,
-        namespace: Sequence[str],
-        principal: Principal | str | None = None,
-        **header: Any,
-    ) -> MemCube:
-        """Async twin of :meth:`compile_activation`."""
-        return await asyncio.to_thread(
-            self.compile_activation, text, namespace=namespace, principal=principal, **header
-        )
+    acompile_activation = async_twin(compile_activation)
 
     # -- tools -----------------------------------------------------------------------------
 

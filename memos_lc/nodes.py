@@ -22,7 +22,8 @@ One turn of an agent graph with memory::
 Dependencies come from the graph: the vault from ``MemoryNodes(vault=...)`` or the graph's
 store (a :class:`~memos_lc.store.MemCubeStore`), the principal from
 ``config["configurable"]`` (``user_id``, ``principal``, ...) or the runtime context, the
-thread from ``configurable.thread_id``. Every node has a sync and an async body.
+thread from ``configurable.thread_id``. Each node is written once, as steps of vault and model
+calls (:mod:`memos_lc.aio`), and runs sync or async.
 
 Example:
     .. code-block:: python
@@ -63,6 +64,7 @@ from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.prebuilt.chat_agent_executor import AgentState
 from typing_extensions import TypedDict  # the flavour LangGraph states use
 
+from memos_lc.aio import Call, Steps, arun_steps, run_steps
 from memos_lc.cube import MemCube, validate_namespace
 from memos_lc.errors import InvalidInputError
 from memos_lc.governance import Principal, as_principal, principal_in_run
@@ -176,42 +178,53 @@ def memory_agent(
         return model if isinstance(model, BaseLanguageModel) else model()
 
     def answer(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
-        started, first, reply = time.perf_counter(), None, None
+        reply = _TimedReply()
         for chunk in llm().stream(_messages(state), config, **memory_kwargs(state)):
-            if first is None and chunk.content:
-                first = time.perf_counter()
-            reply = chunk if reply is None else reply + chunk
-        return _answered(reply, started, first)
+            reply.add(chunk)
+        return reply.answered()
 
     async def aanswer(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
-        started, first, reply = time.perf_counter(), None, None
+        reply = _TimedReply()
         async for chunk in llm().astream(_messages(state), config, **memory_kwargs(state)):
-            if first is None and chunk.content:
-                first = time.perf_counter()
-            reply = chunk if reply is None else reply + chunk
-        return _answered(reply, started, first)
+            reply.add(chunk)
+        return reply.answered()
 
     return RunnableLambda(answer, afunc=aanswer, name=name)
 
 
-def _answered(reply: AIMessageChunk | None, started: float, first: float | None) -> dict[str, Any]:
-    if reply is None:
-        raise MemoryNodesError("the agent's model streamed no message")
-    message = message_chunk_to_message(reply)
-    memory = message.response_metadata.get("memory") or {}
-    usage = getattr(message, "usage_metadata", None) or {}
-    # an answer with no text has no first token: its time is the whole call's
-    ttft = (first if first is not None else time.perf_counter()) - started
-    trace = {
-        "ttft_ms": round(ttft * 1000, 1),
-        "activation": memory.get("activation"),
-        "activation_used": bool(memory.get("activation_used")),
-        "cached_tokens": memory.get("cached_tokens", 0),
-        "adapter": memory.get("adapter"),
-        "input_tokens": usage.get("input_tokens"),
-        "output_tokens": usage.get("output_tokens"),
-    }
-    return {"messages": [message], "memory_trace": trace}
+class _TimedReply:
+    """A streamed reply gathered chunk by chunk, with the time of its first token: the
+    :func:`memory_agent` node's state update, for its sync and async streams alike."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first: float | None = None
+        self.reply: AIMessageChunk | None = None
+
+    def add(self, chunk: AIMessageChunk) -> None:
+        if self.first is None and chunk.content:
+            self.first = time.perf_counter()
+        self.reply = chunk if self.reply is None else self.reply + chunk
+
+    def answered(self) -> dict[str, Any]:
+        """The reply and its ``memory_trace``."""
+        if self.reply is None:
+            raise MemoryNodesError("the agent's model streamed no message")
+        message = message_chunk_to_message(self.reply)
+        memory = message.response_metadata.get("memory") or {}
+        usage = getattr(message, "usage_metadata", None) or {}
+        # an answer with no text has no first token: its time is the whole call's
+        ttft = (self.first if self.first is not None else time.perf_counter()) - self.started
+        trace = {
+            "ttft_ms": round(ttft * 1000, 1),
+            "activation": memory.get("activation"),
+            "activation_used": bool(memory.get("activation_used")),
+            "cached_tokens": memory.get("cached_tokens", 0),
+            "adapter": memory.get("adapter"),
+            "input_tokens": usage.get("input_tokens"),
+            "output_tokens": usage.get("output_tokens"),
+        }
+        return {"messages": [message], "memory_trace": trace}
 
 
 def _text_of(message: BaseMessage) -> str:
@@ -389,61 +402,52 @@ class MemoryNodes:
 
     # -- read ------------------------------------------------------------------------------
 
-    def read(self, state: dict[str, Any], config: RunnableConfig | None = None) -> dict[str, Any]:
-        """Find candidate memories for the last human message."""
+    def _read(self, state: dict[str, Any], config: RunnableConfig | None) -> Steps[dict]:
         vault, principal, ns, _ = self._context(config)
         query = _last_human(_messages(state))
         if query is None:
             return {"memory_query": None, "memory_candidates": None}
-        found = self._scheduler(vault).retrieve(principal, query, namespace=ns)
+        sched = self._scheduler(vault)
+        found = yield Call(sched.retrieve, sched.aretrieve, principal, query, namespace=ns)
         return {"memory_query": query, "memory_candidates": found.model_dump(mode="json")}
+
+    def read(self, state: dict[str, Any], config: RunnableConfig | None = None) -> dict[str, Any]:
+        """Find candidate memories for the last human message."""
+        return run_steps(self._read(state, config))
 
     async def aread(
         self, state: dict[str, Any], config: RunnableConfig | None = None
     ) -> dict[str, Any]:
         """Async twin of :meth:`read`."""
-        vault, principal, ns, _ = self._context(config)
-        query = _last_human(_messages(state))
-        if query is None:
-            return {"memory_query": None, "memory_candidates": None}
-        found = await self._scheduler(vault).aretrieve(principal, query, namespace=ns)
-        return {"memory_query": query, "memory_candidates": found.model_dump(mode="json")}
+        return await arun_steps(self._read(state, config))
 
     # -- schedule --------------------------------------------------------------------------
 
-    def _schedule(self, vault: MemVault, principal: Principal, state: dict[str, Any]) -> Any:
+    def _schedule(self, state: dict[str, Any], config: RunnableConfig | None) -> Steps[dict]:
+        vault, principal, _, _ = self._context(config)
         raw = state.get("memory_candidates")
         if not raw:
-            return None
+            return {"memory_candidates": None, "memory_plan": None}
         try:
             candidates = Candidates.model_validate(raw)
         except ValueError as e:
             raise MemoryNodesError(f"memory_candidates in the state are invalid: {e}") from None
-        return self._scheduler(vault), candidates
+        sched = self._scheduler(vault)
+        plan = yield Call(sched.schedule, sched.aschedule, principal, candidates,
+                          budget_tokens=self.budget_tokens)  # fmt: skip
+        return {"memory_candidates": None, "memory_plan": _plan_json(plan)}
 
     def schedule(
         self, state: dict[str, Any], config: RunnableConfig | None = None
     ) -> dict[str, Any]:
         """Score, dedupe, fit the budget and place the candidates ``read`` found."""
-        vault, principal, _, _ = self._context(config)
-        job = self._schedule(vault, principal, state)
-        if job is None:
-            return {"memory_candidates": None, "memory_plan": None}
-        sched, candidates = job
-        plan = sched.schedule(principal, candidates, budget_tokens=self.budget_tokens)
-        return {"memory_candidates": None, "memory_plan": _plan_json(plan)}
+        return run_steps(self._schedule(state, config))
 
     async def aschedule(
         self, state: dict[str, Any], config: RunnableConfig | None = None
     ) -> dict[str, Any]:
         """Async twin of :meth:`schedule`."""
-        vault, principal, _, _ = self._context(config)
-        job = self._schedule(vault, principal, state)
-        if job is None:
-            return {"memory_candidates": None, "memory_plan": None}
-        sched, candidates = job
-        plan = await sched.aschedule(principal, candidates, budget_tokens=self.budget_tokens)
-        return {"memory_candidates": None, "memory_plan": _plan_json(plan)}
+        return await arun_steps(self._schedule(state, config))
 
     # -- inject ----------------------------------------------------------------------------
 
@@ -504,31 +508,28 @@ class MemoryNodes:
                     break
         return kept, start
 
-    def write_back(
-        self, state: dict[str, Any], config: RunnableConfig | None = None
-    ) -> dict[str, Any]:
-        """Store the conversation turns added since the last write-back as cubes."""
+    def _write_back(self, state: dict[str, Any], config: RunnableConfig | None) -> Steps[dict]:
         vault, principal, ns, thread_id = self._context(config)
         kept, start = self._new_messages(state)
         if start >= len(kept):
             return {"memory_written": []}
-        cubes = self.reader.read(kept, namespace=ns, thread_id=thread_id, start=start)
-        cubes = _without_nested_windows(cubes)
-        stored = vault.put(principal, _owned(cubes, principal)) if cubes else []
+        cubes = yield Call(self.reader.read, self.reader.aread, kept, namespace=ns,
+                           thread_id=thread_id, start=start)  # fmt: skip
+        cubes = _owned(_without_nested_windows(cubes), principal)
+        stored = (yield Call(vault.put, vault.aput, principal, cubes)) if cubes else []
         return self._written(state, kept, stored)
+
+    def write_back(
+        self, state: dict[str, Any], config: RunnableConfig | None = None
+    ) -> dict[str, Any]:
+        """Store the conversation turns added since the last write-back as cubes."""
+        return run_steps(self._write_back(state, config))
 
     async def awrite_back(
         self, state: dict[str, Any], config: RunnableConfig | None = None
     ) -> dict[str, Any]:
         """Async twin of :meth:`write_back`."""
-        vault, principal, ns, thread_id = self._context(config)
-        kept, start = self._new_messages(state)
-        if start >= len(kept):
-            return {"memory_written": []}
-        cubes = await self.reader.aread(kept, namespace=ns, thread_id=thread_id, start=start)
-        cubes = _without_nested_windows(cubes)
-        stored = await vault.aput(principal, _owned(cubes, principal)) if cubes else []
-        return self._written(state, kept, stored)
+        return await arun_steps(self._write_back(state, config))
 
     @staticmethod
     def _written(
@@ -542,31 +543,26 @@ class MemoryNodes:
 
     # -- consolidate -----------------------------------------------------------------------
 
-    def _due(self, state: dict[str, Any]) -> bool:
+    def _consolidate(self, state: dict[str, Any], config: RunnableConfig | None) -> Steps[dict]:
         due = state.get("memory_unconsolidated") or 0
-        return bool(self.consolidate_every) and due >= self.consolidate_every
+        if not self.consolidate_every or due < self.consolidate_every:
+            return {}
+        vault, principal, ns, _ = self._context(config)
+        report = yield Call(consolidate, aconsolidate, vault, principal, ns, self.lifecycle_policy)
+        logger.info("memory consolidation for %s: %s", principal.id, report.summary())
+        return {"memory_unconsolidated": 0}
 
     def consolidate(
         self, state: dict[str, Any], config: RunnableConfig | None = None
     ) -> dict[str, Any]:
         """Consolidate the principal's memories once enough new ones were written."""
-        if not self._due(state):
-            return {}
-        vault, principal, ns, _ = self._context(config)
-        report = consolidate(vault, principal, ns, self.lifecycle_policy)
-        logger.info("memory consolidation for %s: %s", principal.id, report.summary())
-        return {"memory_unconsolidated": 0}
+        return run_steps(self._consolidate(state, config))
 
     async def aconsolidate(
         self, state: dict[str, Any], config: RunnableConfig | None = None
     ) -> dict[str, Any]:
         """Async twin of :meth:`consolidate`."""
-        if not self._due(state):
-            return {}
-        vault, principal, ns, _ = self._context(config)
-        report = await aconsolidate(vault, principal, ns, self.lifecycle_policy)
-        logger.info("memory consolidation for %s: %s", principal.id, report.summary())
-        return {"memory_unconsolidated": 0}
+        return await arun_steps(self._consolidate(state, config))
 
     # -- as LangGraph nodes ----------------------------------------------------------------
 
@@ -588,29 +584,27 @@ class MemoryNodes:
 
     # -- create_react_agent hooks ----------------------------------------------------------
 
-    def recall(self, state: dict[str, Any], config: RunnableConfig | None = None) -> dict[str, Any]:
-        """``read`` and ``schedule`` in one step, leaving the messages alone: the state update
-        carries the plan, its rendered text (``memory_context``) and the activation and adapter
-        ids, for hooks that hand the memory to the model themselves."""
-        update = self.read(state, config)
-        update |= self.schedule({**state, **update}, config)
-        return self._recalled(update)
-
-    async def arecall(
-        self, state: dict[str, Any], config: RunnableConfig | None = None
-    ) -> dict[str, Any]:
-        """Async twin of :meth:`recall`."""
-        update = await self.aread(state, config)
-        update |= await self.aschedule({**state, **update}, config)
-        return self._recalled(update)
-
-    def _recalled(self, update: dict[str, Any]) -> dict[str, Any]:
+    def _recall(self, state: dict[str, Any], config: RunnableConfig | None) -> Steps[dict]:
+        update = yield from self._read(state, config)
+        update |= yield from self._schedule({**state, **update}, config)
         plan = update.get("memory_plan") or {}
         update.pop("memory_candidates", None)
         update["memory_context"] = self.render(plan)
         update["memory_activation"] = plan.get("activation")
         update["memory_adapters"] = list(plan.get("adapters") or [])
         return update
+
+    def recall(self, state: dict[str, Any], config: RunnableConfig | None = None) -> dict[str, Any]:
+        """``read`` and ``schedule`` in one step, leaving the messages alone: the state update
+        carries the plan, its rendered text (``memory_context``) and the activation and adapter
+        ids, for hooks that hand the memory to the model themselves."""
+        return run_steps(self._recall(state, config))
+
+    async def arecall(
+        self, state: dict[str, Any], config: RunnableConfig | None = None
+    ) -> dict[str, Any]:
+        """Async twin of :meth:`recall`."""
+        return await arun_steps(self._recall(state, config))
 
     def pre_model_hook(self, state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         """``create_react_agent(pre_model_hook=...)``: read, schedule and inject in one step;

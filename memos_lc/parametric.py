@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from memos_lc.aio import Call, Steps, arun_steps, async_twin, run_steps
 from memos_lc.cube import (
     AccessControl,
     MemCube,
@@ -980,28 +981,28 @@ class AdapterPromoter:
             return []
         return sources
 
-    def __call__(
+    def _promote(
         self, vault: MemVault, principal: Principal, cubes: list[MemCube]
-    ) -> MemCube | None:
+    ) -> Steps[MemCube | None]:
         sources = self._sources(cubes)
         if not sources:
             return None
-        return consolidate_to_adapter(
-            vault, principal, sources, lm=self.lm, config=self.config,
-            progress=self.progress, **dict(self.header),
+        options = dict(lm=self.lm, config=self.config, progress=self.progress, **self.header)
+        return (
+            yield Call(consolidate_to_adapter, aconsolidate_to_adapter, vault, principal, sources,
+                       **options)
         )  # fmt: skip
+
+    def __call__(
+        self, vault: MemVault, principal: Principal, cubes: list[MemCube]
+    ) -> MemCube | None:
+        return run_steps(self._promote(vault, principal, cubes))
 
     async def apromote(
         self, vault: MemVault, principal: Principal, cubes: list[MemCube]
     ) -> MemCube | None:
         """Async twin of calling it (cancellable training off the event loop)."""
-        sources = self._sources(cubes)
-        if not sources:
-            return None
-        return await aconsolidate_to_adapter(
-            vault, principal, sources, lm=self.lm, config=self.config,
-            progress=self.progress, **dict(self.header),
-        )  # fmt: skip
+        return await arun_steps(self._promote(vault, principal, cubes))
 
 
 def adapter_promoter(
@@ -1136,9 +1137,7 @@ class AdapterRegistry:
         """Load the parametric cube ``cube_id`` (see :meth:`get`) and return its adapter name."""
         return self.get(vault, principal, cube_id).name
 
-    async def aload(self, vault: MemVault, principal: Principal | str, cube_id: str) -> str:
-        """Async :meth:`load`."""
-        return await asyncio.to_thread(self.load, vault, principal, cube_id)
+    aload = async_twin(load)
 
     def unload(self, name: str) -> bool:
         """Drop adapter ``name`` (a call still running on it finishes). True if it was held."""

@@ -30,16 +30,12 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
-from langchain_core.callbacks import (
-    AsyncCallbackManagerForRetrieverRun,
-    CallbackManagerForRetrieverRun,
-)
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
@@ -159,17 +155,18 @@ class MemCubeRetriever(BaseRetriever):
     ) -> list[Document]:
         """Documents relevant to ``input``; ``k``, ``namespace``, ``filter`` and ``principal``
         keywords override the retriever's settings for this call."""
-        if kwargs.get("principal") is None:
-            kwargs["principal"] = principal_in_run(ensure_config(config), default=self.principal)
-        return super().invoke(input, config, **kwargs)
+        return super().invoke(input, config, **self._with_principal(config, kwargs))
 
     async def ainvoke(
         self, input: str, config: RunnableConfig | None = None, **kwargs: Any
     ) -> list[Document]:
-        """Async twin of :meth:`invoke` (vault calls run in the default executor)."""
+        """Async twin of :meth:`invoke` (vault calls run in a worker thread)."""
+        return await super().ainvoke(input, config, **self._with_principal(config, kwargs))
+
+    def _with_principal(self, config: RunnableConfig | None, kwargs: dict) -> dict[str, Any]:
         if kwargs.get("principal") is None:
             kwargs["principal"] = principal_in_run(ensure_config(config), default=self.principal)
-        return await super().ainvoke(input, config, **kwargs)
+        return kwargs
 
     def _acting(self, principal: Principal | str | None) -> Principal:
         if principal is not None:
@@ -208,21 +205,7 @@ class MemCubeRetriever(BaseRetriever):
             self.vault.record_use(who, [h.cube.id for h in hits])
         return [cube_to_document(h.cube, h) for h in hits]
 
-    async def _aget_relevant_documents(
-        self,
-        query: str,
-        *,
-        run_manager: AsyncCallbackManagerForRetrieverRun,
-        k: int | None = None,
-        namespace: Sequence[str] | None = None,
-        filter: CubeFilter | None = None,
-        principal: Principal | str | None = None,
-    ) -> list[Document]:
-        who = self._acting(principal)
-        hits = await self.vault.asearch(who, query, **self._search_args(k, namespace, filter))
-        if self.record_use and hits:
-            await self.vault.arecord_use(who, [h.cube.id for h in hits])
-        return [cube_to_document(h.cube, h) for h in hits]
+    _aget_relevant_documents = async_twin(_get_relevant_documents)
 
 
 class MemCubeChatMessageHistory(BaseChatMessageHistory):
@@ -408,25 +391,7 @@ class MemCubeChatMessageHistory(BaseChatMessageHistory):
                 self._next_seq = None  # re-read from the vault next time
                 raise
 
-    async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
-        """Async twin of :meth:`add_messages`."""
-        messages = list(messages)
-        if not messages:
-            return
-        # The sequence counter is reserved under a thread lock held only for arithmetic;
-        # the first read of the last sequence number runs in the executor.
-        if self._next_seq is None:
-            last = await asyncio.to_thread(self._last_seq)
-            with self._lock:
-                if self._next_seq is None:
-                    self._next_seq = last + 1
-        with self._lock:
-            first = self._reserve(len(messages))
-        try:
-            await self.vault.aput(self.principal, self._cubes(messages, first), index=self.index)
-        except BaseException:
-            self._next_seq = None
-            raise
+    aadd_messages = async_twin(add_messages)
 
     def clear(self) -> None:
         """Soft-delete every message of this history (tombstones; history and rollback keep

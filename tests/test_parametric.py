@@ -416,6 +416,10 @@ async def test_async_consolidate_and_cancel(pvault: MemVault, alice, lm: LocalLM
         pvault, alice, [fact.id], lm=lm, config=QUICK, progress=False
     )
     assert cube.kind is MemoryKind.PARAMETRIC
+    # the registry's async load gives the name the blocking one does
+    assert await AdapterRegistry(lm).aload(pvault, alice, cube.id) == AdapterRegistry(lm).load(
+        pvault, alice, cube.id
+    )
     stepped = threading.Event()
     cfg = AdapterTrainingConfig(steps=1000, batch_size=1, pairs_per_sequence=2)
     task = asyncio.ensure_future(
