@@ -11,7 +11,8 @@ Where the async path must await async I/O of its own (a LangChain model's ``ainv
 scheduler's concurrent searches, a cancellable training run), the logic is written once as
 a generator of :class:`Call` steps: pure code between the calls, each call named with its
 blocking and its async form. :func:`run_steps` makes the blocking calls, :func:`arun_steps`
-awaits the async ones; nothing else differs (the memory nodes are written this way).
+awaits the async ones; nothing else differs (the memory nodes and consolidation are written
+this way). :func:`in_thread` names a step that only has a blocking form.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ class Call:
         self.kwargs = kwargs
 
 
+def in_thread(blocking: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Call:
+    """A :class:`Call` of a blocking function only: the async driver runs it in a worker
+    thread (:func:`asyncio.to_thread`, context kept)."""
+    return Call(blocking, functools.partial(asyncio.to_thread, blocking), *args, **kwargs)
+
+
 Steps: TypeAlias = Generator[Call, Any, R]
 """Logic written once: it yields each :class:`Call` and gets back the call's result."""
 
@@ -102,4 +109,4 @@ async def arun_steps(steps: Steps[R]) -> R:
         return step.value
 
 
-__all__ = ["Call", "Steps", "arun_steps", "async_twin", "run_steps"]
+__all__ = ["Call", "Steps", "arun_steps", "async_twin", "in_thread", "run_steps"]

@@ -74,6 +74,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from memos_lc.aio import Call, Steps, arun_steps, in_thread, run_steps
 from memos_lc.cube import (
     MAX_IDS,
     MAX_TAGS,
@@ -1209,33 +1210,8 @@ def consolidate(
             report.activation_cubes     # compiled for the chat model, placed by its scheduler
     """
     run = _start(vault, principal, namespace, policy, now)
-    run.expire()
-    run.gather()
-    run.plan_conflicts()
-    run.plan_duplicates()
-    judge = _as_judge(judge)
-    if judge is not None and run.policy.judge_max_pairs:
-        pairs = run.judge_pairs()
-        verdicts: list[PairJudgement | BaseException | None] = []
-        for older, newer, _ in pairs:
-            try:
-                verdicts.append(judge(older.cube, newer.cube))
-            except Exception as e:  # one failed judgement must not stop consolidation
-                verdicts.append(e)
-        run.plan_judged(pairs, verdicts)
-    run.apply()
-    run.judge_derived()
-    run.retire()
-    run.plan_promotion()
-    made: dict[str, list[str]] = {"activation": [], "parametric": []}
-    if not run.policy.dry_run:
-        for name, promoter, cands in _promoters(run, model, activate, parametrize):
-            if promoter is not None and cands:
-                out = promoter(vault, run.principal, list(cands))
-                if inspect.isawaitable(out):
-                    raise InvalidInputError(f"{name} promoter is async: use aconsolidate() with it")
-                made[name] = _ids(out)
-    return run.finish(made["activation"], made["parametric"])
+    judge = _as_judge(judge)  # a bad judge fails before anything changes
+    return run_steps(_consolidation(run, judge, model, activate, parametrize))
 
 
 async def aconsolidate(
@@ -1256,46 +1232,88 @@ async def aconsolidate(
     ``model``) is awaited through it: cancelling the run stops training at its next step and
     stores no adapter."""
     run = _start(vault, principal, namespace, policy, now)
+    judge = _as_judge(judge)  # a bad judge fails before anything changes
+    return await arun_steps(_consolidation(run, judge, model, activate, parametrize))
 
-    await asyncio.to_thread(run.expire)
-    await asyncio.to_thread(run.gather)
+
+def _consolidation(
+    run: _Run,
+    judge: Judge | None,
+    model: ChatMemOS | LocalLM | None,
+    activate: Promoter | None,
+    parametrize: Promoter | None,
+) -> Steps[ConsolidationReport]:
+    """The phases of a run, once for :func:`consolidate` and :func:`aconsolidate`: vault work
+    in a worker thread when async; judging and promoting have an async form of their own."""
+    yield in_thread(run.expire)
+    yield in_thread(run.gather)
     run.plan_conflicts()
     run.plan_duplicates()
-    judge = _as_judge(judge)
     if judge is not None and run.policy.judge_max_pairs:
         pairs = run.judge_pairs()
-        gate = asyncio.Semaphore(run.policy.judge_concurrency)
-
-        async def one(older: MemCube, newer: MemCube) -> PairJudgement | None:
-            async with gate:
-                if isinstance(judge, ModelJudge):
-                    return await judge.ajudge(older, newer)
-                if inspect.iscoroutinefunction(judge):
-                    return await judge(older, newer)
-                out = await asyncio.to_thread(judge, older, newer)
-                return await out if inspect.isawaitable(out) else out
-
-        verdicts = await asyncio.gather(
-            *(one(o.cube, n.cube) for o, n, _ in pairs), return_exceptions=True
-        )
+        verdicts = yield Call(_judge_all, _ajudge_all, judge, pairs, run.policy.judge_concurrency)
         run.plan_judged(pairs, verdicts)
-    await asyncio.to_thread(run.apply)
-    await asyncio.to_thread(run.judge_derived)
-    await asyncio.to_thread(run.retire)
+    yield in_thread(run.apply)
+    yield in_thread(run.judge_derived)
+    yield in_thread(run.retire)
     run.plan_promotion()
     made: dict[str, list[str]] = {"activation": [], "parametric": []}
     if not run.policy.dry_run:
-        promoters = await asyncio.to_thread(_promoters, run, model, activate, parametrize)
+        promoters = yield in_thread(_promoters, run, model, activate, parametrize)
         for name, promoter, cands in promoters:
             if promoter is not None and cands:
-                apromote = getattr(promoter, "apromote", None)
-                if inspect.iscoroutinefunction(apromote):
-                    out = await apromote(vault, run.principal, list(cands))
-                elif inspect.iscoroutinefunction(promoter):
-                    out = await promoter(vault, run.principal, list(cands))
-                else:
-                    out = await asyncio.to_thread(promoter, vault, run.principal, list(cands))
-                    if inspect.isawaitable(out):
-                        out = await out
+                out = yield Call(_promote, _apromote, name, promoter, run, list(cands))
                 made[name] = _ids(out)
     return run.finish(made["activation"], made["parametric"])
+
+
+def _judge_all(
+    judge: Judge, pairs: list[tuple[_Item, _Item, float]], concurrency: int
+) -> list[PairJudgement | BaseException | None]:
+    """The verdicts on ``pairs``, one after the other (``concurrency`` is for the async
+    twin)."""
+    verdicts: list[PairJudgement | BaseException | None] = []
+    for older, newer, _ in pairs:
+        try:
+            verdicts.append(judge(older.cube, newer.cube))
+        except Exception as e:  # one failed judgement must not stop consolidation
+            verdicts.append(e)
+    return verdicts
+
+
+async def _ajudge_all(
+    judge: Judge, pairs: list[tuple[_Item, _Item, float]], concurrency: int
+) -> list[PairJudgement | BaseException | None]:
+    """The verdicts on ``pairs``, ``concurrency`` at a time; a chat model judges through its
+    async API."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(older: MemCube, newer: MemCube) -> PairJudgement | None:
+        async with gate:
+            if isinstance(judge, ModelJudge):
+                return await judge.ajudge(older, newer)
+            if inspect.iscoroutinefunction(judge):
+                return await judge(older, newer)
+            out = await asyncio.to_thread(judge, older, newer)
+            return await out if inspect.isawaitable(out) else out
+
+    return await asyncio.gather(*(one(o.cube, n.cube) for o, n, _ in pairs), return_exceptions=True)
+
+
+def _promote(name: str, promoter: Promoter, run: _Run, cands: list[MemCube]) -> Any:
+    out = promoter(run.vault, run.principal, cands)
+    if inspect.isawaitable(out):
+        raise InvalidInputError(f"{name} promoter is async: use aconsolidate() with it")
+    return out
+
+
+async def _apromote(name: str, promoter: Promoter, run: _Run, cands: list[MemCube]) -> Any:
+    """A promoter with an async ``apromote`` (adapter training: cancellable) is awaited
+    through it, a coroutine function awaited, any other runs in a worker thread."""
+    apromote = getattr(promoter, "apromote", None)
+    if inspect.iscoroutinefunction(apromote):
+        return await apromote(run.vault, run.principal, cands)
+    if inspect.iscoroutinefunction(promoter):
+        return await promoter(run.vault, run.principal, cands)
+    out = await asyncio.to_thread(promoter, run.vault, run.principal, cands)
+    return await out if inspect.isawaitable(out) else out
