@@ -35,14 +35,13 @@ import math
 import os
 import tempfile
 import threading
-import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from memos_lc.aio import async_twin
 from memos_lc.cube import (
@@ -54,7 +53,6 @@ from memos_lc.cube import (
     ParametricPayload,
     ScoredCube,
     Usage,
-    is_uuid,
     utcnow,
     uuid5_str,
     validate_namespace,
@@ -73,7 +71,6 @@ from memos_lc.errors import (
     CubeNotFoundError,
     InvalidCubeError,
     InvalidInputError,
-    NotFoundError,
     PermissionDeniedError,
     VaultConfigError,
     VaultCorruptError,
@@ -91,6 +88,8 @@ from memos_lc.governance import (
     can_read_version,
     can_write,
 )
+from memos_lc.vault.audit import audited_call
+from memos_lc.vault.audit import read_log as read_audit_log
 from memos_lc.vault.blobs import BlobStore
 from memos_lc.vault.deferred import IdFilter, Journal
 from memos_lc.vault.drivers import (
@@ -101,6 +100,7 @@ from memos_lc.vault.drivers import (
     Filter,
     StoredPoint,
 )
+from memos_lc.vault.grants import GrantBook
 from memos_lc.vault.limits import MAX_LIMIT, MAX_QUERY_CHARS, check_limit
 from memos_lc.vault.schema import (
     AUDIT,
@@ -112,8 +112,6 @@ from memos_lc.vault.schema import (
     HEAD,
     CubeFilter,
     as_cube_filter,
-    audit_event_from_payload,
-    audit_filter,
     audit_payload,
     blob_users,
     cube_from_payload,
@@ -121,10 +119,6 @@ from memos_lc.vault.schema import (
     due_to_expire,
     encodable,
     expiry_filter,
-    grant_from_payload,
-    grant_payload,
-    grants_of,
-    grants_to,
     heads_of,
     match_any,
     owned_ids,
@@ -227,8 +221,7 @@ class MemVault:
         self._shared_as: Path | None = None
         # One process owns an embedded vault, so its grant cache is exact; a server may be
         # shared, so there a grant made elsewhere takes effect within a second.
-        self._grants_cache: dict[tuple[str, ...], tuple[float, list[Grant]]] = {}
-        self._grants_ttl = math.inf if driver.capabilities.exclusive else 1.0
+        self._grant_book = GrantBook(driver, ttl=math.inf if driver.capabilities.exclusive else 1.0)
         driver.ensure_collection(CUBES, CollectionSpec(dims, True, CUBE_INDEXES))
         driver.ensure_collection(AUDIT, CollectionSpec(None, False, AUDIT_INDEXES))
         driver.ensure_collection(GRANTS, CollectionSpec(None, False, GRANT_INDEXES))
@@ -451,7 +444,6 @@ class MemVault:
         event's outcome is the block's (``ok``, or the typed error it raised)."""
         return self._audited(as_principal(principal), action, namespace)
 
-    @contextlib.contextmanager
     def _audited(
         self,
         principal: Principal,
@@ -461,51 +453,19 @@ class MemVault:
         flush: bool = True,
         record_ok: bool = True,
         event_id: str | None = None,
-    ) -> Iterator[list[str]]:
-        """Audit one call: yields a list the call fills with the cube ids it touched. Deferred
-        puts are flushed first (unless ``flush=False``), so the call sees them; a deferred put
-        itself is recorded when flushed (``record_ok=False``), and here only if it fails.
-        ``event_id`` names the event, so that recording it again replaces it."""
+    ) -> contextlib.AbstractContextManager[list[str]]:
+        """Audit one call (see :func:`~memos_lc.vault.audit.audited_call`). Deferred puts are
+        flushed first (unless ``flush=False``), so the call sees them; a deferred put itself is
+        recorded when flushed (``record_ok=False``), and here only if it fails."""
         if not isinstance(principal, Principal):
             raise InvalidInputError(
                 f"principal must be a memos_lc.Principal, got {type(principal).__name__}"
             )
         if flush and (self._pending_ids or len(self._pending_events) >= DEFER_BATCH):
             self.flush()
-        ids: list[str] = []
-        outcome: AuditOutcome = "ok"
-        detail = None
-        try:
-            yield ids
-        except PermissionDeniedError as e:
-            outcome, detail = "denied", str(e)
-            raise
-        except NotFoundError as e:
-            outcome, detail = "not_found", str(e)
-            raise
-        except InvalidInputError as e:
-            outcome, detail = "invalid", str(e)[:500]
-            raise
-        except Exception as e:
-            outcome, detail = "error", f"{type(e).__name__}: {e}"[:500]
-            raise
-        finally:
-            ns = None
-            with contextlib.suppress(Exception):
-                ns = tuple(namespace) if namespace is not None else None
-            if record_ok or outcome != "ok":
-                self._record(
-                    AuditEvent(
-                        **({"id": event_id} if event_id else {}),
-                        principal=principal.id,
-                        roles=tuple(sorted(principal.roles)),
-                        action=action,
-                        cube_ids=tuple(ids[:200]),
-                        namespace=ns if ns and all(isinstance(x, str) for x in ns) else None,
-                        outcome=outcome,
-                        detail=detail,
-                    )
-                )
+        return audited_call(
+            self._record, principal, action, namespace, record_ok=record_ok, event_id=event_id
+        )
 
     def audit_log(
         self,
@@ -524,45 +484,19 @@ class MemVault:
         self.flush()  # events still waiting for the engine, too
         with self._audited(principal, "audit"):
             check_limit(limit)
-            if not principal.is_admin and who not in (None, principal.id):
-                raise PermissionDeniedError("only admins may read other principals' audit events")
-            flt = audit_filter(
-                principal=who if principal.is_admin else principal.id,
+            return read_audit_log(
+                self.driver,
+                principal,
+                who=who,
                 action=action,
                 cube_id=cube_id,
                 outcome=outcome,
                 since=since,
                 until=until,
-            )
-            pts = self.driver.scroll(
-                AUDIT,
-                filter=flt,
                 limit=limit,
-                order_by="ts",
-                descending=True,
             )
-            return [audit_event_from_payload(p.payload) for p in pts]
 
     # -- grants ----------------------------------------------------------------------------
-
-    def _grants_for(self, principal: Principal) -> list[Grant]:
-        if principal.is_admin:
-            return []
-        key = tuple(principal.identities())
-        hit = self._grants_cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < self._grants_ttl:
-            return hit[1]
-        grants = self._load_grants(principal)
-        self._grants_cache[key] = (time.monotonic(), grants)
-        return grants
-
-    def _load_grants(self, principal: Principal) -> list[Grant]:
-        pts = self.driver.scroll(
-            GRANTS,
-            filter=grants_to(principal),
-            limit=MAX_LIMIT,
-        )
-        return [grant_from_payload(p.payload) for p in pts]
 
     def grant(
         self,
@@ -577,42 +511,19 @@ class MemVault:
         """
         principal = as_principal(principal)
         with self._audited(principal, "grant", namespace):
-            try:
-                g = Grant(
-                    grantor=principal.id,
-                    grantee=grantee,
-                    namespace=tuple(namespace),
-                    permission=Permission(permission),
-                    all_owners=principal.is_admin,
-                )
-            except (ValidationError, ValueError) as e:
-                raise InvalidInputError(f"invalid grant: {e}") from None
-            self.driver.upsert(GRANTS, [StoredPoint(id=g.id, payload=grant_payload(g))])
-            self._grants_cache.clear()
-            return g
+            return self._grant_book.issue(principal, namespace, grantee, permission)
 
     def revoke(self, principal: Principal | str, grant_id: str) -> None:
         """Withdraw a grant (its grantor or an admin)."""
         principal = as_principal(principal)
         with self._audited(principal, "revoke"):
-            pts = self.driver.retrieve(GRANTS, [grant_id]) if is_uuid(str(grant_id)) else []
-            if not pts:
-                raise NotFoundError(f"no grant {grant_id}")
-            g = grant_from_payload(pts[0].payload)
-            if g.grantor != principal.id and not principal.is_admin:
-                raise PermissionDeniedError("only the grantor or an admin may revoke a grant")
-            self.driver.delete(GRANTS, [grant_id])
-            self._grants_cache.clear()
+            self._grant_book.revoke(principal, grant_id)
 
     def grants(self, principal: Principal | str) -> list[Grant]:
         """Grants issued by or to ``principal`` (all grants, for an admin)."""
         principal = as_principal(principal)
         with self._audited(principal, "grants"):
-            flt = None if principal.is_admin else grants_of(principal)
-            return [
-                grant_from_payload(p.payload)
-                for p in self.driver.scroll(GRANTS, filter=flt, limit=MAX_LIMIT)
-            ]
+            return self._grant_book.listing(principal)
 
     # -- storage helpers -------------------------------------------------------------------
 
@@ -675,7 +586,7 @@ class MemVault:
         :class:`AmbiguousCubeError` when ``strict``, else the id is left out. Cubes the
         principal may not read never count, so the answer is the same whether they exist
         or not (no existence oracle)."""
-        grants = self._grants_for(principal)
+        grants = self._grant_book.held_by(principal)
         readable: dict[str, list[tuple[MemCube, StoredPoint]]] = {}
         for p in self._heads(cube_ids, owner=owner, with_vectors=with_vectors):
             cube = cube_from_payload(p.payload)
@@ -716,7 +627,7 @@ class MemVault:
         cube, point = found[0]
         if not include_expired and cube.is_expired():
             raise CubeNotFoundError(f"cube {cube_id} has expired")
-        if write and not can_write(principal, cube, self._grants_for(principal)):
+        if write and not can_write(principal, cube, self._grant_book.held_by(principal)):
             raise PermissionDeniedError(f"{principal.id} may read but not change cube {cube_id}")
         return cube, point
 
@@ -740,7 +651,7 @@ class MemVault:
         } - held
         if not wanted:
             return
-        acl = read_filter(principal, self._grants_for(principal))
+        acl = read_filter(principal, self._grant_book.held_by(principal))
         for digest in sorted(wanted):
             if not self.driver.count(CUBES, filter=blob_users(digest, acl)):
                 # the same answer whether the blob exists or not: no existence oracle
@@ -750,7 +661,7 @@ class MemVault:
                 )
 
     def _check_move(self, principal: Principal, head: MemCube, new: MemCube) -> None:
-        if not can_move(principal, head, new, self._grants_for(principal)):
+        if not can_move(principal, head, new, self._grant_book.held_by(principal)):
             raise PermissionDeniedError(
                 f"{principal.id} may not move cube {head.id} to namespace "
                 f"{'/'.join(new.namespace)}: no write grant covers it"
@@ -762,7 +673,7 @@ class MemVault:
             must.append(HEAD)
         if not f.include_expired:
             must.extend(expiry_filter(utcnow())["must"])
-        acl = read_filter(principal, self._grants_for(principal))
+        acl = read_filter(principal, self._grant_book.held_by(principal))
         if acl is not None:
             must.append(acl)
         return {"must": must}
@@ -771,7 +682,7 @@ class MemVault:
         self, principal: Principal, pts: Sequence[StoredPoint], f: CubeFilter
     ) -> list[tuple[MemCube, StoredPoint]]:
         # Defence in depth: re-check what the engine returned against the Python rules.
-        grants = self._grants_for(principal)
+        grants = self._grant_book.held_by(principal)
         now = utcnow()
         out = []
         for p in pts:
@@ -1137,7 +1048,7 @@ class MemVault:
             old = self.driver.retrieve(CUBES, [head.id_of_version(version)], with_vectors=True)
             target = cube_from_payload(old[0].payload) if old else None
             if target is None or not can_read_version(
-                principal, head, target, self._grants_for(principal)
+                principal, head, target, self._grant_book.held_by(principal)
             ):
                 raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
             restored = {f: getattr(target, f) for f in CONTENT_FIELDS}
@@ -1191,7 +1102,7 @@ class MemVault:
                     raise InvalidInputError("expiry times must be timezone-aware datetimes")
             with self._write_lock:
                 now = utcnow()
-                grants = self._grants_for(principal)
+                grants = self._grant_book.held_by(principal)
                 points = []
                 for cube, p in self._resolved(
                     principal, list(expiries), strict=False, with_vectors=True
@@ -1286,7 +1197,7 @@ class MemVault:
             )
             old = cube_from_payload(pts[0].payload) if pts else None
             if old is None or not can_read_version(
-                principal, head, old, self._grants_for(principal)
+                principal, head, old, self._grant_book.held_by(principal)
             ):
                 raise VersionNotFoundError(f"cube {cube_id} has no version {version}")
             return old
@@ -1305,7 +1216,7 @@ class MemVault:
             pts = self.driver.scroll(
                 CUBES, filter=versions_of(head), limit=MAX_LIMIT, order_by="version"
             )
-            grants = self._grants_for(principal)
+            grants = self._grant_book.held_by(principal)
             versions = [cube_from_payload(p.payload) for p in pts]
             return [v for v in versions if can_read_version(principal, head, v, grants)]
 
@@ -1512,7 +1423,7 @@ class MemVault:
             ids = list(dict.fromkeys(cube_ids))
             if not all(isinstance(i, str) and i for i in ids):
                 raise InvalidInputError("cube ids must be non-empty strings")
-            grants = self._grants_for(principal)
+            grants = self._grant_book.held_by(principal)
             found: dict[str, MemCube] = {}
             for start in range(0, len(ids), 256):
                 for cube, _ in self._resolved(principal, ids[start : start + 256]):
