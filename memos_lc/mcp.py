@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
@@ -47,7 +48,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
 
 import anyio
-import anyio.to_thread
 from mcp.server.auth.middleware.bearer_auth import (
     AuthenticatedUser,
     BearerAuthBackend,
@@ -342,7 +342,7 @@ class VaultTools:
                 return call(principal)
 
         try:
-            return await anyio.to_thread.run_sync(in_channel, self.acting(ctx))
+            return await asyncio.to_thread(in_channel, self.acting(ctx))
         except (MemosError, ValidationError) as e:
             raise ToolError(f"{type(e).__name__}: {e}") from None
 
