@@ -237,8 +237,8 @@ class StaleDerived(BaseModel):
     owner: str | None = None
     source_id: str
     source_version: int | None
-    """The version it was built from (``None``: a cube built before versions were recorded,
-    judged by the source's ``updated_at`` against its own ``created_at``)."""
+    """The version it was built from (``None``: a source named by id only, judged by the
+    source's ``updated_at`` against the derived cube's ``created_at``)."""
     change: Literal["new_version", "deleted", "expired", "merged", "archived", "missing"]
     """``missing``: the source no longer exists, or the principal may not read it."""
     current_version: int | None = None
@@ -409,14 +409,16 @@ def parse_judgement(text: Any) -> PairJudgement | None:
 
 def _built_from(cube: MemCube) -> list[tuple[str | None, str, int | None]]:
     """``(owner, id, version)`` of each source of a derived cube; the version is ``None`` for
-    a cube built before versions were recorded (its ``derived_from`` / ``source_cube_ids``)."""
+    a source named by id only (``derived_from`` ids given to
+    :meth:`~memos_lc.activation.ActivationMemory.compile`, an adapter's ``source_cube_ids``
+    under a provenance of the caller's)."""
     prov = cube.provenance
     out = [(r.owner or cube.access.owner, r.id, r.version) for r in prov.derived_from_versions]
     known = {r.id for r in prov.derived_from_versions}
-    legacy = list(prov.derived_from)
+    unversioned = list(prov.derived_from)
     if isinstance(cube.payload, ParametricPayload):
-        legacy += cube.payload.source_cube_ids
-    out += [(cube.access.owner, i, None) for i in dict.fromkeys(legacy) if i not in known]
+        unversioned += cube.payload.source_cube_ids
+    out += [(cube.access.owner, i, None) for i in dict.fromkeys(unversioned) if i not in known]
     return out
 
 
