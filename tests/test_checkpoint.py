@@ -26,6 +26,7 @@ from langgraph.types import Command, interrupt
 
 from memos_lc import CubeFilter, MemCube, MemVault, Principal
 from memos_lc.checkpoint import ROOT, CheckpointConfigError, MemCubeSaver
+from memos_lc.checkpoint.codec import cubes_for, thread_namespace
 from memos_lc.cube import utcnow
 from memos_lc.errors import CubeNotFoundError, InvalidInputError
 
@@ -211,9 +212,9 @@ def test_checkpoints_are_unindexed_checkpoint_cubes(saver: MemCubeSaver, user: s
         for ch, ver in t.checkpoint["channel_versions"].items():
             used.setdefault(ch, set()).add(ver)
     for ch, versions in used.items():
-        stored = [e["s"][ch][0] for e in envs if ch in e["s"]]
+        stored = [e["blobs"][ch][0] for e in envs if ch in e["blobs"]]
         assert sorted(stored) == sorted(versions), ch  # each version exactly once
-    holders = sum("__start__" in e["r"] for e in envs)
+    holders = sum("__start__" in e["refs"] for e in envs)
     assert holders == STEPS + 2 and len(used["__start__"]) == 2  # referenced 22x, stored 2x
 
 
@@ -244,15 +245,15 @@ def test_saver_cubes_are_valid_cubes(saver: MemCubeSaver, user: str, thread_id: 
     assert len(built) == 6  # per namespace: a checkpoint, its chunk, the writes
     for cube in built:
         assert MemCube.model_validate(cube.model_dump()) == cube
-    for cube in saver._cubes(
-        principal,
+    env = {"format": 2, "thread": thread_id, "ns": "ns", "id": "x", "x": "y\x00" * 2_000_000}
+    for cube in cubes_for(
+        env,
+        owner=principal.id,
         cube_id=str(uuid.uuid4()),
-        namespace=saver._ns(thread_id, "ns"),
+        namespace=thread_namespace(thread_id, "ns"),
         kind="checkpoint",
         tags=("c:x",),
         key=None,
-        text="t",
-        env={"t": thread_id, "x": "y" * 4_000_000},
         created=utcnow(),
         expires=utcnow() + timedelta(days=1),
     ):

@@ -22,9 +22,9 @@ Layout (cubes under the namespace ``("langgraph", "checkpoints", <thread>, <chec
   back into a writes cube of their checkpoint.
 * **chunk cubes** when a cube's serialized bytes exceed what one cube holds (4 MB of JSON).
 
-Values are serialized with LangGraph's serde (``self.serde.dumps_typed``, msgpack by
-default; pickle is refused), wrapped in one msgpack envelope and kept base64 in the cube's
-``PlaintextPayload.data`` - one payload key, written in the same atomic upsert as the header.
+The storage shape (the envelopes, their chunking, ids, tags and values through LangGraph's
+serde) is :mod:`memos_lc.checkpoint.codec`, pure and tested on its own; this module only
+moves cubes: vault calls, the caches of references and latest ids, thread lifecycle.
 
 One ``put`` or ``put_writes`` is one vault call, and a cheap one: a *deferred* put that the
 vault acknowledges once it is in its journal file and writes to the engine in batches (see
@@ -46,57 +46,57 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import copy
-import functools
-import hashlib
-import json
 import os
 import random
-import re
 import threading
-import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import ormsgpack
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
-    WRITES_IDX_MAP,
     BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
-    PendingWrite,
     SerializerProtocol,
     get_checkpoint_id,
     get_checkpoint_metadata,
-    writes_sort_key,
 )
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from memos_lc.aio import async_twin
-from memos_lc.cube import (
-    CHECKPOINT_NAMESPACE,
-    AccessControl,
-    MemCube,
-    MemoryType,
-    Provenance,
-    check_ttl,
-    utcnow,
-    uuid5_str,
+from memos_lc.checkpoint.codec import (
+    CHECKPOINT,
+    ROOT,
+    WRITES,
+    CheckpointConfigError,
+    blob_refs,
+    carried_writes,
+    checkpoint_envelope,
+    chunk_ids,
+    config_str,
+    cube_id,
+    cubes_for,
+    decode,
+    id_time,
+    kind_of,
+    load_value,
+    lookup_key,
+    merge_writes,
+    pending_writes,
+    tag,
+    thread_namespace,
+    writes_entries,
+    writes_envelope,
 )
-from memos_lc.errors import (
-    ConflictError,
-    InvalidInputError,
-    VaultCorruptError,
-)
+from memos_lc.cube import MemCube, MemoryType, check_ttl, utcnow
+from memos_lc.errors import ConflictError, InvalidInputError
 from memos_lc.governance import (
     Principal,
     as_principal,
@@ -108,18 +108,6 @@ from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
 
 __all__ = ["CheckpointConfigError", "MemCubeSaver"]
 
-ROOT = CHECKPOINT_NAMESPACE
-"""Namespace prefix of every cube the saver writes."""
-
-
-CHECKPOINT, WRITES, CHUNK = "checkpoint", "writes", "chunk"
-FORMAT = 1
-CHUNK_CHARS = 3_000_000
-"""Base64 characters per cube; the vault accepts at most 4 MB of JSON ``data``."""
-
-_ID_NS = uuid.UUID("9f6f8e2a-3c1b-4e0f-8a51-7c2d5b1e0a44")
-_CLEAN = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]+")  # no control chars, no lone surrogates
-_UUID_EPOCH = 0x01B21DD213814000  # 1582-10-15 -> 1970-01-01 in 100 ns ticks
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _PAGE = 64
 _REFS_CACHE = 4096
@@ -127,95 +115,6 @@ _REFS_CACHE = 4096
 # ones, and only while a batch can still be waiting (the vault writes one every 128 cubes).
 _CARRY_BYTES = 64 * 1024
 _CARRY_KEYS = 256
-# What every checkpoint cube shares; MemCubeSaver._cubes copies it with the rest filled in.
-_PROTOTYPE = MemCube.model_validate(
-    {
-        "namespace": ROOT,
-        "memory_type": MemoryType.CHECKPOINT.value,
-        "access": {"owner": "prototype"},
-        "provenance": {"origin": "langgraph"},
-        "payload": {"kind": "plaintext", "text": "checkpoint"},
-    }
-)
-
-
-class CheckpointConfigError(InvalidInputError, KeyError):
-    """The config lacks a key the call needs (``thread_id``, ``checkpoint_id``) or names an
-    invalid principal. A ``KeyError`` like LangGraph's own savers raise, and a ``ValueError``."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
-        return str(self.args[0]) if self.args else ""
-
-
-# -- small helpers ---------------------------------------------------------------------------
-
-
-def _label(value: str, prefix: str = "") -> str:
-    """A namespace label for ``value``: itself when short and clean, else a digest."""
-    text = prefix + value
-    if len(text) <= 200 and _CLEAN.fullmatch(text) and not text.startswith("#"):
-        return text
-    return "#" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-
-
-def _tag(kind: str, value: str) -> str:
-    text = f"{kind}:{value}"
-    if len(text) <= 128 and _CLEAN.fullmatch(text):
-        return text
-    return f"{kind}#" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-
-
-def _config_str(value: Any, what: str) -> str:
-    """``value`` as the string the saver stores, or :class:`CheckpointConfigError` when it
-    cannot be (a lone surrogate has no UTF-8 form). Checked before anything is written:
-    every string of a call is a cube's content, and an acknowledged cube must read back."""
-    text = str(value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise CheckpointConfigError(f"{what} holds a lone surrogate (not UTF-8)") from None
-    return text
-
-
-def _key(value: str) -> str | None:
-    return value if len(value) <= 1024 and _CLEAN.fullmatch(value) else None
-
-
-def _id_time(checkpoint_id: str) -> datetime | None:
-    """Creation time encoded in a LangGraph checkpoint id (a UUID v6), if it is one."""
-    try:
-        u = uuid.UUID(checkpoint_id)
-    except (ValueError, TypeError, AttributeError):
-        return None
-    if u.version != 6:
-        return None
-    ticks = ((u.int >> 80) << 12 | ((u.int >> 64) & 0x0FFF)) - _UUID_EPOCH
-    if ticks <= 0:
-        return None
-    when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10)
-    return when if when.year >= 2000 else None
-
-
-@functools.lru_cache(maxsize=1024)  # immutable models: one per owner / thread is enough
-def _access(owner: str) -> AccessControl:
-    return _PROTOTYPE.access.model_copy(update={"owner": owner})
-
-
-@functools.lru_cache(maxsize=1024)
-def _provenance(thread_key: str | None) -> Provenance:
-    return _PROTOTYPE.provenance.model_copy(update={"thread_id": thread_key})
-
-
-def _merge_writes(first: dict[int, list[Any]], then: dict[int, list[Any]]) -> dict[int, list[Any]]:
-    """A task's writes by index, ``then`` written after ``first``: a regular write keeps the
-    first value stored under its index, a special channel (negative index) the last."""
-    merged = dict(first)
-    merged.update((i, w) for i, w in then.items() if i < 0 or i not in first)
-    return merged
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def _ttl(value: timedelta | float | int | None) -> timedelta | None:
@@ -322,19 +221,6 @@ def _latest_ids(vault: MemVault) -> _Latest | None:
         return None
     with _LATEST_GUARD:
         return _LATEST.setdefault(vault, _Latest())
-
-
-def _kind(cube: MemCube) -> str:
-    return cube.tags[0] if cube.tags else ""
-
-
-def _text(env: dict[str, Any]) -> str:
-    """What a cube says about itself (shown by ``memos-lc list``; never embedded)."""
-    # repr and bounded: ids are the caller's strings (NUL, 70k characters...)
-    thread, checkpoint = repr(env["t"][:200]), repr(env["id"][:100])
-    if "task" in env:
-        return f"LangGraph pending writes of task {env['task'][:100]!r} at checkpoint {checkpoint}"
-    return f"LangGraph checkpoint {checkpoint} of thread {thread}"
 
 
 # -- the saver --------------------------------------------------------------------------------
@@ -499,17 +385,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if thread_id is None:
             raise CheckpointConfigError("thread_id")
         ns = conf.get("checkpoint_ns") or ""
-        return _config_str(thread_id, "thread_id"), _config_str(ns, "checkpoint_ns")
+        return config_str(thread_id, "thread_id"), config_str(ns, "checkpoint_ns")
 
-    @staticmethod
-    def _ns(thread_id: str, checkpoint_ns: str | None = None) -> tuple[str, ...]:
-        base = (*ROOT, _label(thread_id))
-        return base if checkpoint_ns is None else (*base, _label(checkpoint_ns, "ns="))
-
-    @staticmethod
-    def _cube_id(owner: str, thread_id: str, ns: str, kind: str, *parts: str) -> str:
-        name = json.dumps([owner, thread_id, ns, kind, *parts])  # unambiguous for any ids
-        return uuid5_str(_ID_NS, name)
+    _ns = staticmethod(thread_namespace)
+    _cube_id = staticmethod(cube_id)
 
     def _config(
         self, thread_id: str, ns: str, checkpoint_id: str, echo: dict[str, Any]
@@ -523,87 +402,48 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             }
         }
 
-    # -- serialization -----------------------------------------------------------------------
+    # -- stored cubes ------------------------------------------------------------------------
 
-    def _dumps(self, value: Any) -> list[Any]:
-        type_, data = self.serde.dumps_typed(value)
-        if type_.split("+")[0] == "pickle":  # also an encrypted pickle ("pickle+aes")
-            raise TypeError("MemCubeSaver never pickles; the serializer returned pickle")
-        return [type_, data]
-
-    def _loads(self, type_: str, data: bytes) -> Any:
-        if type_.split("+")[0] == "pickle":
-            raise VaultCorruptError("refusing to unpickle a checkpoint value")
-        return self.serde.loads_typed((type_, data))
+    def _loads(self, entry: Sequence[str]) -> Any:
+        return load_value(self.serde, *entry)
 
     def _cubes(
         self,
         principal: Principal,
+        env: dict[str, Any],
         *,
-        cube_id: str,
-        namespace: tuple[str, ...],
         kind: str,
         tags: tuple[str, ...],
         key: str | None,
-        text: str,
-        env: dict[str, Any],
         created: datetime,
         expires: datetime | None,
+        namespace: tuple[str, ...] | None = None,
+        id_: str | None = None,
     ) -> list[MemCube]:
-        """The cube (and chunk cubes) holding ``env``; ``tags[0]`` is the lookup tag.
-
-        Copied from :data:`_PROTOTYPE` instead of validated (validation was a sixth of a
-        put's CPU): every value is the saver's own and valid by construction. Labels, tags
-        and keys come cleaned and bounded from :func:`_label`, :func:`_tag` and
-        :func:`_key`, the owner is a validated principal, the text a ``repr``, the data
-        base64 in chunks under the vault's limit. ``tests/test_checkpoint.py`` re-validates
-        what this builds."""
-        raw = ormsgpack.packb(env)
-        b64 = _b64(raw)
-        chunks = [b64[i : i + CHUNK_CHARS] for i in range(0, len(b64), CHUNK_CHARS)] or [""]
-        data: dict[str, Any] = {"b": chunks[0]}
-        digest = ""
-        if len(chunks) > 1:
-            digest = hashlib.sha256(raw).hexdigest()
-            data.update(n=len(chunks), d=digest)
-        header = {
-            "namespace": namespace,
-            "created_at": created,
-            "updated_at": created,
-            "expires_at": expires,
-            "access": _access(principal.id),
-            "provenance": _provenance(_key(env["t"])),
-        }
-
-        def cube(
-            id_: str, key_: str | None, tags_: tuple[str, ...], text_: str, data_: Any
-        ) -> MemCube:
-            payload = _PROTOTYPE.payload.model_copy(update={"text": text_, "data": data_})
-            return _PROTOTYPE.model_copy(
-                update={**header, "id": id_, "key": key_, "tags": tags_, "payload": payload}
-            )
-
-        out = [cube(cube_id, key, (kind, *tags), text, data)]
-        for i, part in enumerate(chunks[1:], start=1):
-            chunk_id = self._chunk_id(cube_id, digest, i)
-            out.append(cube(chunk_id, None, (CHUNK, tags[0]), f"chunk {i} of {text}", {"b": part}))
-        return out
-
-    @staticmethod
-    def _chunk_id(cube_id: str, digest: str, i: int) -> str:
-        return uuid5_str(_ID_NS, f"{cube_id}\x1f{digest}\x1f{i}")
-
-    def _chunk_ids(self, cube: MemCube) -> list[str]:
-        data = cube.payload.data or {}
-        n = int(data.get("n", 1))
-        return [self._chunk_id(cube.id, data.get("d", ""), i) for i in range(1, n)]
+        """The cubes holding ``env`` (see :func:`~memos_lc.checkpoint.codec.cubes_for`), under
+        its own id and namespace unless given."""
+        thread_id, ns = env["thread"], env["ns"]
+        if id_ is None:
+            parts = (env["id"],) if kind == CHECKPOINT else (env["id"], env["task"])
+            id_ = cube_id(principal.id, thread_id, ns, kind, *parts)
+        return cubes_for(
+            env,
+            owner=principal.id,
+            cube_id=id_,
+            namespace=namespace or thread_namespace(thread_id, ns),
+            kind=kind,
+            tags=tags,
+            key=key,
+            created=created,
+            expires=expires,
+        )
 
     def _decode(
         self, principal: Principal, cubes: Iterable[MemCube], pool: dict[str, MemCube]
     ) -> list[_Stored]:
         """Decode main cubes, fetching any chunk cubes missing from ``pool`` in one call."""
-        mains = [c for c in cubes if _kind(c) in (CHECKPOINT, WRITES)]
-        missing = [i for c in mains for i in self._chunk_ids(c) if i not in pool]
+        mains = [c for c in cubes if kind_of(c) in (CHECKPOINT, WRITES)]
+        missing = [i for c in mains for i in chunk_ids(c) if i not in pool]
         if missing:
             for c in self.vault.find(
                 principal,
@@ -613,21 +453,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 order_by=None,
             ):
                 pool[c.id] = c
-        out = []
-        for c in mains:
-            data = c.payload.data or {}
-            try:
-                parts = [data["b"]] + [pool[i].payload.data["b"] for i in self._chunk_ids(c)]
-                raw = base64.b64decode("".join(parts), validate=True)
-                if "d" in data and hashlib.sha256(raw).hexdigest() != data["d"]:
-                    raise VaultCorruptError(f"checkpoint cube {c.id}: chunks do not match")
-                env = ormsgpack.unpackb(raw)
-            except (KeyError, TypeError, binascii.Error, ormsgpack.MsgpackDecodeError) as e:
-                raise VaultCorruptError(f"checkpoint cube {c.id} is unreadable: {e!r}") from None
-            if not isinstance(env, dict) or env.get("f") != FORMAT:
-                raise VaultCorruptError(f"checkpoint cube {c.id} has an unknown format")
-            out.append(_Stored(c, env))
-        return out
+        return [_Stored(c, decode(c, pool)) for c in mains]
 
     # -- vault access ------------------------------------------------------------------------
 
@@ -738,23 +564,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     @staticmethod
     def _carried(checkpoint: _Stored) -> list[_Stored]:
         """The parent's pending writes a checkpoint carries (see :meth:`_carry`), as the
-        writes records the readers expect (marked ``carried``)."""
-        env = checkpoint.env
-        return [
-            _Stored(
-                checkpoint.cube,
-                {
-                    "f": FORMAT,
-                    "t": env["t"],
-                    "ns": env["ns"],
-                    "id": env["p"],
-                    "task": task,
-                    "w": entries,
-                    "carried": True,
-                },
-            )
-            for task, entries in env.get("pw") or ()
-        ]
+        writes records the readers expect."""
+        return [_Stored(checkpoint.cube, env) for env in carried_writes(checkpoint.env)]
 
     def _refs_get(self, key: tuple[str, ...]) -> dict[str, list[Any]] | None:
         with self._refs_lock:
@@ -779,6 +590,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             self._latest_ids.forget(owner, thread_id)
 
     # -- TTL -----------------------------------------------------------------------------------
+
+    def _expiry(self, now: datetime) -> datetime | None:
+        """When a cube written ``now`` expires: the saver's ``ttl`` after."""
+        return now + self.ttl if self.ttl else None
 
     @staticmethod
     def _alive(cube: MemCube, now: datetime) -> bool:
@@ -806,24 +621,24 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         env = main.env
         found: dict[str, list[Any]] = {}
         missing: dict[str, Any] = {}
-        for ch, (ver, origin) in env["r"].items():
+        for ch, (ver, origin) in env["refs"].items():
             src = main if origin == main.id else sources.get(origin)
-            entry = src.env["s"].get(ch) if src is not None else None
+            entry = src.env["blobs"].get(ch) if src is not None else None
             if entry is not None and entry[0] == ver:
                 found[ch] = entry
             else:
                 missing[ch] = ver
         if missing:
-            scope = self._ns(env["t"], env["ns"])
+            scope = self._ns(env["thread"], env["ns"])
             thread = self._find(principal, scope, exact=True, tags=(CHECKPOINT,), ordered=False)
             for other in self._decode(principal, thread, {}):
                 for ch, ver in list(missing.items()):
-                    entry = other.env["s"].get(ch)
+                    entry = other.env["blobs"].get(ch)
                     if entry is not None and entry[0] == ver:
                         found[ch] = entry
                         del missing[ch]
         return {
-            ch: self._loads(entry[1], entry[2])
+            ch: load_value(self.serde, entry[1], entry[2])
             for ch, entry in found.items()
             if entry[1] is not None
         }
@@ -837,31 +652,15 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         writes: Iterable[_Stored],
     ) -> CheckpointTuple:
         env = main.env
-        thread_id, ns, cid = env["t"], env["ns"], env["id"]
-        checkpoint: Checkpoint = self._loads(*env["c"])
-        # a task's writes may come twice: carried by the next checkpoint and in their own
-        # cube (written after, or replayed after a crash): merged as put_writes merges them
-        by_task: dict[str, dict[int, list[Any]]] = {}
-        for w in sorted(writes, key=lambda w: not w.env.get("carried")):
-            task = w.env["task"]
-            by_task[task] = _merge_writes(by_task.get(task, {}), {e[0]: e for e in w.env["w"]})
-        pending: list[tuple[tuple[str, str, int], PendingWrite]] = []
-        for task_id, merged in by_task.items():
-            for idx, channel, type_, data, path in merged.values():
-                pending.append(
-                    (
-                        writes_sort_key(path, task_id, idx),
-                        (task_id, channel, self._loads(type_, data)),
-                    )
-                )
-        pending.sort(key=lambda p: p[0])
-        parent = env.get("p")
+        thread_id, ns, cid = env["thread"], env["ns"], env["id"]
+        checkpoint: Checkpoint = self._loads(env["checkpoint"])
+        parent = env.get("parent")
         return CheckpointTuple(
             config=self._config(thread_id, ns, cid, echo),
             checkpoint={**checkpoint, "channel_values": self._values(principal, main, sources)},
-            metadata=self._loads(*env["m"]),
+            metadata=self._loads(env["metadata"]),
             parent_config=self._config(thread_id, ns, parent, echo) if parent else None,
-            pending_writes=[p for _, p in pending],
+            pending_writes=pending_writes(self.serde, (w.env for w in writes)),
         )
 
     def _related(
@@ -876,14 +675,14 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         """Fetch, in one call, what the ``mains`` need beyond ``pool``: the checkpoints their
         references point at and (unless ``have_writes``) their pending writes. Returns the
         checkpoints by (namespace, id) and the writes by (namespace + checkpoint id)."""
-        pooled = {(c.namespace, *c.tags[1:2]) for c in pool.values() if _kind(c) == CHECKPOINT}
+        pooled = {(c.namespace, *c.tags[1:2]) for c in pool.values() if kind_of(c) == CHECKPOINT}
         tags: list[str] = []
         for m in mains:
             if not have_writes:
-                tags.append(_tag("w", m.id))
-            for _, origin in m.env["r"].values():
-                if (m.cube.namespace, _tag("c", origin)) not in pooled:
-                    tags.append(_tag("c", origin))
+                tags.append(tag("w", m.id))
+            for _, origin in m.env["refs"].values():
+                if (m.cube.namespace, tag("c", origin)) not in pooled:
+                    tags.append(tag("c", origin))
         if tags:
             exact = len(scope) > len(ROOT) + 1
             for c in self._find(principal, scope, exact=exact, tags=tags, ordered=False):
@@ -894,12 +693,12 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         checkpoints = {(m.cube.namespace, m.id): m for m in mains}
         writes: dict[tuple[str, ...], list[_Stored]] = {}
         for d in decoded:
-            if _kind(d.cube) == CHECKPOINT:
+            if kind_of(d.cube) == CHECKPOINT:
                 checkpoints.setdefault((d.cube.namespace, d.id), d)
             else:
                 writes.setdefault((*d.cube.namespace, d.id), []).append(d)
         for d in (*mains, *decoded):
-            for w in self._carried(d) if _kind(d.cube) == CHECKPOINT else ():
+            for w in self._carried(d) if kind_of(d.cube) == CHECKPOINT else ():
                 writes.setdefault((*d.cube.namespace, w.id), []).append(w)
         return checkpoints, writes
 
@@ -915,7 +714,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         for m in mains:
             sources = {
                 origin: checkpoints[(m.cube.namespace, origin)]
-                for _, origin in m.env["r"].values()
+                for _, origin in m.env["refs"].values()
                 if (m.cube.namespace, origin) in checkpoints
             }
             out.append(
@@ -961,7 +760,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         main = mains[0]
         if not self._alive(main.cube, utcnow()) and not self._thread_alive(principal, thread_id):
             return None
-        self._refs_put((*key, main.id), main.env["r"])  # the next read fetches all in one call
+        self._refs_put((*key, main.id), main.env["refs"])  # the next read fetches all in one call
         checkpoints, writes = self._related(principal, [main], pool, scope, have_writes=have_writes)
         return self._assemble(principal, echo, [main], checkpoints, writes)[0]
 
@@ -975,12 +774,12 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         """Checkpoint ``checkpoint_id`` of ``scope`` (a list of at most one) and the pool of
         cubes fetched with it: its pending writes and, when its references are cached, the
         checkpoints they point at - all in one vault call."""
-        tags = [_tag("c", checkpoint_id), _tag("w", checkpoint_id)]
+        tags = [tag("c", checkpoint_id), tag("w", checkpoint_id)]
         for _, origin in (self._refs_get((*key, checkpoint_id)) or {}).values():
-            tags.append(_tag("c", origin))
+            tags.append(tag("c", origin))
         cubes = self._find(principal, scope, exact=True, tags=tags, ordered=False)
         pool = {c.id: c for c in cubes}
-        candidates = [c for c in cubes if _kind(c) == CHECKPOINT and tags[0] in c.tags]
+        candidates = [c for c in cubes if kind_of(c) == CHECKPOINT and tags[0] in c.tags]
         mains = [m for m in self._decode(principal, candidates, pool) if m.id == checkpoint_id]
         return mains, pool
 
@@ -1029,7 +828,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             return
         remaining = limit
         cursor = None
-        if before_id and (t := _id_time(before_id)) is not None:
+        if before_id and (t := id_time(before_id)) is not None:
             cursor = t + timedelta(microseconds=1)
         seen: set[str] = set()
         alive: dict[str, bool] = {}
@@ -1039,11 +838,11 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 principal,
                 scope,
                 exact=exact,
-                tags=(CHECKPOINT,) if only_id is None else (_tag("c", only_id),),
+                tags=(CHECKPOINT,) if only_id is None else (tag("c", only_id),),
                 limit=_PAGE,
                 created_before=cursor,
             )
-            fresh = [c for c in page if c.id not in seen and _kind(c) == CHECKPOINT]
+            fresh = [c for c in page if c.id not in seen and kind_of(c) == CHECKPOINT]
             if not fresh:
                 return
             seen.update(c.id for c in fresh)
@@ -1086,13 +885,13 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def _metadata_matches(self, m: _Stored, filter: dict[str, Any] | None) -> bool:
         if not filter:
             return True
-        md = self._loads(*m.env["m"])
+        md = self._loads(m.env["metadata"])
         return all(md.get(k) == v for k, v in filter.items())
 
     def _list_alive(
         self, principal: Principal, m: _Stored, now: datetime, alive: dict[str, bool]
     ) -> bool:
-        thread_id = m.env["t"]
+        thread_id = m.env["thread"]
         if thread_id not in alive:
             if self._alive(m.cube, now):
                 alive[thread_id] = True
@@ -1116,25 +915,18 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         principal, echo = self._acting(config)
         parent_id = config["configurable"].get("checkpoint_id")
         if parent_id is not None:
-            parent_id = _config_str(parent_id, "checkpoint_id")
-        c = dict(checkpoint)
-        values: dict[str, Any] = c.pop("channel_values", None) or {}
-        cid = _config_str(c["id"], "checkpoint id")
-        stored = {
-            ch: [ver, *self._dumps(values[ch])] if ch in values else [ver, None, None]
-            for ch, ver in new_versions.items()
-        }
+            parent_id = config_str(parent_id, "checkpoint_id")
         md = get_checkpoint_metadata(config, metadata)
-        env: dict[str, Any] = {
-            "f": FORMAT,
-            "t": thread_id,
-            "ns": ns,
-            "id": cid,
-            "p": parent_id,
-            "c": self._dumps(c),
-            "m": self._dumps(md),
-            "s": stored,
-        }
+        env = checkpoint_envelope(
+            self.serde,
+            thread_id=thread_id,
+            ns=ns,
+            parent_id=parent_id,
+            checkpoint=checkpoint,
+            metadata=md,
+            new_versions=new_versions,
+        )
+        cid = env["id"]
         latest = self._latest_ids
         if (
             parent_id is None
@@ -1143,28 +935,25 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             and self._thread_alive(principal, thread_id) is False
         ):
             self._purge_threads(principal, [thread_id])  # an expired thread starts afresh
-        env["r"] = self._resolve_refs(principal, thread_id, ns, parent_id, cid, c, stored)
+        env["refs"] = self._resolve_refs(principal, env, checkpoint.get("channel_versions") or {})
         now = utcnow()
-        tags = [_tag("c", cid)]
+        tags = [tag("c", cid)]
         if isinstance(run_id := md.get("run_id"), str) and run_id:
-            tags.append(_tag("r", run_id))
+            tags.append(tag("r", run_id))
         carried = self._carry(principal, thread_id, ns, parent_id) if parent_id else {}
         if carried:
-            env["pw"] = [[task, entries] for task, (_, entries) in carried.items()]
-            tags.append(_tag("w", parent_id))
-        id_time = _id_time(cid)
-        created = min(id_time or now, now)
+            env["carried_writes"] = [[task, entries] for task, (_, entries) in carried.items()]
+            tags.append(tag("w", parent_id))
+        when = id_time(cid)
+        created = min(when or now, now)
         cubes = self._cubes(
             principal,
-            cube_id=self._cube_id(principal.id, thread_id, ns, CHECKPOINT, cid),
-            namespace=self._ns(thread_id, ns),
+            env,
             kind=CHECKPOINT,
             tags=tuple(tags),
-            key=_key(cid),
-            text=_text(env),
-            env=env,
+            key=lookup_key(cid),
             created=created,
-            expires=now + self.ttl if self.ttl else None,
+            expires=self._expiry(now),
         )
         key = (principal.id, thread_id, ns)
         try:
@@ -1175,28 +964,17 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             raise
         if latest is not None:
             # a re-put keeps the first creation time: known only when the id carries it
-            latest.advance(key, (created, cid) if created == id_time else None)
-        self._refs_put((*key, cid), env["r"])
+            latest.advance(key, (created, cid) if created == when else None)
+        self._refs_put((*key, cid), env["refs"])
         return self._config(thread_id, ns, cid, echo)
 
     def _resolve_refs(
-        self,
-        principal: Principal,
-        thread_id: str,
-        ns: str,
-        parent_id: str | None,
-        cid: str,
-        checkpoint: dict[str, Any],
-        stored: dict[str, list[Any]],
+        self, principal: Principal, env: dict[str, Any], channel_versions: dict[str, Any]
     ) -> dict[str, list[Any]]:
         """``channel -> [version, checkpoint id that stored it]`` for every channel."""
-        refs: dict[str, list[Any]] = {}
-        rest: dict[str, Any] = {}
-        for ch, ver in (checkpoint.get("channel_versions") or {}).items():
-            if ch in stored and stored[ch][0] == ver:
-                refs[ch] = [ver, cid]
-            else:
-                rest[ch] = ver
+        thread_id, ns, parent_id = env["thread"], env["ns"], env["parent"]
+        refs = blob_refs(env, channel_versions)
+        rest = {ch: ver for ch, ver in channel_versions.items() if ch not in refs}
         if not rest:
             return refs
         inherited: dict[str, list[Any]] = {}
@@ -1205,11 +983,13 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             if cached is None:
                 scope = self._ns(thread_id, ns)
                 found = self._find(
-                    principal, scope, exact=True, tags=(_tag("c", parent_id),), ordered=False
+                    principal, scope, exact=True, tags=(tag("c", parent_id),), ordered=False
                 )
-                for p in self._decode(principal, [c for c in found if _kind(c) == CHECKPOINT], {}):
+                for p in self._decode(
+                    principal, [c for c in found if kind_of(c) == CHECKPOINT], {}
+                ):
                     if p.id == parent_id:
-                        cached = p.env["r"]
+                        cached = p.env["refs"]
             inherited = cached or {}
         for ch, ver in list(rest.items()):
             ref = inherited.get(ch)
@@ -1222,7 +1002,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             )
             for other in self._decode(principal, thread, {}):
                 for ch, ver in list(rest.items()):
-                    entry = other.env["s"].get(ch)
+                    entry = other.env["blobs"].get(ch)
                     if entry is not None and entry[0] == ver:
                         refs[ch] = [ver, other.id]
                         del rest[ch]
@@ -1243,13 +1023,9 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         cid = config["configurable"].get("checkpoint_id")
         if not cid:
             raise CheckpointConfigError("checkpoint_id")
-        cid = _config_str(cid, "checkpoint_id")
-        task_id = _config_str(task_id, "task_id")
-        task_path = _config_str(task_path, "task_path")
-        entries: dict[int, list[Any]] = {}
-        for idx, (channel, value) in enumerate(writes):
-            i = WRITES_IDX_MAP.get(channel, idx)
-            entries[i] = [i, _config_str(channel, "channel"), *self._dumps(value), task_path]
+        cid = config_str(cid, "checkpoint_id")
+        task_id = config_str(task_id, "task_id")
+        entries = writes_entries(self.serde, writes, config_str(task_path, "task_path"))
         if entries:
             self._store_writes(principal, thread_id, ns, cid, task_id, entries, track=True)
 
@@ -1268,45 +1044,39 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         """Store serialized writes of a task (``put_writes`` after serializing); ``track``
         remembers a deferred put for the next checkpoint to carry; ``older``: ``entries``
         were written before what the task's cube may hold (carried writes moving back)."""
-        cube_id = self._cube_id(principal.id, thread_id, ns, WRITES, cid, task_id)
         now = utcnow()
 
         def build(merged: dict[int, list[Any]]) -> list[MemCube]:
-            env = {
-                "f": FORMAT,
-                "t": thread_id,
-                "ns": ns,
-                "id": cid,
-                "task": str(task_id),
-                "w": sorted(merged.values(), key=lambda w: w[0]),
-            }
+            env = writes_envelope(
+                thread_id=thread_id, ns=ns, checkpoint_id=cid, task_id=task_id, entries=merged
+            )
+            key = lookup_key(f"{cid}/{task_id}")
             return self._cubes(
                 principal,
-                cube_id=cube_id,
-                namespace=self._ns(thread_id, ns),
+                env,
                 kind=WRITES,
-                tags=(_tag("w", cid),),
-                key=_key(f"{cid}/{task_id}"),
-                text=_text(env),
-                env=env,
+                tags=(tag("w", cid),),
+                key=key,
                 created=now,
-                expires=now + self.ttl if self.ttl else None,
+                expires=self._expiry(now),
             )
 
+        cubes = build(entries)
+        main_id = cubes[0].id
         try:
-            self.vault.put(principal, build(entries), index=False, deferred=True)
+            self.vault.put(principal, cubes, index=False, deferred=True)
         except ConflictError:
             pass
         else:
-            small = sum(len(e[3] or b"") for e in entries.values()) <= _CARRY_BYTES
+            small = sum(len(e[3] or "") for e in entries.values()) <= _CARRY_BYTES
             if track and small and self.vault.defers:  # _carry checks it is still waiting
                 w = sorted(entries.values(), key=lambda w: w[0])
-                self._unflushed_put((principal.id, thread_id, ns, cid), task_id, cube_id, w)
+                self._unflushed_put((principal.id, thread_id, ns, cid), task_id, main_id, w)
             return
         for _ in range(8):  # the task wrote before: merge, as a new version of its cube
             old = self.vault.find(
                 principal,
-                cube_ids=[cube_id],
+                cube_ids=[main_id],
                 filter=self._filter(principal, ROOT),
                 limit=1,
                 order_by=None,
@@ -1316,8 +1086,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                     self._store(principal, build(entries))
                     return
                 continue
-            stored = {w[0]: w for w in self._decode(principal, old, {})[0].env["w"]}
-            merged = _merge_writes(entries, stored) if older else _merge_writes(stored, entries)
+            stored = {w[0]: w for w in self._decode(principal, old, {})[0].env["writes"]}
+            merged = merge_writes(entries, stored) if older else merge_writes(stored, entries)
             if merged == stored:
                 return
             with contextlib.suppress(ConflictError):
@@ -1352,7 +1122,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             expires_at=main.expires_at,
             expected_version=old.version,
         )
-        stale = set(self._chunk_ids(old)) - {c.id for c in chunks}
+        stale = set(chunk_ids(old)) - {c.id for c in chunks}
         if stale:
             self.vault.purge_many(principal, sorted(stale))
 
@@ -1396,8 +1166,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         cubes = self._all(principal, self._ns(thread_id))
         pool = {c.id: c for c in cubes}
         decoded = self._decode(principal, cubes, pool)
-        checkpoints = [d for d in decoded if _kind(d.cube) == CHECKPOINT]
-        writes = [d for d in decoded if _kind(d.cube) == WRITES]
+        checkpoints = [d for d in decoded if kind_of(d.cube) == CHECKPOINT]
+        writes = [d for d in decoded if kind_of(d.cube) == WRITES]
         return pool, checkpoints, writes
 
     def _drop(
@@ -1421,41 +1191,39 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             env = keep.env
             moved = {
                 ch: origin
-                for ch, (_, origin) in env["r"].items()
+                for ch, (_, origin) in env["refs"].items()
                 if (keep.cube.namespace, origin) in doomed
             }
             if not moved:
                 continue
-            stored = dict(env["s"])
-            refs = {ch: list(r) for ch, r in env["r"].items()}
+            stored = dict(env["blobs"])
+            refs = {ch: list(r) for ch, r in env["refs"].items()}
             for ch, origin in moved.items():
-                entry = by_key[(keep.cube.namespace, origin)].env["s"].get(ch)
+                entry = by_key[(keep.cube.namespace, origin)].env["blobs"].get(ch)
                 if entry is not None and entry[0] == refs[ch][0]:
                     stored[ch] = entry
                     refs[ch] = [refs[ch][0], keep.id]
-            new_env = {**env, "s": stored, "r": refs}
             cubes = self._cubes(
                 principal,
-                cube_id=keep.cube.id,
+                {**env, "blobs": stored, "refs": refs},
+                id_=keep.cube.id,
                 namespace=keep.cube.namespace,
                 kind=CHECKPOINT,
                 tags=keep.cube.tags[1:],
                 key=keep.cube.key,
-                text=keep.cube.text,
-                env=new_env,
                 created=keep.cube.created_at,
                 expires=keep.cube.expires_at,
             )
             self._store_version(principal, keep.cube, cubes)
         for gone in checkpoints:  # writes a doomed checkpoint carries for a kept parent
-            parent = (gone.cube.namespace, gone.env.get("p"))
+            parent = (gone.cube.namespace, gone.env.get("parent"))
             if (
                 (gone.cube.namespace, gone.id) in doomed
                 and parent in by_key
                 and parent not in doomed
             ):
                 for w in self._carried(gone):
-                    entries = {e[0]: e for e in w.env["w"]}
+                    entries = {e[0]: e for e in w.env["writes"]}
                     self._store_writes(
                         principal,
                         thread_id,
@@ -1469,7 +1237,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         for d in (*checkpoints, *writes):
             if (d.cube.namespace, d.id) in doomed:
                 ids.append(d.cube.id)
-                ids.extend(self._chunk_ids(d.cube))
+                ids.extend(chunk_ids(d.cube))
         self.vault.purge_many(principal, ids)
         self._refs_forget(principal.id, thread_id)
 
@@ -1480,16 +1248,16 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         wanted = {str(r) for r in run_ids}
         if not wanted:
             return
-        hits = self._find(principal, ROOT, tags=[_tag("r", r) for r in wanted])
+        hits = self._find(principal, ROOT, tags=[tag("r", r) for r in wanted])
         threads = {
-            m.env["t"]
-            for m in self._decode(principal, [c for c in hits if _kind(c) == CHECKPOINT], {})
+            m.env["thread"]
+            for m in self._decode(principal, [c for c in hits if kind_of(c) == CHECKPOINT], {})
         }
         for thread_id in sorted(threads):
             pool, checkpoints, writes = self._thread_state(principal, thread_id)
             doomed = set()
             for c in checkpoints:
-                if self._loads(*c.env["m"]).get("run_id") in wanted:
+                if self._loads(c.env["metadata"]).get("run_id") in wanted:
                     doomed.add((c.cube.namespace, c.id))
             self._drop(principal, thread_id, doomed, pool, checkpoints, writes)
 
@@ -1502,23 +1270,16 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if source == target or self._thread_alive(principal, source) is not True:
             return
         _, checkpoints, writes = self._thread_state(principal, source)
-        now = utcnow()
-        expires = now + self.ttl if self.ttl else None
+        expires = self._expiry(utcnow())
         batches: list[list[MemCube]] = []
         for d in (*checkpoints, *writes):
-            env = {**d.env, "t": target}
-            kind = _kind(d.cube)
-            parts = (env["id"],) if kind == CHECKPOINT else (env["id"], env["task"])
             batches.append(
                 self._cubes(
                     principal,
-                    cube_id=self._cube_id(principal.id, target, env["ns"], kind, *parts),
-                    namespace=self._ns(target, env["ns"]),
-                    kind=kind,
+                    {**d.env, "thread": target},
+                    kind=kind_of(d.cube),
                     tags=d.cube.tags[1:],
                     key=d.cube.key,
-                    text=_text(env),
-                    env=env,
                     created=d.cube.created_at,
                     expires=expires,
                 )
@@ -1565,17 +1326,17 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def _delta_ancestors(self, latest: _Stored, members: dict[str, _Stored]) -> list[str]:
         """Ancestors a DeltaChannel of ``latest`` rebuilds from: back to the nearest one that
         holds a stored value for every delta channel (see ``get_delta_channel_history``)."""
-        md = self._loads(*latest.env["m"])
+        md = self._loads(latest.env["metadata"])
         need = set((md or {}).get("counters_since_delta_snapshot") or ())
         out: list[str] = []
         cur = latest
-        while need and (parent := cur.env.get("p")) in members:
+        while need and (parent := cur.env.get("parent")) in members:
             cur = members[parent]
             out.append(cur.id)
             for ch in list(need):
-                ref = cur.env["r"].get(ch)
+                ref = cur.env["refs"].get(ch)
                 src = members.get(ref[1]) if ref else None
-                entry = src.env["s"].get(ch) if src is not None else None
+                entry = src.env["blobs"].get(ch) if src is not None else None
                 if entry is not None and entry[1] is not None:
                     need.discard(ch)
         return out
@@ -1591,7 +1352,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             if thread not in newest or c.created_at > newest[thread].created_at:
                 newest[thread] = c
         dead = [c for c in newest.values() if not self._alive(c, now)]
-        names = [s.env["t"] for s in self._decode(principal, dead, {})]
+        names = [s.env["thread"] for s in self._decode(principal, dead, {})]
         self._purge_threads(principal, names)
         return names
 

@@ -109,7 +109,9 @@ def cube_point(
     }
     if acl_read := sorted({*acc.readers, *acc.writers}):  # an empty list matches nothing
         payload["acl_read"] = acl_read  # either, and costs the engine binding a conversion
-    if data is not None:
+    if data is not None and cube.memory_type != MemoryType.CHECKPOINT:
+        # a checkpoint's data is the saver's envelope (memos_lc.checkpoint.codec), found by
+        # tags and never filtered on: its copy would only double what the engine stores
         payload["data"] = data
     if cube.key is not None:
         payload["key"] = cube.key
