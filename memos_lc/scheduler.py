@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from langchain_core.language_models import BaseLanguageModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from memos_lc.aio import Call, Steps, arun_steps, in_thread, run_steps
 from memos_lc.cube import (
     ActivationPayload,
     MemCube,
@@ -825,13 +826,7 @@ class MemScheduler:
         """The memory plan for ``query`` in ``namespace`` (and below), within
         ``budget_tokens`` tokens of the target model. Only cubes ``principal`` may read are
         considered; ``now`` is the time recency is measured against."""
-        queries, ns = self._check(query, namespace, budget_tokens)
-        lists = self._search_all(principal, queries, ns, filter)
-        lists, stale = self._drop_stale(principal, lists, now)
-        plan = self._assemble(query, ns, budget_tokens, queries, lists, now, stale)
-        if self.policy.record_use and plan.items:
-            self.vault.record_use(principal, [c.id for c in plan.cubes])
-        return plan
+        return run_steps(self._plan(principal, query, namespace, budget_tokens, filter, now))
 
     async def aplan(
         self,
@@ -844,15 +839,8 @@ class MemScheduler:
         now: datetime | None = None,
     ) -> MemoryPlan:
         """Async twin of :meth:`plan`."""
-        queries, ns = self._check(query, namespace, budget_tokens)
-        lists = await self._asearch_all(principal, queries, ns, filter)
-        lists, stale = await self._adrop_stale(principal, lists, now)
-        plan = await asyncio.to_thread(
-            self._assemble, query, ns, budget_tokens, queries, lists, now, stale
-        )
-        if self.policy.record_use and plan.items:
-            await self.vault.arecord_use(principal, [c.id for c in plan.cubes])
-        return plan
+        steps = self._plan(principal, query, namespace, budget_tokens, filter, now)
+        return await arun_steps(steps)
 
     # -- the two halves of plan(): the read and schedule steps of an agent graph --------------
 
@@ -865,9 +853,7 @@ class MemScheduler:
         filter: CubeFilter | None = None,
     ) -> Candidates:
         """Step 1 of :meth:`plan`: search every query variant; nothing is scored yet."""
-        queries, ns = self._check(query, namespace, 0)
-        lists = self._search_all(principal, queries, ns, filter)
-        return _candidates(query, ns, queries, lists)
+        return run_steps(self._retrieve(principal, query, namespace, filter))
 
     async def aretrieve(
         self,
@@ -878,9 +864,7 @@ class MemScheduler:
         filter: CubeFilter | None = None,
     ) -> Candidates:
         """Async twin of :meth:`retrieve`."""
-        queries, ns = self._check(query, namespace, 0)
-        lists = await self._asearch_all(principal, queries, ns, filter)
-        return _candidates(query, ns, queries, lists)
+        return await arun_steps(self._retrieve(principal, query, namespace, filter))
 
     def schedule(
         self,
@@ -892,15 +876,7 @@ class MemScheduler:
     ) -> MemoryPlan:
         """Step 2 of :meth:`plan`: fetch the candidates (as the principal may read them
         now), score, dedupe, fit ``budget_tokens`` and place them."""
-        self._check(candidates.query, candidates.namespace, budget_tokens)
-        ids = candidates.cube_ids
-        cubes = self.vault.find(principal, cube_ids=ids, limit=max(1, len(ids))) if ids else []
-        query, ns, budget, queries, lists = _ranked(candidates, cubes, budget_tokens)
-        lists, stale = self._drop_stale(principal, lists, now)
-        plan = self._assemble(query, ns, budget, queries, lists, now, stale)
-        if self.policy.record_use and plan.items:
-            self.vault.record_use(principal, [c.id for c in plan.cubes])
-        return plan
+        return run_steps(self._schedule(principal, candidates, budget_tokens, now))
 
     async def aschedule(
         self,
@@ -911,18 +887,70 @@ class MemScheduler:
         now: datetime | None = None,
     ) -> MemoryPlan:
         """Async twin of :meth:`schedule`."""
+        return await arun_steps(self._schedule(principal, candidates, budget_tokens, now))
+
+    # -- the steps, written once for the sync and the async API (memos_lc.aio) ---------------
+
+    def _plan(
+        self,
+        principal: Principal | str,
+        query: str,
+        namespace: Sequence[str] | None,
+        budget_tokens: int,
+        filter: CubeFilter | None,
+        now: datetime | None,
+    ) -> Steps[MemoryPlan]:
+        queries, ns = self._check(query, namespace, budget_tokens)
+        lists = yield Call(self._search_all, self._asearch_all, principal, queries, ns, filter)
+        return (yield from self._placed(principal, query, ns, budget_tokens, queries, lists, now))
+
+    def _retrieve(
+        self,
+        principal: Principal | str,
+        query: str,
+        namespace: Sequence[str] | None,
+        filter: CubeFilter | None,
+    ) -> Steps[Candidates]:
+        queries, ns = self._check(query, namespace, 0)
+        lists = yield Call(self._search_all, self._asearch_all, principal, queries, ns, filter)
+        return _candidates(query, ns, queries, lists)
+
+    def _schedule(
+        self,
+        principal: Principal | str,
+        candidates: Candidates,
+        budget_tokens: int,
+        now: datetime | None,
+    ) -> Steps[MemoryPlan]:
         self._check(candidates.query, candidates.namespace, budget_tokens)
         ids = candidates.cube_ids
-        cubes = (
-            await self.vault.afind(principal, cube_ids=ids, limit=max(1, len(ids))) if ids else []
-        )
+        cubes = []
+        if ids:
+            vault = self.vault
+            cubes = yield Call(vault.find, vault.afind, principal, cube_ids=ids, limit=len(ids))
         query, ns, budget, queries, lists = _ranked(candidates, cubes, budget_tokens)
-        lists, stale = await self._adrop_stale(principal, lists, now)
-        plan = await asyncio.to_thread(
-            self._assemble, query, ns, budget, queries, lists, now, stale
-        )
+        return (yield from self._placed(principal, query, ns, budget, queries, lists, now))
+
+    def _placed(
+        self,
+        principal: Principal | str,
+        query: str,
+        ns: tuple[str, ...] | None,
+        budget: int,
+        queries: list[str],
+        lists: Hits,
+        now: datetime | None,
+    ) -> Steps[MemoryPlan]:
+        """What plan() and schedule() share once the hits are known: drop stale derived
+        cubes, score, dedupe, fit and place (in a worker thread when async), record use."""
+        if _derived_hits(lists):
+            lists, stale = yield in_thread(self._drop_stale, principal, lists, now)
+        else:
+            stale = []
+        plan = yield in_thread(self._assemble, query, ns, budget, queries, lists, now, stale)
         if self.policy.record_use and plan.items:
-            await self.vault.arecord_use(principal, [c.id for c in plan.cubes])
+            used = [c.id for c in plan.cubes]
+            yield Call(self.vault.record_use, self.vault.arecord_use, principal, used)
         return plan
 
     async def _asearch_all(
@@ -974,13 +1002,6 @@ class MemScheduler:
             return lists, []
         stale = stale_derived(self.vault, principal, derived, now=now)
         return _without(lists, stale), list(stale.values())
-
-    async def _adrop_stale(
-        self, principal: Principal | str, lists: Hits, now: datetime | None
-    ) -> tuple[Hits, list[StaleDerived]]:
-        if not _derived_hits(lists):
-            return lists, []
-        return await asyncio.to_thread(self._drop_stale, principal, lists, now)
 
     # -- steps ------------------------------------------------------------------------------
 
