@@ -41,8 +41,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from memos_lc.aio import async_twin
 from memos_lc.cube import (
     CONTENT_FIELDS,
@@ -56,7 +54,6 @@ from memos_lc.cube import (
     utcnow,
     uuid5_str,
     validate_namespace,
-    version_id,
 )
 from memos_lc.embeddings import (
     BUNDLED_EMBEDDING_DIMS,
@@ -101,7 +98,8 @@ from memos_lc.vault.drivers import (
     StoredPoint,
 )
 from memos_lc.vault.grants import GrantBook
-from memos_lc.vault.limits import MAX_LIMIT, MAX_QUERY_CHARS, check_limit
+from memos_lc.vault.limits import MAX_LIMIT, check_limit
+from memos_lc.vault.purge import delete_unused_blobs, delete_versions
 from memos_lc.vault.schema import (
     AUDIT,
     AUDIT_INDEXES,
@@ -117,7 +115,6 @@ from memos_lc.vault.schema import (
     cube_from_payload,
     cube_point,
     due_to_expire,
-    encodable,
     expiry_filter,
     heads_of,
     match_any,
@@ -125,6 +122,8 @@ from memos_lc.vault.schema import (
     read_filter,
     versions_of,
 )
+from memos_lc.vault.search import EXPLAIN_DEPTH, check_query, explained, scored
+from memos_lc.vault.versions import first_version, linked_history, with_owner
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -147,26 +146,6 @@ _UPDATABLE = {*CONTENT_FIELDS, "access"}
 # the last close(). So a store and a saver opened on one path just work together.
 _SHARED: dict[Path, MemVault] = {}
 _SHARED_LOCK = threading.Lock()
-
-
-def _first_version(principal: Principal, cube: MemCube, now: datetime) -> MemCube:
-    """``cube`` as :meth:`MemVault.put` stores it: owned (by the principal unless it names an
-    owner, which only an admin may), times not in the future; a new cube only."""
-    owner = cube.access.owner or principal.id
-    if owner != principal.id and not principal.is_admin:
-        raise PermissionDeniedError(f"{principal.id} may not store cubes owned by {owner}")
-    if cube.version != 1 or cube.replaces is not None or cube.superseded_by is not None:
-        raise InvalidCubeError("put() stores new cubes; use update() for new versions")
-    # cube is validated and these values keep it valid: copy, don't re-validate (and don't
-    # copy at all when nothing changes: cubes are immutable)
-    update: dict[str, Any] = {}
-    if cube.access.owner != owner:
-        update["access"] = cube.access.model_copy(update={"owner": owner})
-    if cube.created_at > now:
-        update["created_at"] = now
-    if cube.updated_at > now:
-        update["updated_at"] = now
-    return cube.model_copy(update=update) if update else cube
 
 
 def default_vault_path() -> Path:
@@ -747,7 +726,7 @@ class MemVault:
             if len({c.id for c in batch}) != len(batch):
                 raise InvalidCubeError("duplicate cube ids in one put()")
             now = utcnow()
-            stored = [_first_version(principal, c, now) for c in batch]
+            stored = [first_version(principal, c, now) for c in batch]
             self._check_blobs(principal, stored)
             dense = self._put_vectors(stored, vectors, index=index)
             with self._write_lock:
@@ -872,33 +851,8 @@ class MemVault:
         with self._audited(principal, "put_history", first) as touched:
             if not all(isinstance(c, MemCube) for c in batch):
                 raise InvalidCubeError("put_history() takes MemCube objects")
-            chains: dict[tuple[str, str], list[MemCube]] = {}  # by (owner, id): ids are per owner
-            for c in batch:
-                owner = c.access.owner or principal.id
-                if owner != principal.id and not principal.is_admin:
-                    raise PermissionDeniedError(
-                        f"{principal.id} may not store cubes owned by {owner}"
-                    )
-                chains.setdefault((owner, c.id), []).append(c)
-            now = utcnow()
-            stored: list[MemCube] = []
-            for (owner, cid), chain in chains.items():
-                chain.sort(key=lambda c: c.version)
-                if [c.version for c in chain] != list(range(1, len(chain) + 1)):
-                    raise InvalidCubeError(
-                        f"cube {cid}: versions must be 1..n without gaps or repeats"
-                    )
-                for c in chain:
-                    oldest, last = c.version == 1, c.version == len(chain)
-                    stored.append(
-                        c.replace(
-                            access=c.access.model_copy(update={"owner": owner}),
-                            created_at=min(c.created_at, now),
-                            updated_at=min(c.updated_at, now),
-                            replaces=None if oldest else version_id(owner, cid, c.version - 1),
-                            superseded_by=None if last else version_id(owner, cid, c.version + 1),
-                        )
-                    )
+            stored = linked_history(principal, batch, utcnow())
+            chains = dict.fromkeys((c.access.owner, c.id) for c in stored)  # ids are per owner
             self._check_blobs(principal, stored)
             vectors: dict[str, list[float]] = {}
             if index:
@@ -970,7 +924,7 @@ class MemVault:
                 ):
                     raise PermissionDeniedError("only the owner or an admin may change access")
                 if "access" in changes:
-                    changes["access"] = _with_owner(changes["access"], head.access.owner)
+                    changes["access"] = with_owner(changes["access"], head.access.owner)
                 new = head.next_version(**changes)
                 if new.access.owner != head.access.owner:
                     # its storage ids derive from the owner: a new owner is a new cube
@@ -1066,13 +1020,9 @@ class MemVault:
             head, _ = self._visible_head(
                 principal, cube_id, owner=owner, touched=touched, write=True, include_expired=True
             )
-            pts = self.driver.scroll(CUBES, filter=versions_of(head), limit=MAX_LIMIT)
-            blobs = {p.payload["blob"] for p in pts if "blob" in p.payload}
-            self.driver.delete(CUBES, [p.id for p in pts])
-            for digest in blobs:
-                if not self.driver.count(CUBES, filter=blob_users(digest)):
-                    self.blobs.delete(digest)
-            return len(pts)
+            removed, digests = delete_versions(self.driver, versions_of(head))
+            delete_unused_blobs(self.driver, self.blobs, digests)
+            return removed
 
     def record_use(self, principal: Principal | str, cube_ids: Sequence[str]) -> None:
         """Count a recall of each cube (hits, last_used_at) without making a new version. An
@@ -1264,14 +1214,7 @@ class MemVault:
         principal = as_principal(principal)
         with self._audited(principal, "search", namespace) as touched:
             f = as_cube_filter(filter, namespace)
-            if not isinstance(query, str) or not query.strip():
-                raise InvalidInputError("query must be a non-empty string")
-            if len(query) > MAX_QUERY_CHARS:
-                raise InvalidInputError(f"query longer than {MAX_QUERY_CHARS} chars")
-            if not query.isascii() and not encodable(query):
-                raise InvalidInputError("query is not valid Unicode (it holds a lone surrogate)")
-            if mode not in ("hybrid", "dense", "lexical"):
-                raise InvalidInputError("mode must be 'hybrid', 'dense' or 'lexical'")
+            check_query(query, mode)
             check_limit(limit, offset)
             flt = self._base_filter(principal, f)
             dense = None
@@ -1286,40 +1229,20 @@ class MemVault:
                 CUBES, dense=dense, sparse=sparse, filter=flt, limit=limit, offset=offset
             )
             hits = self._visible(principal, pts, f)
-            ranks: dict[str, tuple[int | None, int | None]] = {}
-            terms: dict[int, str] = {}
-            if explain and hits:
-                depth = max(100, limit + offset)
-                by_dense = (
-                    self.driver.query(CUBES, dense=dense, sparse=None, filter=flt, limit=depth)
-                    if dense is not None
-                    else []
+            out = (
+                explained(
+                    self.driver,
+                    self.lexical,
+                    query,
+                    hits,
+                    flt=flt,
+                    dense=dense,
+                    sparse=sparse,
+                    depth=max(EXPLAIN_DEPTH, limit + offset),
                 )
-                by_lex = (
-                    self.driver.query(CUBES, dense=None, sparse=sparse, filter=flt, limit=depth)
-                    if sparse is not None
-                    else []
-                )
-                dr = {p.id: i + 1 for i, p in enumerate(by_dense)}
-                lr = {p.id: i + 1 for i, p in enumerate(by_lex)}
-                ranks = {p.id: (dr.get(p.id), lr.get(p.id)) for _, p in hits}
-                terms = self.lexical.terms(query)
-            out = []
-            for cube, p in hits:
-                matched: tuple[str, ...] = ()
-                if explain and terms:
-                    doc = set(self.lexical.encode_document(cube.text).indices)
-                    matched = tuple(sorted({w for i, w in terms.items() if i in doc}))
-                d, lx = ranks.get(p.id, (None, None))
-                out.append(
-                    ScoredCube(
-                        cube=cube,
-                        score=float(p.score or 0.0),
-                        dense_rank=d,
-                        lexical_rank=lx,
-                        matched_terms=matched,
-                    )
-                )
+                if explain and hits
+                else scored(hits)
+            )
             touched.extend(h.cube.id for h in out)
             return out
 
@@ -1437,17 +1360,15 @@ class MemVault:
                 if i in found:
                     doomed.setdefault(found[i].access.owner or "", []).append(i)
             removed = 0
-            blobs: set[str] = set()
+            digests: set[str] = set()
             for owner, owned in doomed.items():
                 for start in range(0, len(owned), 256):
-                    batch = owned_ids(owner, owned[start : start + 256])
-                    while pts := self.driver.scroll(CUBES, filter=batch, limit=MAX_LIMIT):
-                        blobs |= {p.payload["blob"] for p in pts if "blob" in p.payload}
-                        self.driver.delete(CUBES, [p.id for p in pts])
-                        removed += len(pts)
-            for digest in blobs:
-                if not self.driver.count(CUBES, filter=blob_users(digest)):
-                    self.blobs.delete(digest)
+                    n, named = delete_versions(
+                        self.driver, owned_ids(owner, owned[start : start + 256])
+                    )
+                    removed += n
+                    digests |= named
+            delete_unused_blobs(self.driver, self.blobs, digests)
             touched.extend(i for i in ids if i in found)
             return removed
 
@@ -1482,11 +1403,3 @@ class MemVault:
     aoptimize = async_twin(optimize)
     afind = async_twin(find)
     apurge_many = async_twin(purge_many)
-
-
-def _with_owner(access: Any, owner: str | None) -> Any:
-    """``access`` (a mapping or AccessControl) with ``owner`` filled in when it names none."""
-    data = access.model_dump() if isinstance(access, BaseModel) else access
-    if isinstance(data, dict) and data.get("owner") is None:
-        return {**data, "owner": owner}
-    return access
