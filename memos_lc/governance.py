@@ -51,9 +51,6 @@ ADMIN_ROLE = "admin"
 SYSTEM_PRINCIPAL_ID = "memos:system"
 _PRINCIPAL_ID = re.compile(r"^[^\x00-\x1f\x7f\ud800-\udfff]{1,256}$")  # no lone surrogates
 
-Filter = dict[str, Any]
-"""A filter in Qdrant's JSON shape (``{"must": [...], "should": [...], ...}``)."""
-
 
 class Permission(StrEnum):
     READ = "read"
