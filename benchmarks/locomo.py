@@ -404,6 +404,7 @@ ABLATIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "turn_votes": ({}, {"retrieval": {"turn_votes": True}}),
     "excerpt=voted": ({}, {"selection": {"excerpt": "voted"}}),
     "preference_share=0.5": ({}, {"preferences": {"share": 0.5}}),
+    "preference_share=1.0": ({}, {"preferences": {"share": 1.0}}),
     "preference_tier_with_lexical (weight 1)": ({}, {"preferences": {"lexical_weight": 1.0}}),
     "preference_tier_with_rewrite": ({}, {"preferences": {"rewrite": True}}),
     "preference_candidates=40": ({}, {"preferences": {"candidates": 40}}),
