@@ -44,7 +44,6 @@ from memos_lc import __version__
 from memos_lc.cube import (
     LifecycleStatus,
     MemCube,
-    MemoryType,
     utcnow,
     validate_namespace,
 )
@@ -83,8 +82,6 @@ _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # MemCubeStore's reserved ``store:`` tags (born, ttl, unindexed) and, on the checkpointer's
 # cubes, its lookup tags ``c:<checkpoint id>`` / ``w:<checkpoint id>`` (``c#`` / ``w#`` with
 # a digest when the id is long).
-STORE_TAG_PREFIX = "store:"
-_SAVER_LOOKUP_TAG = re.compile(r"[cw][:#]")
 
 Out = Callable[..., None]
 
@@ -168,13 +165,9 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 def shown_tags(cube: MemCube) -> list[str]:
-    """The tags a person reads: ``cube.tags`` without the adapters' bookkeeping tags."""
-    saver_cube = cube.memory_type == MemoryType.CHECKPOINT
-    return [
-        t
-        for t in cube.tags
-        if not t.startswith(STORE_TAG_PREFIX) and not (saver_cube and _SAVER_LOOKUP_TAG.match(t))
-    ]
+    """The tags a person reads: none on a cube an integration keeps for itself (its
+    :class:`~memos_lc.cube.Bookkeeping` says so; the checkpointer's tags are lookup keys)."""
+    return [] if cube.bookkeeping is not None else list(cube.tags)
 
 
 def _join(items: Sequence[str]) -> str:

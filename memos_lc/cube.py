@@ -91,6 +91,7 @@ CONTENT_FIELDS = (
     "priority",
     "provenance",
     "tags",
+    "bookkeeping",
     "confidence",
     "payload",
 )
@@ -444,6 +445,38 @@ Payload = Annotated[
 ]
 
 
+class Bookkeeping(_Model):
+    """What an integration records about its own cubes, typed and validated rather than
+    parsed out of tag strings. The vault stores ``role`` flat and indexed
+    (``CubeFilter(roles=...)``); memories written for people leave :attr:`MemCube.bookkeeping`
+    ``None``.
+
+    * :class:`~memos_lc.checkpoint.MemCubeSaver`: ``role`` is ``"checkpoint"``, ``"writes"``
+      or ``"chunk"`` (its cubes' tags are lookup keys only);
+    * :class:`~memos_lc.store.MemCubeStore`: ``role`` is ``"store_item"``, ``born`` when the
+      item's namespace came into existence (the store's namespace order), ``ttl_minutes`` the
+      item's time to live, refreshed when it is read.
+    """
+
+    role: str
+    born: AwareDatetime | None = None
+    ttl_minutes: float | None = Field(default=None, gt=0)
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, v: str) -> str:
+        if not MEMORY_TYPE_PATTERN.match(v):
+            raise ValueError("role must be a lowercase identifier, e.g. 'checkpoint'")
+        return v
+
+    @field_validator("ttl_minutes")
+    @classmethod
+    def _ttl(cls, v: float | None) -> float | None:
+        if v is not None:
+            check_ttl(v, "minutes")
+        return v
+
+
 class MemCube(_Model):
     """A governed unit of memory: header plus one payload.
 
@@ -469,6 +502,8 @@ class MemCube(_Model):
     access: AccessControl = Field(default_factory=AccessControl)
     provenance: Provenance = Field(default_factory=Provenance)
     tags: tuple[str, ...] = ()
+    bookkeeping: Bookkeeping | None = None
+    """Typed records of the integration that wrote the cube (see :class:`Bookkeeping`)."""
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     usage: Usage = Field(default_factory=Usage)
     payload: Payload

@@ -32,8 +32,10 @@ Design decisions:
   ``refresh_ttl`` (no new version). Expired items are never returned;
   :meth:`MemCubeStore.start_ttl_sweeper` moves them to status ``expired`` periodically.
 
-Store bookkeeping rides on reserved cube tags: ``store:born=<ts>`` (when the namespace came
-into existence), ``store:ttl=<minutes>`` and ``store:unindexed``.
+Store bookkeeping is typed, in each item cube's :class:`~memos_lc.cube.Bookkeeping` (role
+``"store_item"``): ``born`` (when the item's namespace came into existence) and
+``ttl_minutes``; an item stored without vectors (``index=False``) is found by
+``CubeFilter(indexed=False)``.
 
 Limits beyond LangGraph's: keys are 1-1024 characters without control characters; namespaces
 have at most 16 labels of at most 256 characters without control characters; values must be
@@ -93,6 +95,7 @@ from memos_lc.cube import (
     MAX_NAMESPACE_DEPTH,
     MAX_TEXT_CHARS,
     MEMORY_TYPE_PATTERN,
+    Bookkeeping,
     MemCube,
     MemoryKind,
     MemoryType,
@@ -117,11 +120,10 @@ __all__ = ["MemCubeStore", "StoreNamespaceError"]
 logger = logging.getLogger(__name__)
 
 ORIGIN = "store"
-TAG_BORN = "store:born="
-TAG_TTL = "store:ttl="
+ROLE = "store_item"
+"""The :class:`~memos_lc.cube.Bookkeeping` role of the store's item cubes."""
 OWNER_LABEL = "{user_id}"
 """The label of ``owner_namespace`` that stands for the acting principal's id."""
-TAG_UNINDEXED = "store:unindexed"
 MAX_KEY_CHARS = 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -565,9 +567,9 @@ class MemCubeStore(BaseStore):
             scoreless = [
                 c
                 for c in self._scan(
-                    p, prefix, tags=(TAG_UNINDEXED,), data=_pushdown(op.filter), own_only=True
+                    p, prefix, indexed=False, data=_pushdown(op.filter), own_only=True
                 )
-                if TAG_UNINDEXED in c.tags and _matches(op.filter, c, self.memory_type)
+                if _matches(op.filter, c, self.memory_type)
             ]
             kept.extend((c, None) for c in scoreless[: op.limit - len(kept)])
         return kept
@@ -649,12 +651,12 @@ class MemCubeStore(BaseStore):
         deleted = {pair for pair, op in plan.puts.items() if op.value is None and pair in current}
         # A namespace keeps the time it came into existence while it holds items; one that held
         # an item before this batch still exists after it (InMemoryStore's namespace order).
-        births = {pair[0]: _born_tag(cube) for pair, cube in current.items()}
+        births = {pair[0]: _born(cube) for pair, cube in current.items()}
         for ns in {pair[0] for pair in plan.writes} - births.keys():
             flt = self._filter(namespace=ns, namespace_exact=True)
             for cube in self.vault.list(p, filter=flt, limit=8, newest_first=False):
                 if self._is_item(cube):
-                    births[ns] = _born_tag(cube)
+                    births[ns] = _born(cube)
                     break
         new: list[tuple[MemCube, list[float] | None]] = []
         updates: list[tuple[MemCube, _Write]] = []
@@ -664,7 +666,7 @@ class MemCubeStore(BaseStore):
                 updates.append((cube, write))
                 continue
             now = self._clock.now()
-            tag = births.setdefault(pair[0], f"{TAG_BORN}{now.timestamp()!r}")
+            born = births.setdefault(pair[0], now)
             new_cube = MemCube.model_validate(
                 {
                     "namespace": pair[0],
@@ -673,7 +675,7 @@ class MemCubeStore(BaseStore):
                     "created_at": now,
                     "updated_at": now,
                     "expires_at": _expiry(write.op, now),
-                    "tags": _tags(tag, write),
+                    "bookkeeping": _bookkeeping(born, write),
                     "provenance": provenance,
                     "payload": write.payload,
                 }
@@ -705,7 +707,7 @@ class MemCubeStore(BaseStore):
                 cube.id,
                 owner=cube.access.owner,
                 payload=write.payload,
-                tags=_tags(_born_tag(cube), write),
+                bookkeeping=_bookkeeping(_born(cube), write),
                 expires_at=_expiry(write.op, utcnow()),
                 provenance=provenance,
                 vector=vec,
@@ -864,46 +866,27 @@ def _by_pair(cubes: Iterable[MemCube], p: Principal) -> dict[Pair, MemCube]:
     return out
 
 
-def _tag_value(cube: MemCube, prefix: str) -> str | None:
-    for t in cube.tags:
-        if t.startswith(prefix):
-            return t[len(prefix) :]
-    return None
+def _born(cube: MemCube) -> datetime:
+    """When the item's namespace came into existence (a shown memory: when it was made)."""
+    bk = cube.bookkeeping
+    return bk.born if bk is not None and bk.born is not None else cube.created_at
 
 
-def _born_tag(cube: MemCube) -> str:
-    value = _tag_value(cube, TAG_BORN)
-    return TAG_BORN + (value if value is not None else repr(cube.created_at.timestamp()))
-
-
-def _order(cube: MemCube) -> tuple[float, datetime, str]:
-    born = _tag_value(cube, TAG_BORN)
-    try:
-        ts = float(born) if born is not None else cube.created_at.timestamp()
-    except ValueError:
-        ts = cube.created_at.timestamp()
-    return ts, cube.created_at, _pair(cube)[1]
+def _order(cube: MemCube) -> tuple[datetime, datetime, str]:
+    return _born(cube), cube.created_at, _pair(cube)[1]
 
 
 def _ttl(cube: MemCube) -> float | None:
-    value = _tag_value(cube, TAG_TTL)
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    return cube.bookkeeping.ttl_minutes if cube.bookkeeping is not None else None
 
 
 def _expiry(op: PutOp, now: datetime) -> datetime | None:
     return None if op.ttl is None else now + timedelta(minutes=float(op.ttl))
 
 
-def _tags(born: str, write: _Write) -> tuple[str, ...]:
-    tags = [born]
-    if write.op.ttl is not None:
-        tags.append(f"{TAG_TTL}{float(write.op.ttl)!r}")
-    if write.index_text is None:
-        tags.append(TAG_UNINDEXED)
-    return tuple(tags)
+def _bookkeeping(born: datetime, write: _Write) -> Bookkeeping:
+    ttl = None if write.op.ttl is None else float(write.op.ttl)
+    return Bookkeeping(role=ROLE, born=born, ttl_minutes=ttl)
 
 
 def _shown_types(types: Sequence[str], own: str) -> tuple[str, ...]:

@@ -188,11 +188,14 @@ def test_checkpoints_are_unindexed_checkpoint_cubes(saver: MemCubeSaver, user: s
         filter=CubeFilter(namespace=(*ROOT, "layout"), statuses=None),
         limit=1000,
     )
-    kinds = [c.tags[0] for c in cubes]
+    kinds = [c.bookkeeping.role for c in cubes]
     assert {c.memory_type for c in cubes} == {"checkpoint"}
     assert {c.access.owner for c in cubes} == {user}
     assert kinds.count("checkpoint") == STEPS + 2
-    carriers = sum(c.tags[0] == "checkpoint" and any(t[:2] == "w:" for t in c.tags) for c in cubes)
+    carriers = sum(
+        k == "checkpoint" and any(t[:2] == "w:" for t in c.tags)
+        for c, k in zip(cubes, kinds, strict=True)
+    )
     if saver.vault._journal is not None:
         # a task's writes ride with the next checkpoint when they are still waiting for the
         # engine as it is put (LangGraph's threads decide the order), else keep their cube
@@ -205,7 +208,7 @@ def test_checkpoints_are_unindexed_checkpoint_cubes(saver: MemCubeSaver, user: s
     assert point.payload["indexed"] == "n" and point.dense is None
     # one blob per channel version: a value is stored by the checkpoint that introduced its
     # version and referred to by the later ones, never copied
-    mains = [c for c in cubes if c.tags[0] == "checkpoint"]
+    mains = [c for c in cubes if c.bookkeeping.role == "checkpoint"]
     envs = [s.env for s in saver._decode(Principal(id=user), mains, {c.id: c for c in cubes})]
     used: dict[str, set] = {}
     for t in saver.list(cfg("layout")):
@@ -533,7 +536,7 @@ def test_writes_carried_by_the_next_checkpoint_outlive_it(saver: MemCubeSaver) -
             ),
             limit=10,
         )
-        assert {c.tags[0] for c in tagged} == {"checkpoint", "writes"}  # c2, and the retry
+        assert {c.bookkeeping.role for c in tagged} == {"checkpoint", "writes"}  # c2, and the retry
     saver.copy_thread("carry", "carry-copy")
     assert (
         saver.get_tuple(

@@ -540,7 +540,7 @@ def test_list_shows_memories_not_checkpoints_or_bookkeeping(capsys, vault_dir) -
     assert {c["memory_type"] for c in listed} == {"long_term"}
     assert len(listed) == 2  # the fact and the store item, no checkpoint cube
     item = next(c for c in listed if c["id"] != fact["id"])
-    assert any(t.startswith("store:") for t in item["tags"])  # --json keeps everything
+    assert item["bookkeeping"]["role"] == "store_item"  # --json keeps everything
 
     code, out, _ = run(capsys, vault_dir, "list")
     assert code == 0 and "store:" not in out and "checkpoint" not in out
@@ -571,15 +571,12 @@ def test_list_shows_memories_not_checkpoints_or_bookkeeping(capsys, vault_dir) -
 
 
 def test_shown_tags_hide_exactly_the_bookkeeping_tags() -> None:
-    from memos_lc.cube import MemCube
-    from memos_lc.store import TAG_BORN, TAG_TTL, TAG_UNINDEXED
+    from memos_lc.cube import Bookkeeping, MemCube
 
-    reserved = (f"{TAG_BORN}17", f"{TAG_TTL}5", TAG_UNINDEXED)
-    assert all(t.startswith(cli.STORE_TAG_PREFIX) for t in reserved)
-    mine = MemCube.from_text("x", namespace=("a",), tags=("food", "c:not-a-saver-tag", *reserved))
+    mine = MemCube.from_text("x", namespace=("a",), tags=("food", "c:not-a-saver-tag"))
     assert shown_tags(mine) == ["food", "c:not-a-saver-tag"]
-    saver = mine.replace(memory_type="checkpoint", tags=("checkpoint", "c:abc", "w#0f", "x"))
-    assert shown_tags(saver) == ["checkpoint", "x"]
+    kept = mine.replace(bookkeeping=Bookkeeping(role="checkpoint"), tags=("c:abc", "w#0f"))
+    assert shown_tags(kept) == []
 
 
 # -- grants ------------------------------------------------------------------------------------

@@ -88,11 +88,31 @@ def test_bad_text_raises_typed_error(text: str) -> None:
         {"tags": ("",)},
         {"version": 0},
         {"unknown_field": 1},
+        {"bookkeeping": {"role": "Not An Identifier"}},
+        {"bookkeeping": {"role": "store_item", "ttl_minutes": 0}},
+        {"bookkeeping": {"role": "store_item", "ttl_minutes": float("inf")}},
+        {"bookkeeping": {"role": "store_item", "born": datetime(2024, 1, 1)}},
+        {"bookkeeping": {"role": "store_item", "extra": 1}},
     ],
 )
 def test_bad_header_fields_raise_typed_error(header) -> None:
     with pytest.raises(InvalidCubeError):
         MemCube.from_text("text", namespace=("a",), **header)
+
+
+def test_bookkeeping_is_typed_stored_flat_and_filterable() -> None:
+    from memos_lc.vault.schema import CubeFilter, cube_from_payload, cube_point
+
+    born = datetime(2026, 1, 2, tzinfo=UTC)
+    bk = {"role": "store_item", "born": born, "ttl_minutes": 5}
+    cube = MemCube.from_text("text", namespace=("a",), bookkeeping=bk, access={"owner": "al"})
+    assert cube.bookkeeping.born == born and cube.bookkeeping.ttl_minutes == 5.0
+    point = cube_point(cube, None, None, head=True)
+    assert point.payload["role"] == "store_item" and point.payload["indexed"] == "n"
+    assert cube_from_payload(point.payload) == cube
+    conditions = CubeFilter(roles=("store_item",), indexed=False).conditions()
+    assert {"key": "role", "match": {"any": ["store_item"]}} in conditions
+    assert {"key": "indexed", "match": {"value": "n"}} in conditions
 
 
 def test_invalid_cube_error_is_a_value_error() -> None:

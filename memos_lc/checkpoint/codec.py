@@ -44,6 +44,7 @@ from langgraph.checkpoint.base import (
 from memos_lc.cube import (
     CHECKPOINT_NAMESPACE,
     AccessControl,
+    Bookkeeping,
     MemCube,
     MemoryType,
     Provenance,
@@ -84,7 +85,7 @@ ROOT = CHECKPOINT_NAMESPACE
 """Namespace prefix of every cube the saver writes."""
 
 CHECKPOINT, WRITES, CHUNK = "checkpoint", "writes", "chunk"
-"""The kinds of cube the saver writes (the cube's first tag)."""
+"""The kinds of cube the saver writes (their :class:`~memos_lc.cube.Bookkeeping` role)."""
 FORMAT = 2
 """Envelope format; format 1 (a msgpack envelope in base64) was never released."""
 CHUNK_CHARS = 3_000_000
@@ -190,7 +191,7 @@ def id_time(checkpoint_id: str) -> datetime | None:
 
 def kind_of(cube: MemCube) -> str:
     """Which kind of saver cube this is: :data:`CHECKPOINT`, :data:`WRITES` or :data:`CHUNK`."""
-    return cube.tags[0] if cube.tags else ""
+    return cube.bookkeeping.role if cube.bookkeeping is not None else ""
 
 
 # -- values ------------------------------------------------------------------------------------
@@ -353,6 +354,11 @@ def _access(owner: str) -> AccessControl:
     return _PROTOTYPE.access.model_copy(update={"owner": owner})
 
 
+@functools.lru_cache(maxsize=8)
+def _role(kind: str) -> Bookkeeping:
+    return Bookkeeping(role=kind)
+
+
 @functools.lru_cache(maxsize=1024)
 def _provenance(thread_key: str | None) -> Provenance:
     return _PROTOTYPE.provenance.model_copy(update={"thread_id": thread_key})
@@ -382,8 +388,8 @@ def cubes_for(
     created: datetime,
     expires: datetime | None,
 ) -> list[MemCube]:
-    """The cube holding ``env`` (and the chunk cubes of an envelope too big for one);
-    ``tags[0]`` is its lookup tag, which its chunks carry too.
+    """The cube holding ``env`` (and the chunk cubes of an envelope too big for one), of role
+    ``kind``; ``tags`` are its lookup tags, the first of which its chunks carry too.
 
     Copied from a prototype instead of validated (validation was a sixth of a put's CPU):
     every value is the saver's own and valid by construction. Labels, tags and keys come
@@ -411,17 +417,26 @@ def cubes_for(
         "provenance": _provenance(lookup_key(env["thread"])),
     }
 
-    def cube(id_: str, key_: str | None, tags_: tuple[str, ...], text_: str, data_: Any) -> MemCube:
+    def cube(
+        id_: str, role: str, key_: str | None, tags_: tuple[str, ...], text_: str, data_: Any
+    ) -> MemCube:
         payload = _PROTOTYPE.payload.model_copy(update={"text": text_, "data": data_})
         return _PROTOTYPE.model_copy(
-            update={**header, "id": id_, "key": key_, "tags": tags_, "payload": payload}
+            update={
+                **header,
+                "id": id_,
+                "key": key_,
+                "tags": tags_,
+                "bookkeeping": _role(role),
+                "payload": payload,
+            }
         )
 
     digest = parts[0].get("sha256", "")
-    out = [cube(cube_id, key, (kind, *tags), text, parts[0])]
+    out = [cube(cube_id, kind, key, tags, text, parts[0])]
     for i, part in enumerate(parts[1:], start=1):
         chunk = _chunk_id(cube_id, digest, i)
-        out.append(cube(chunk, None, (CHUNK, tags[0]), f"chunk {i} of {text}", part))
+        out.append(cube(chunk, CHUNK, None, tags[:1], f"chunk {i} of {text}", part))
     return out
 
 

@@ -464,6 +464,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         *,
         exact: bool = False,
         tags: Iterable[str] | None = None,
+        roles: tuple[str, ...] | None = None,
         created_before: datetime | None = None,
     ) -> CubeFilter:
         return CubeFilter(
@@ -472,6 +473,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             memory_types=(MemoryType.CHECKPOINT.value,),
             owner=principal.id,
             tags=tuple(tags) if tags is not None else None,
+            roles=roles,
             statuses=None,
             include_expired=True,
             created_before=created_before,
@@ -484,11 +486,13 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         *,
         exact: bool = False,
         tags: Iterable[str] | None = None,
+        roles: tuple[str, ...] | None = None,
         limit: int = MAX_LIMIT,
         created_before: datetime | None = None,
         ordered: bool = True,
     ) -> list[MemCube]:
-        """Cubes under ``namespace`` (with any of ``tags``), oldest first when ``ordered``;
+        """Cubes under ``namespace`` (with any of ``tags``, of any of ``roles``: see
+        :class:`~memos_lc.cube.Bookkeeping`), oldest first when ``ordered``;
         lookups that need no order skip it (the engine then answers from its tag index)."""
         tags = list(dict.fromkeys(tags)) if tags is not None else None
         if tags is not None and not tags:
@@ -496,7 +500,12 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         return self.vault.find(
             principal,
             filter=self._filter(
-                principal, namespace, exact=exact, tags=tags, created_before=created_before
+                principal,
+                namespace,
+                exact=exact,
+                tags=tags,
+                roles=roles,
+                created_before=created_before,
             ),
             limit=limit,
             order_by="created" if ordered else None,
@@ -509,10 +518,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         an ordered query right after writes costs milliseconds, so an unordered probe answers
         first for an empty scope: a new thread, as at the start of every new run."""
         if self._latest_ids is not None and not self._find(
-            principal, scope, exact=exact, tags=(CHECKPOINT,), limit=1, ordered=False
+            principal, scope, exact=exact, roles=(CHECKPOINT,), limit=1, ordered=False
         ):
             return []
-        return self._find(principal, scope, exact=exact, tags=(CHECKPOINT,), limit=limit)
+        return self._find(principal, scope, exact=exact, roles=(CHECKPOINT,), limit=limit)
 
     def _store(
         self, principal: Principal, cubes: list[MemCube], withdraw: Sequence[str] = ()
@@ -630,7 +639,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 missing[ch] = ver
         if missing:
             scope = self._ns(env["thread"], env["ns"])
-            thread = self._find(principal, scope, exact=True, tags=(CHECKPOINT,), ordered=False)
+            thread = self._find(principal, scope, exact=True, roles=(CHECKPOINT,), ordered=False)
             for other in self._decode(principal, thread, {}):
                 for ch, ver in list(missing.items()):
                     entry = other.env["blobs"].get(ch)
@@ -675,7 +684,9 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         """Fetch, in one call, what the ``mains`` need beyond ``pool``: the checkpoints their
         references point at and (unless ``have_writes``) their pending writes. Returns the
         checkpoints by (namespace, id) and the writes by (namespace + checkpoint id)."""
-        pooled = {(c.namespace, *c.tags[1:2]) for c in pool.values() if kind_of(c) == CHECKPOINT}
+        pooled = {
+            (c.namespace, t) for c in pool.values() if kind_of(c) == CHECKPOINT for t in c.tags
+        }
         tags: list[str] = []
         for m in mains:
             if not have_writes:
@@ -748,7 +759,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 latest is not None
                 and ns == ""
                 and not self._find(
-                    principal, self._ns(thread_id), tags=(CHECKPOINT,), limit=1, ordered=False
+                    principal, self._ns(thread_id), roles=(CHECKPOINT,), limit=1, ordered=False
                 )
             )
             mains = [] if bare else self._latest(principal, scope, pool)
@@ -797,7 +808,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             if len(top) < len(cands) or len(cands) < limit or limit >= MAX_LIMIT:
                 break
             limit = MAX_LIMIT
-            cands = self._find(principal, scope, exact=True, tags=(CHECKPOINT,), limit=limit)
+            cands = self._find(principal, scope, exact=True, roles=(CHECKPOINT,), limit=limit)
         if len(top) == 1:
             best = top[0]
         else:
@@ -838,7 +849,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 principal,
                 scope,
                 exact=exact,
-                tags=(CHECKPOINT,) if only_id is None else (tag("c", only_id),),
+                roles=(CHECKPOINT,),
+                tags=None if only_id is None else (tag("c", only_id),),
                 limit=_PAGE,
                 created_before=cursor,
             )
@@ -998,7 +1010,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 del rest[ch]
         if rest:  # not from the parent: look for the blob anywhere in the thread
             thread = self._find(
-                principal, self._ns(thread_id, ns), exact=True, tags=(CHECKPOINT,), ordered=False
+                principal, self._ns(thread_id, ns), exact=True, roles=(CHECKPOINT,), ordered=False
             )
             for other in self._decode(principal, thread, {}):
                 for ch, ver in list(rest.items()):
@@ -1129,15 +1141,15 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     # -- thread lifecycle --------------------------------------------------------------------
 
     def _all(
-        self, principal: Principal, scope: tuple[str, ...], tags: Iterable[str] | None = None
+        self, principal: Principal, scope: tuple[str, ...], roles: tuple[str, ...] | None = None
     ) -> list[MemCube]:
-        """Every cube under ``scope`` (of any kind, or with any of ``tags``), paging past the
+        """Every cube under ``scope`` (of any role, or of any of ``roles``), paging past the
         vault's query limit."""
         out: list[MemCube] = []
         seen: set[str] = set()
         cursor = None
         while True:
-            page = self._find(principal, scope, tags=tags, limit=MAX_LIMIT, created_before=cursor)
+            page = self._find(principal, scope, roles=roles, limit=MAX_LIMIT, created_before=cursor)
             fresh = [c for c in page if c.id not in seen]
             if not fresh:
                 return out
@@ -1209,7 +1221,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 id_=keep.cube.id,
                 namespace=keep.cube.namespace,
                 kind=CHECKPOINT,
-                tags=keep.cube.tags[1:],
+                tags=keep.cube.tags,
                 key=keep.cube.key,
                 created=keep.cube.created_at,
                 expires=keep.cube.expires_at,
@@ -1278,7 +1290,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                     principal,
                     {**d.env, "thread": target},
                     kind=kind_of(d.cube),
-                    tags=d.cube.tags[1:],
+                    tags=d.cube.tags,
                     key=d.cube.key,
                     created=d.cube.created_at,
                     expires=expires,
@@ -1347,7 +1359,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         principal = self._own_principal()
         now = utcnow()
         newest: dict[tuple[str, ...], MemCube] = {}
-        for c in self._all(principal, ROOT, tags=(CHECKPOINT,)):
+        for c in self._all(principal, ROOT, roles=(CHECKPOINT,)):
             thread = c.namespace[: len(ROOT) + 1]
             if thread not in newest or c.created_at > newest[thread].created_at:
                 newest[thread] = c

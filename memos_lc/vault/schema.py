@@ -54,6 +54,8 @@ CUBE_INDEXES = {
     "status": "keyword",
     "acl_read": "keyword",
     "tags": "keyword",
+    "role": "keyword",
+    "indexed": "keyword",
     "blob": "keyword",
     "created_ts": "float",
     "updated_ts": "float",
@@ -115,6 +117,8 @@ def cube_point(
         payload["data"] = data
     if cube.key is not None:
         payload["key"] = cube.key
+    if cube.bookkeeping is not None:
+        payload["role"] = cube.bookkeeping.role
     if isinstance(cube.payload, ActivationPayload | ParametricPayload):
         payload["blob"] = cube.payload.blob.sha256
     return StoredPoint(
@@ -126,17 +130,8 @@ def cube_point(
 
 
 def cube_from_payload(payload: dict[str, Any]) -> MemCube:
-    """The MemCube stored in a vault point's payload (its header JSON; points written before
-    the header kept ``data`` take it from the nested copy)."""
-    header = payload["cube"]
-    if isinstance(header, dict):  # written before headers were stored as JSON strings
-        return MemCube.model_validate(header)
-    if "data" not in payload:
-        return MemCube.from_json(header)
-    doc = json.loads(header)
-    if "data" not in doc["payload"]:  # written before the header kept its data
-        doc["payload"]["data"] = payload["data"]
-    return MemCube.model_validate(doc)
+    """The MemCube stored in a vault point's payload (its header JSON)."""
+    return MemCube.from_json(payload["cube"])
 
 
 def audit_payload(event: AuditEvent) -> dict[str, Any]:
@@ -169,10 +164,7 @@ def audit_payload(event: AuditEvent) -> dict[str, Any]:
 
 def audit_event_from_payload(payload: dict[str, Any]) -> AuditEvent:
     """The AuditEvent stored in an audit point's payload."""
-    if "event" in payload:
-        return AuditEvent.model_validate_json(payload["event"])
-    # written before events were stored as one JSON string: one field each
-    return AuditEvent.model_validate({k: v for k, v in payload.items() if k != "ts"})
+    return AuditEvent.model_validate_json(payload["event"])
 
 
 def versions_of(cube: MemCube) -> Filter:
@@ -203,6 +195,10 @@ class CubeFilter(BaseModel):
     statuses: tuple[LifecycleStatus, ...] | None = (LifecycleStatus.ACTIVE,)
     tags: tuple[str, ...] | None = None
     """Cubes carrying any of these tags."""
+    roles: tuple[str, ...] | None = None
+    """Cubes whose :attr:`~memos_lc.cube.MemCube.bookkeeping` role is any of these."""
+    indexed: bool | None = None
+    """Cubes stored with (``True``) or without (``False``) vectors."""
     owner: str | None = None
     key: str | None = None
     keys: tuple[str, ...] | None = None
@@ -241,6 +237,7 @@ class CubeFilter(BaseModel):
             ("memory_type", self.memory_types),
             ("status", self.statuses),
             ("tags", self.tags),
+            ("role", self.roles),
         ):
             if values is not None:
                 must.append(match_any(field_name, (str(v) for v in values)))
@@ -251,6 +248,8 @@ class CubeFilter(BaseModel):
             must.append({"must_not": [match_any("memory_type", excluded)]})
         if self.owner is not None:
             must.append(match("owner", self.owner))
+        if self.indexed is not None:
+            must.append(match("indexed", "y" if self.indexed else "n"))
         if self.key is not None:
             must.append(match("key", self.key))
         if self.keys is not None:
