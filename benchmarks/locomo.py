@@ -35,6 +35,10 @@ preference shares), on the same data in the same run; ``--ablate NAME ...`` runs
 ``--variant NAME=JSON`` any other policy update.
 ``--skip`` / ``--limit`` select conversations (e.g. tune on some, confirm on the others).
 
+Peers run beside the method on the same data (``--no-peers`` skips them): plain MiniLM and
+plain BM25 over single turns (:data:`PEERS`), scored by the same rules; the output gives their
+figures and the method's ratio to each (``vs_peers``).
+
 Run::
 
     HF_HUB_OFFLINE=1 python -m benchmarks.locomo --data locomo10.json --out results.json
@@ -50,6 +54,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
@@ -60,6 +65,7 @@ from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import numpy as np  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
 from langchain_core.messages import HumanMessage  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -68,7 +74,12 @@ from memos_lc import MemVault, Principal  # noqa: E402
 from memos_lc.embeddings import default_embeddings  # noqa: E402
 from memos_lc.models import load_tokenizer  # noqa: E402
 from memos_lc.reader import MemReader  # noqa: E402
-from memos_lc.scheduler import MemScheduler, SchedulerPolicy, keyword_query  # noqa: E402
+from memos_lc.scheduler import (  # noqa: E402
+    MemScheduler,
+    SchedulerPolicy,
+    keyword_query,
+    token_counter,
+)
 
 CATEGORIES = {1: "multi_hop", 2: "temporal", 3: "open_domain", 4: "single_hop"}
 """LoCoMo question categories as numbered in the released data (5, adversarial, is skipped)."""
@@ -348,6 +359,68 @@ def evaluate(
     }
 
 
+# -- peers: plain retrieval over single turns, run on the same data -----------------------------
+
+PEERS = ("minilm_turns", "bm25_turns")
+"""Baselines run beside the method on the same data: every turn of a conversation is one
+document (its ``Speaker: text`` transcript line), ranked for the question by the bundled MiniLM
+(cosine) or by BM25 (the vault's own encoder, IDF over the conversation's turns). Scored by the
+same rules: a turn covers itself; the token budgets take whole lines in rank order."""
+
+
+def _bm25_scores(docs: list[Any], query: Any, idf: dict[int, float]) -> list[float]:
+    q = set(query.indices)
+    return [
+        sum(idf[i] * w for i, w in zip(d.indices, d.values, strict=True) if i in q) for d in docs
+    ]
+
+
+def evaluate_peers(
+    convs: list[Conversation], emb: Embeddings, count_tokens: Any
+) -> dict[str, dict[str, Any]]:
+    """Evidence recall of the :data:`PEERS` on ``convs`` (see :func:`evaluate`)."""
+    from memos_lc.embeddings import LexicalEncoder
+
+    lexical = LexicalEncoder()
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in PEERS}
+    for _ns, qs, turn_lines in convs:
+        ids = list(turn_lines)
+        texts = ["\n".join(turn_lines[i]) for i in ids]
+        cost = [count_tokens(t) + 1 for t in texts]  # + the newline between lines
+        vecs = np.asarray(emb.embed_documents(texts))
+        sparse = [lexical.encode_document(t) for t in texts]
+        df: dict[int, int] = {}
+        for d in sparse:
+            for i in set(d.indices):
+                df[i] = df.get(i, 0) + 1
+        n = len(sparse)
+        idf = {i: math.log(1 + (n - c + 0.5) / (c + 0.5)) for i, c in df.items()}
+        for q in qs:
+            question, ev = q["question"], q["evidence"]
+            qv = emb.embed_query(question)
+            scored = {
+                "minilm_turns": list(vecs @ np.asarray(qv)),
+                "bm25_turns": _bm25_scores(sparse, lexical.encode_query(question), idf),
+            }
+            for name, scores in scored.items():
+                order = sorted(range(len(ids)), key=lambda j: -scores[j])
+                row: dict[str, Any] = {"category": q["category"]}
+                for k in KS:
+                    row[f"R@{k}"] = recall(ev, {ids[j] for j in order[:k]})
+                first = next((r for r, j in enumerate(order, 1) if ids[j] in ev), None)
+                row["MRR"] = 1.0 / first if first else 0.0
+                for budget in BUDGETS:
+                    shown, used = set(), 0
+                    for j in order:
+                        if used + cost[j] > budget:
+                            break
+                        used += cost[j]
+                        shown.add(ids[j])
+                    row[f"R@{budget}tok"] = recall(ev, shown)
+                rows[name].append(row)
+    return {name: _summary(r) for name, r in rows.items()}
+
+
 def run(
     data: list[dict[str, Any]],
     *,
@@ -356,9 +429,11 @@ def run(
     embeddings: Embeddings | None = None,
     workdir: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    peers: bool = False,
 ) -> dict[str, Any]:
     """Ingest ``data`` (a parsed LoCoMo-format list) once with ``reader`` and evaluate each
-    scheduler policy on it (default: ``{"default": SchedulerPolicy()}``)."""
+    scheduler policy on it (default: ``{"default": SchedulerPolicy()}``); with ``peers``, the
+    :data:`PEERS` too."""
     reader = reader or MemReader()
     policies = policies or {"default": SchedulerPolicy()}
     if not isinstance(embeddings, CachedEmbeddings):
@@ -371,9 +446,12 @@ def run(
             results = {
                 name: evaluate(vault, convs, p, progress=progress) for name, p in policies.items()
             }
+            out: dict[str, Any] = {"ingest": stats, "results": results}
+            if peers:
+                out["peers"] = evaluate_peers(convs, embeddings, token_counter(load_tokenizer()))
         finally:
             vault.close()
-    return {"ingest": stats, "results": results}
+    return out
 
 
 ABLATIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -444,6 +522,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also run a scheduler policy update, e.g. "
         '\'voted={"selection": {"excerpt": "voted"}}\'',
     )
+    ap.add_argument(
+        "--no-peers",
+        action="store_true",
+        help="skip the peers (MiniLM and BM25 over single turns, see PEERS)",
+    )
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
 
@@ -473,6 +556,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             key = json.dumps(rkw, sort_keys=True)
             by_reader.setdefault(key, (rkw, {}))[1][name] = _policy(pupd)
     runs: dict[str, dict[str, Any]] = {}
+    peers: dict[str, Any] = {}
     for rkw, policies in by_reader.values():
         out = run(
             data,
@@ -480,7 +564,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             policies=policies,
             embeddings=emb,
             progress=not args.quiet,
+            peers=not rkw and not args.no_peers,
         )
+        peers.update(out.get("peers", {}))
         for name, r in out["results"].items():
             runs[name] = {"ingest": out["ingest"], **r}
     default = runs.pop("default")
@@ -498,6 +584,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             name: {**r["overall"], "ids_claimed_not_injected": r["ids_claimed_not_injected"]}
             for name, r in runs.items()
         },
+        "peers": peers,
+        "vs_peers": {
+            name: {
+                k: round(default["overall"][k] / p[k], 2) if p.get(k) else None
+                for k in ("R@5", "R@1024tok")
+            }
+            for name, p in peers.items()
+        },
         "environment": {
             "python": platform.python_version(),
             "machine": platform.machine(),
@@ -512,6 +606,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(json.dumps({k: result[k] for k in ("overall", "latency_ms", "ingest")}, indent=2))
         for name, o in result["ablations"].items():
             print(f"{name:28s} R@5 {o['R@5']:.3f}  R@1024tok {o['R@1024tok']:.3f}")
+        for name, o in peers.items():
+            ratio = result["vs_peers"][name]
+            print(
+                f"peer {name:23s} R@5 {o['R@5']:.3f}  R@1024tok {o['R@1024tok']:.3f}"
+                f"  (memos-lc / peer: {ratio['R@5']}x, {ratio['R@1024tok']}x)"
+            )
 
 
 if __name__ == "__main__":

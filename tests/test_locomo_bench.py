@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import locomo, prefset
+from memos_lc.embeddings import default_embeddings
 
 SESSION_1 = [
     ("Ana", "Hi Ben! I adopted a puppy named Biscuit yesterday."),
@@ -127,6 +128,24 @@ def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         "plan_1024_p95",
     }
     assert set(result["ablations"]) == set(locomo.ABLATIONS)
+    # the peers ran on the same data: ten short turns all fit in 512 tokens
+    assert set(result["peers"]) == set(locomo.PEERS) == set(result["vs_peers"])
+    for peer in result["peers"].values():
+        assert peer["questions"] == 4 and peer["R@512tok"] == 1.0 and peer["R@10"] == 1.0
+
+
+def test_peers_rank_single_turns() -> None:
+    lines = {
+        "D1:1": ["Ana: We adopted a puppy and named him Biscuit."],
+        "D1:2": ["Ben: The weather was grey all week."],
+        "D1:3": ["Ana: My violin teacher is strict."],
+    }
+    q = {"question": "What is the name of the puppy?", "evidence": ["D1:1"], "category": 4}
+    convs = [(("locomo", "t"), [q], lines)]
+    peers = locomo.evaluate_peers(convs, default_embeddings(), lambda t: len(t.split()))
+    assert set(peers) == set(locomo.PEERS)
+    for summary in peers.values():
+        assert summary["R@1"] == 1.0 and summary["MRR"] == 1.0
 
 
 def test_preference_dev_set_is_clean_and_runs_through_the_benchmark(tmp_path: Path) -> None:
