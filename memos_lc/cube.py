@@ -42,6 +42,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -379,8 +380,10 @@ class PlaintextPayload(_Model):
 
     @field_validator("data")
     @classmethod
-    def _data(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is None:
+    def _data(cls, v: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        # a header the vault stored had its data checked when the cube was made: reading it
+        # back (MemCube.from_json(stored=True)) skips the walk, half of reading a checkpoint
+        if v is None or (info.context or {}).get("stored"):
             return v
         check_data_limits(v)
         try:
@@ -630,10 +633,15 @@ class MemCube(_Model):
         return self.model_dump_json()
 
     @classmethod
-    def from_json(cls, data: str | bytes) -> MemCube:
-        """Parse :meth:`to_json` output; raises :class:`InvalidCubeError` on bad input."""
+    def from_json(cls, data: str | bytes, *, stored: bool = False) -> MemCube:
+        """Parse :meth:`to_json` output; raises :class:`InvalidCubeError` on bad input.
+
+        ``stored=True`` is for a header the vault itself stored: its ``data`` was checked when
+        the cube was made (depth, integer range, JSON size), so that walk is not run again;
+        everything else is validated as always. Input from outside (a bundle, a file) is
+        parsed with the default."""
         try:
-            return super().model_validate_json(data)
+            return super().model_validate_json(data, context={"stored": True} if stored else None)
         except ValidationError as e:
             raise InvalidCubeError(_describe(e)) from None
 

@@ -160,3 +160,28 @@ def test_uuid5_str_is_uuid5(name: str, namespace: uuid.UUID) -> None:
             uuid5_str(namespace, name)
         return
     assert uuid5_str(namespace, name) == str(uuid.uuid5(namespace, name))
+
+
+def test_a_stored_header_is_read_without_walking_its_data_again() -> None:
+    """from_json(stored=True) is the vault reading back a header it wrote: the data's depth
+    and integer checks ran when the cube was made, so only they are skipped; input from
+    outside (the default) is checked in full, and every other field is checked either way."""
+    import json
+
+    from memos_lc.cube import MAX_DATA_DEPTH, PlaintextPayload
+
+    payload = PlaintextPayload(text="t", data={"a": [1, {"b": "c"}]})
+    good = MemCube(namespace=("n",), payload=payload)
+    assert MemCube.from_json(good.to_json(), stored=True) == MemCube.from_json(good.to_json())
+    deep: dict = {}
+    node = deep
+    for _ in range(MAX_DATA_DEPTH + 1):
+        node["x"] = node = {}
+    raw = good.to_json().replace('{"a":[1,{"b":"c"}]}', json.dumps(deep))
+    assert raw != good.to_json()
+    with pytest.raises(InvalidCubeError):
+        MemCube.from_json(raw)
+    assert MemCube.from_json(raw, stored=True).payload.data == deep
+    bad_namespace = good.to_json().replace('"namespace":["n"]', '"namespace":[""]')
+    with pytest.raises(InvalidCubeError):
+        MemCube.from_json(bad_namespace, stored=True)

@@ -131,7 +131,7 @@ def cube_point(
 
 def cube_from_payload(payload: dict[str, Any]) -> MemCube:
     """The MemCube stored in a vault point's payload (its header JSON)."""
-    return MemCube.from_json(payload["cube"])
+    return MemCube.from_json(payload["cube"], stored=True)
 
 
 def audit_payload(event: AuditEvent) -> dict[str, Any]:
