@@ -313,12 +313,14 @@ def test_drivers_declare_what_their_engine_allows(tmp_path: Path) -> None:
     try:
         caps = edge.capabilities
         assert caps.exclusive and caps.directory == tmp_path / "edge"
-        assert caps.fsync
+        assert caps.fsync and caps.lists_ids
     finally:
         edge.close()
     client = ClientDriver(":memory:")
     try:
         caps = client.capabilities
-        assert not caps.exclusive and caps.directory is None and not caps.fsync
+        assert not caps.exclusive and caps.directory is None and not caps.lists_ids
+        with pytest.raises(NotImplementedError):
+            next(iter(client.point_ids("cubes")))
     finally:
         client.close()

@@ -656,21 +656,41 @@ def test_purge_many_deletes_every_version_or_nothing(vault, alice, bob) -> None:
     assert vault.audit_log(alice, action="purge")[0].cube_ids == (a.id, b.id)
 
 
-# -- deferred puts ----------------------------------------------------------------------------
+# -- deferred puts: the id filter that spares them the engine lookup ---------------------
+
+
+def test_id_filter_has_no_false_negatives_and_few_false_positives() -> None:
+    import uuid
+
+    from memos_lc.vault.deferred import IdFilter
+
+    stored = [str(uuid.uuid4()) for _ in range(3000)]
+    f = IdFilter(stored[:1000], capacity=1000)
+    for key in stored[1000:]:  # past its capacity: it grows by a layer, keeping what it had
+        f.add(key)
+    assert all(key in f for key in stored)
+    others = [str(uuid.uuid4()) for _ in range(20_000)]
+    false_positives = sum(key in f for key in others)
+    assert false_positives < 0.02 * len(others)
+    assert 42 not in f  # only strings are ids
 
 
 def test_deferred_puts_refuse_existing_ids_with_or_without_the_engine(tmp_path) -> None:
-    """A deferred put refuses an id already taken: stored in an earlier session, put since
-    (directly, deferred, as history) or still waiting raise ConflictError, and change
-    nothing."""
+    """A deferred put asks the engine only about ids its filter may have seen: ids stored
+    before the filter existed (an earlier session), put since (directly, deferred, as
+    history) or still waiting must all still raise ConflictError, and change nothing."""
+    from memos_lc.vault.deferred import IdFilter
+
     alice = Principal(id="alice")
     path = tmp_path / "vault"
     old = MemCube.from_text("from an earlier session", namespace=("d",))
     with MemVault.open(path) as vault:
         vault.put(alice, old, index=False)
     with MemVault.open(path) as vault:
+        assert vault._ids is None  # built by the first deferred put
         first = MemCube.from_text("first", namespace=("d",))
         vault.put(alice, first, index=False, deferred=True)
+        assert isinstance(vault._ids, IdFilter)
         direct = vault.put(alice, MemCube.from_text("direct", namespace=("d",)), index=False)[0]
         chain = [
             MemCube.from_text("v1", namespace=("d",)),
@@ -680,7 +700,7 @@ def test_deferred_puts_refuse_existing_ids_with_or_without_the_engine(tmp_path) 
             again = MemCube.from_text("again", namespace=("d",), id=taken.id)
             with pytest.raises(ConflictError):
                 vault.put(alice, again, index=False, deferred=True)
-        vault.flush()  # once in the engine, still refused
+        vault.flush()  # once in the engine, the filter still answers "maybe": it asks
         with pytest.raises(ConflictError):
             vault.put(
                 alice,
@@ -693,6 +713,22 @@ def test_deferred_puts_refuse_existing_ids_with_or_without_the_engine(tmp_path) 
         fresh = MemCube.from_text("fresh", namespace=("d",))
         vault.put(alice, fresh, index=False, deferred=True)  # new ids still go in
         assert vault.get(alice, fresh.id).text == "fresh"
+
+
+def test_a_vault_with_too_many_points_keeps_asking_the_engine(tmp_path, monkeypatch) -> None:
+    import memos_lc.vault.memvault as vq
+
+    alice = Principal(id="alice")
+    monkeypatch.setattr(vq, "ID_FILTER_MAX", 1)
+    with MemVault.open(tmp_path / "vault") as vault:
+        a, b = (MemCube.from_text(t, namespace=("d",)) for t in "ab")
+        vault.put(alice, [a, b], index=False)
+        vault.put(alice, MemCube.from_text("c", namespace=("d",)), index=False, deferred=True)
+        assert vault._ids is False
+        with pytest.raises(ConflictError):
+            vault.put(
+                alice, MemCube.from_text("x", namespace=("d",), id=a.id), index=False, deferred=True
+            )
 
 
 def test_audit_events_wait_in_the_journal_until_the_next_batch(tmp_path) -> None:

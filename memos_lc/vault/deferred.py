@@ -1,10 +1,12 @@
 """What a deferred put (``MemVault.put(..., deferred=True)``) stands on, in an embedded vault:
-the journal file that acknowledges it.
+the journal file that acknowledges it, and the filter of stored ids that lets its existence
+check skip the engine.
 
 A checkpointer puts a small cube per graph step from LangGraph's background thread while the
 graph runs Python on the main one. There, every call that lets go of the GIL (a ``write()``,
 an engine lookup) hands the interpreter to the other thread and back across cores, which
-costs far more than the call itself: so the journal appends into a memory map.
+costs far more than the call itself: so the journal appends into a memory map, and an id
+the filter has never seen is new without asking the engine.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import json
 import mmap
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -148,3 +150,56 @@ def read_journal(path: Path) -> Journaled:
             raise VaultCorruptError(f"{path}: record {n + 1} is unreadable: {e}") from None
         out.puts.append((principal, cubes))
     return out
+
+
+class IdFilter:
+    """A Bloom filter of stored point ids: a key it was never given is reported absent
+    (``key not in f``) unless it collides (one in several hundred keys, at capacity). It grows
+    by layers, each twice the last, so adding never needs the ids again.
+
+    Keys hash with Python's ``hash`` (salted per process): the filter lives in memory only,
+    built by the vault that holds the directory lock, from every point id stored and every
+    id it writes since."""
+
+    _BITS_PER_ID = 16
+    _PROBES = 4
+
+    def __init__(self, ids: Iterable[str] = (), capacity: int = 1 << 16) -> None:
+        self._layers: list[tuple[bytearray, int]] = []  # (bits, mask of a bit index)
+        self._room = 0
+        self._grow(1 << max(capacity - 1, 1).bit_length())  # a power of two: probes mask
+        for key in ids:
+            self.add(key)
+
+    def _grow(self, capacity: int) -> None:
+        nbits = capacity * self._BITS_PER_ID
+        self._layers.append((bytearray(nbits // 8), nbits - 1))
+        self._room = capacity
+
+    def add(self, key: str) -> bool:
+        """Add ``key``; whether it may have been there already."""
+        there = key in self
+        if not self._room:
+            self._grow((self._layers[-1][1] + 1) // self._BITS_PER_ID * 2)
+        bits, mask = self._layers[-1]
+        h = hash(key)
+        step = (h >> 32) | 1  # double hashing: probes h, h + step, h + 2 step, ...
+        for i in range(self._PROBES):
+            bit = (h + i * step) & mask
+            bits[bit >> 3] |= 1 << (bit & 7)
+        self._room -= 1
+        return there
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        h = hash(key)
+        step = (h >> 32) | 1
+        for bits, mask in self._layers:
+            for i in range(self._PROBES):
+                bit = (h + i * step) & mask
+                if not bits[bit >> 3] >> (bit & 7) & 1:
+                    break
+            else:
+                return True
+        return False

@@ -83,6 +83,8 @@ class DriverCapabilities:
     deferred writes, and caches of what is stored are exact."""
     fsync: bool = False
     """Writes are flushed to disk before they are acknowledged (survive power loss)."""
+    lists_ids: bool = False
+    """:meth:`Driver.point_ids` lists a collection's point ids."""
 
     @property
     def exclusive(self) -> bool:
@@ -118,6 +120,10 @@ class Driver(ABC):
     def capabilities(self) -> DriverCapabilities:
         """What this driver's engine allows (see :class:`DriverCapabilities`)."""
         return DriverCapabilities()
+
+    def point_ids(self, name: str) -> Iterator[str]:
+        """Every point id in the collection (only where ``capabilities.lists_ids``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not list point ids")
 
     @abstractmethod
     def ensure_collection(self, name: str, spec: CollectionSpec) -> None:
@@ -455,7 +461,18 @@ class EdgeDriver(Driver):
 
     @property
     def capabilities(self) -> DriverCapabilities:
-        return DriverCapabilities(directory=self.path, fsync=self.fsync)
+        return DriverCapabilities(directory=self.path, fsync=self.fsync, lists_ids=True)
+
+    def point_ids(self, name: str) -> Iterator[str]:
+        """Every point id in the collection, in pages (ids only: no payloads cross over)."""
+        qe, shard, offset = self._qe, self._shard(name), None
+        while True:
+            req = qe.ScrollRequest(offset=offset, limit=10_000, with_payload=False)
+            with _engine_call():
+                recs, offset = shard.scroll(req)
+            yield from (str(r.id) for r in recs)
+            if offset is None:
+                return
 
     def count(self, name: str, *, filter: Filter | None) -> int:
         qe = self._qe

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import tempfile
@@ -87,7 +88,7 @@ from memos_lc.governance import (
 from memos_lc.vault.audit import audited_call
 from memos_lc.vault.audit import read_log as read_audit_log
 from memos_lc.vault.blobs import BlobStore
-from memos_lc.vault.deferred import Journal
+from memos_lc.vault.deferred import IdFilter, Journal
 from memos_lc.vault.drivers import (
     ClientDriver,
     CollectionSpec,
@@ -133,6 +134,10 @@ JOURNAL = "journal.jsonl"
 """File of deferred puts not yet in the engine, in an embedded vault's directory."""
 DEFER_BATCH = 128
 """Deferred cubes that trigger a flush (an audit event names at most 200 cube ids)."""
+ID_FILTER_MAX = 500_000
+"""Stored points up to which an embedded vault keeps the :class:`IdFilter` that spares a
+deferred put its engine lookup (built at the first deferred put: about 3 s per million)."""
+
 # Fields a caller may change with update(); the rest is maintained by the vault.
 _UPDATABLE = {*CONTENT_FIELDS, "access"}
 
@@ -211,6 +216,8 @@ class MemVault:
         # set once replayed: until then the vault writes through (audit events included),
         # never appending to a journal that still holds records
         self._journal: Journal | None = None
+        # Point ids stored, once a deferred put asked (see _check_new); False: too many
+        self._ids: IdFilter | bool | None = None
         caps = driver.capabilities
         if caps.directory is not None:
             try:
@@ -723,7 +730,7 @@ class MemVault:
             self._check_blobs(principal, stored)
             dense = self._put_vectors(stored, vectors, index=index)
             with self._write_lock:
-                self._check_new(stored)
+                self._check_new(stored, deferred=defer)
                 if defer:
                     self._defer(principal, stored, withdraw)
                 else:
@@ -787,16 +794,26 @@ class MemVault:
             wanted = set(ids)
             return {c.id for c in own if c.id in wanted}
 
-    def _check_new(self, cubes: Sequence[MemCube]) -> None:
+    def _check_new(self, cubes: Sequence[MemCube], *, deferred: bool = False) -> None:
         """Raise :class:`ConflictError` if any of ``cubes`` exists, deferred or stored (under
         the write lock: a deferred cube counts as stored), as its owner's: the storage id of
         version 1 names the owner, so another owner's cube with the same id never conflicts.
-        (A Bloom filter of stored ids once spared deferred puts this engine lookup; removed:
-        ``benchmarks.checkpoint`` showed no gain from it.)"""
+        The engine is asked only about ids the :class:`IdFilter` may have seen, once a
+        deferred put built it (a deferred put runs on a checkpointer's background thread,
+        where an engine call is dear)."""
         ids = [c.version_id for c in cubes]  # version 1: a cube that exists has it
         for c, point_id in zip(cubes, ids, strict=True):
             if point_id in self._pending_ids:
                 raise ConflictError(f"cube {c.id} already exists; use update()")
+        if deferred and self._ids is None and self.driver.capabilities.lists_ids:
+            stored = self.driver.count(CUBES, filter=None)
+            waiting = [c.version_id for own in self._pending.values() for c in own]
+            self._ids = stored <= ID_FILTER_MAX and IdFilter(
+                itertools.chain(self.driver.point_ids(CUBES), waiting),
+                capacity=max(2 * (stored + len(waiting)), 1 << 16),
+            )
+        if isinstance(self._ids, IdFilter):  # added before the write: at worst a false maybe
+            ids = [i for i in ids if self._ids.add(i)]
         existing = self.driver.retrieve(CUBES, ids) if ids else []
         if existing:
             raise ConflictError(

@@ -11,6 +11,7 @@ from memos_lc.vault.limits import MAX_LIMIT, MAX_QUERY_CHARS
 from memos_lc.vault.memvault import (
     DEFER_BATCH,
     ENV_VAULT,
+    ID_FILTER_MAX,
     JOURNAL,
     MemVault,
     default_vault_path,
@@ -31,6 +32,7 @@ __all__ = [
     "DEFER_BATCH",
     "ENV_VAULT",
     "GRANTS",
+    "ID_FILTER_MAX",
     "JOURNAL",
     "MAX_LIMIT",
     "MAX_QUERY_CHARS",
