@@ -361,11 +361,13 @@ def evaluate(
 
 # -- peers: plain retrieval over single turns, run on the same data -----------------------------
 
-PEERS = ("minilm_turns", "bm25_turns")
+PEERS = ("minilm_turns", "minilm_lines", "bm25_lines")
 """Baselines run beside the method on the same data: every turn of a conversation is one
-document (its ``Speaker: text`` transcript line), ranked for the question by the bundled MiniLM
-(cosine) or by BM25 (the vault's own encoder, IDF over the conversation's turns). Scored by the
-same rules: a turn covers itself; the token budgets take whole lines in rank order."""
+document, ranked for the question by the bundled MiniLM (cosine) over what was said
+(``minilm_turns``) or over its ``Speaker: text`` line (``minilm_lines``: a question that names
+a speaker then matches), or by BM25 over the line (the vault's own encoder, IDF over the
+conversation's turns). Scored by the same rules: a turn covers itself; the token budgets take
+whole lines in rank order."""
 
 
 def _bm25_scores(docs: list[Any], query: Any, idf: dict[int, float]) -> list[float]:
@@ -385,10 +387,14 @@ def evaluate_peers(
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in PEERS}
     for _ns, qs, turn_lines in convs:
         ids = list(turn_lines)
-        texts = ["\n".join(turn_lines[i]) for i in ids]
-        cost = [count_tokens(t) + 1 for t in texts]  # + the newline between lines
-        vecs = np.asarray(emb.embed_documents(texts))
-        sparse = [lexical.encode_document(t) for t in texts]
+        lines = ["\n".join(turn_lines[i]) for i in ids]
+        cost = [count_tokens(t) + 1 for t in lines]  # + the newline between lines
+        said = [line.partition(": ")[2] for line in lines]  # without the "Speaker: " label
+        vecs = {
+            "minilm_turns": np.asarray(emb.embed_documents(said)),
+            "minilm_lines": np.asarray(emb.embed_documents(lines)),
+        }
+        sparse = [lexical.encode_document(t) for t in lines]
         df: dict[int, int] = {}
         for d in sparse:
             for i in set(d.indices):
@@ -398,10 +404,8 @@ def evaluate_peers(
         for q in qs:
             question, ev = q["question"], q["evidence"]
             qv = emb.embed_query(question)
-            scored = {
-                "minilm_turns": list(vecs @ np.asarray(qv)),
-                "bm25_turns": _bm25_scores(sparse, lexical.encode_query(question), idf),
-            }
+            scored = {name: list(v @ np.asarray(qv)) for name, v in vecs.items()}
+            scored["bm25_lines"] = _bm25_scores(sparse, lexical.encode_query(question), idf)
             for name, scores in scored.items():
                 order = sorted(range(len(ids)), key=lambda j: -scores[j])
                 row: dict[str, Any] = {"category": q["category"]}
