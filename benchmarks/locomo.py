@@ -60,6 +60,7 @@ import re  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections import Counter  # noqa: E402
 from collections.abc import Iterable, Sequence  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -71,12 +72,13 @@ from langchain_core.messages import HumanMessage  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from memos_lc import MemVault, Principal  # noqa: E402
-from memos_lc.embeddings import default_embeddings  # noqa: E402
+from memos_lc.embeddings import LexicalEncoder, default_embeddings  # noqa: E402
 from memos_lc.models import load_tokenizer  # noqa: E402
 from memos_lc.reader import MemReader  # noqa: E402
 from memos_lc.scheduler import (  # noqa: E402
     MemScheduler,
     SchedulerPolicy,
+    TokenCounter,
     keyword_query,
     token_counter,
 )
@@ -378,11 +380,9 @@ def _bm25_scores(docs: list[Any], query: Any, idf: dict[int, float]) -> list[flo
 
 
 def evaluate_peers(
-    convs: list[Conversation], emb: Embeddings, count_tokens: Any
+    convs: list[Conversation], emb: Embeddings, count_tokens: TokenCounter
 ) -> dict[str, dict[str, Any]]:
     """Evidence recall of the :data:`PEERS` on ``convs`` (see :func:`evaluate`)."""
-    from memos_lc.embeddings import LexicalEncoder
-
     lexical = LexicalEncoder()
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in PEERS}
     for _ns, qs, turn_lines in convs:
@@ -395,10 +395,7 @@ def evaluate_peers(
             "minilm_lines": np.asarray(emb.embed_documents(lines)),
         }
         sparse = [lexical.encode_document(t) for t in lines]
-        df: dict[int, int] = {}
-        for d in sparse:
-            for i in set(d.indices):
-                df[i] = df.get(i, 0) + 1
+        df = Counter(i for d in sparse for i in set(d.indices))  # turns holding each term
         n = len(sparse)
         idf = {i: math.log(1 + (n - c + 0.5) / (c + 0.5)) for i, c in df.items()}
         for q in qs:
