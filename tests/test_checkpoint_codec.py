@@ -80,6 +80,26 @@ def test_a_large_envelope_is_chunked_and_checked() -> None:
         codec.decode(cubes[0], swapped)
 
 
+def test_an_envelope_inline_is_under_the_limit_however_it_is_measured(monkeypatch) -> None:
+    """The size test measures compact JSON (pydantic's, as the header holds it) while the
+    vault's limit counts ``json.dumps``'s spaces too: many small channels make those many."""
+    import json
+
+    monkeypatch.setattr(codec, "CHUNK_CHARS", 20_000)
+    for n in range(400, 1200, 40):  # compact JSON from under to over the limit
+        env = checkpoint_env({f"c{i}": None for i in range(n)})
+        cubes = build(env)
+        spaced = len(json.dumps(env, ensure_ascii=False).encode())
+        if len(cubes) == 1:
+            assert spaced <= codec.CHUNK_CHARS
+        else:
+            assert all(len(json.dumps(c.payload.data)) <= 2 * codec.CHUNK_CHARS for c in cubes)
+            assert codec.decode(cubes[0], {c.id: c for c in cubes[1:]}) == env
+    # both kinds were seen: the loop crossed the limit
+    assert len(build(checkpoint_env({f"c{i}": None for i in range(400)}))) == 1
+    assert len(build(checkpoint_env({f"c{i}": None for i in range(1160)}))) > 1
+
+
 def test_writes_round_trip_merge_and_sort() -> None:
     first = codec.writes_entries(SERDE, [("a", 1), ("__error__", "boom")], "~p, t")
     again = codec.writes_entries(SERDE, [("a", 99), ("__error__", "later")], "~p, t")
