@@ -81,11 +81,16 @@ class MiniLMEmbeddings(Embeddings):
     def _embed(self, texts: Sequence[str]) -> list[list[float]]:
         import torch  # loaded with the model in __init__: this is a dictionary lookup
 
-        out: list[list[float]] = []
+        # Batched longest first, as sentence-transformers does: a batch pads to its longest
+        # text, and a short line among conversation windows would otherwise run at a
+        # window's length (ingesting a LoCoMo conversation embeds in half the time).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out: list[list[float]] = [[] for _ in texts]
         with torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
+            for start in range(0, len(order), self.batch_size):
+                part = order[start : start + self.batch_size]
                 batch = self._tokenizer(
-                    list(texts[start : start + self.batch_size]),
+                    [texts[i] for i in part],
                     padding=True,
                     truncation=True,
                     max_length=self.max_length,
@@ -94,7 +99,9 @@ class MiniLMEmbeddings(Embeddings):
                 tokens = self._model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
                 mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out.extend(torch.nn.functional.normalize(mean, p=2, dim=1).tolist())
+                vectors = torch.nn.functional.normalize(mean, p=2, dim=1).tolist()
+                for i, vector in zip(part, vectors, strict=True):
+                    out[i] = vector
         return out
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -31,6 +31,14 @@ def test_vectors_match_sentence_transformers(embeddings) -> None:
     assert np.abs(ours - expected).max() < 1e-5
     # a batch of one (no padding) and a padded batch give the same vector
     assert np.abs(np.asarray(embeddings.embed_query(TEXTS[0])) - ours[0]).max() < 1e-5
+    # batched by length, each vector still lands at its own text's place
+    size = embeddings.batch_size
+    try:
+        embeddings.batch_size = 2
+        small = np.asarray(embeddings.embed_documents([*TEXTS, *reversed(TEXTS)]))
+    finally:
+        embeddings.batch_size = size
+    assert np.abs(small - np.concatenate([expected, expected[::-1]])).max() < 1e-5
 
 
 def test_a_directory_with_another_pipeline_is_refused(tmp_path) -> None:
