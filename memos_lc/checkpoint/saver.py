@@ -1,7 +1,7 @@
 """MemCubeSaver: a LangGraph checkpointer that keeps threads as governed MemCubes.
 
 Every checkpoint, and every batch of pending writes, is one unindexed MemCube (memory type
-``"checkpoint"``) in a :class:`~memos_lc.vault.qdrant.MemVault`, so threads get what every
+``"checkpoint"``) in a :class:`~memos_lc.vault.MemVault`, so threads get what every
 memory gets: an owner (principal isolation, deny by default), an expiry (TTL), versions and an
 audit trail of every read and write.
 
@@ -22,9 +22,11 @@ Layout (cubes under the namespace ``("langgraph", "checkpoints", <thread>, <chec
   back into a writes cube of their checkpoint.
 * **chunk cubes** when a cube's serialized bytes exceed what one cube holds (4 MB of JSON).
 
-The storage shape (the envelopes, their chunking, ids, tags and values through LangGraph's
-serde) is :mod:`memos_lc.checkpoint.codec`, pure and tested on its own; this module only
-moves cubes: vault calls, the caches of references and latest ids, thread lifecycle.
+This module says what LangGraph's calls mean: each call reads cubes, asks a pure function of
+:mod:`~memos_lc.checkpoint.reads`, :mod:`~memos_lc.checkpoint.threads` or
+:mod:`~memos_lc.checkpoint.codec` what they hold or what to write, and writes it through
+:mod:`~memos_lc.checkpoint.cubes` (the package docstring, :mod:`memos_lc.checkpoint`, lists
+what each module holds).
 
 One ``put`` or ``put_writes`` is one vault call, and a cheap one: a *deferred* put that the
 vault acknowledges once it is in its journal file and writes to the engine in batches (see
@@ -45,16 +47,13 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
+import functools
 import os
 import random
-import threading
-import weakref
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -71,31 +70,50 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from memos_lc.aio import async_twin
+from memos_lc.checkpoint.cache import SEEN_EMPTY, DeferredWrites, RefsCache, latest_ids
 from memos_lc.checkpoint.codec import (
     CHECKPOINT,
     ROOT,
     WRITES,
     CheckpointConfigError,
     blob_refs,
-    carried_writes,
     checkpoint_envelope,
-    chunk_ids,
     config_str,
     cube_id,
-    cubes_for,
-    decode,
     id_time,
     kind_of,
-    load_value,
     lookup_key,
     merge_writes,
-    pending_writes,
     tag,
     thread_namespace,
     writes_entries,
     writes_envelope,
 )
-from memos_lc.cube import MemCube, MemoryType, check_ttl, utcnow
+from memos_lc.checkpoint.cubes import CheckpointCubes, envelope_cubes
+from memos_lc.checkpoint.reads import (
+    Related,
+    checkpoint_config,
+    checkpoint_tuple,
+    find_blobs,
+    list_scope,
+    metadata_matches,
+    related_tags,
+    stored_blobs,
+    thread_of,
+)
+from memos_lc.checkpoint.threads import (
+    CheckpointKey,
+    Stored,
+    copied,
+    created_by_runs,
+    expired_threads,
+    is_alive,
+    new_cubes,
+    plan_drop,
+    pruned,
+    split_kinds,
+)
+from memos_lc.cube import MemCube, check_ttl, utcnow
 from memos_lc.errors import ConflictError, InvalidInputError
 from memos_lc.governance import (
     Principal,
@@ -104,130 +122,26 @@ from memos_lc.governance import (
     principal_from_configurable,
     require_principal,
 )
-from memos_lc.vault.qdrant import MAX_LIMIT, CubeFilter, MemVault
+from memos_lc.vault import MemVault
+from memos_lc.vault.limits import MAX_LIMIT
 
 __all__ = ["CheckpointConfigError", "MemCubeSaver"]
 
-_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _PAGE = 64
-_REFS_CACHE = 4096
 # Deferred pending writes the next checkpoint may carry (see MemCubeSaver._carry): only small
-# ones, and only while a batch can still be waiting (the vault writes one every 128 cubes).
+# ones (how many: see memos_lc.checkpoint.cache.DeferredWrites).
 _CARRY_BYTES = 64 * 1024
-_CARRY_KEYS = 256
 
 
 def _ttl(value: timedelta | float | int | None) -> timedelta | None:
     return None if value is None else check_ttl(value, "seconds")
 
 
-class _Stored:
-    """A decoded cube: the cube and its envelope."""
-
-    __slots__ = ("cube", "env")
-
-    def __init__(self, cube: MemCube, env: dict[str, Any]) -> None:
-        self.cube = cube
-        self.env = env
-
-    @property
-    def id(self) -> str:
-        return self.env["id"]
-
-
-class _Latest:
-    """The latest checkpoint of each ``(owner, thread, ns)``, for the savers of one embedded
-    vault: only this process writes it, so once a thread was read or written here its latest
-    checkpoint is known, and ``get_tuple`` fetches it by id in one round trip instead of two.
-
-    Entries are ``(created_at, checkpoint id)``, the order :meth:`MemCubeSaver._latest` picks
-    by. One is installed from a read only if no write or delete ran meanwhile (the epoch);
-    puts advance it; deletes drop the thread's entries. ``(_NEVER, "")`` records a scope seen
-    empty, so the first puts of a new thread are tracked too. A thread seen with no checkpoint
-    in any namespace is *bare* until one is put: its first put has no expired thread to purge.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._ids: OrderedDict[tuple[str, str, str], tuple[datetime, str]] = OrderedDict()
-        self._bare: set[tuple[str, str]] = set()
-        self._epoch = 0
-
-    def get(self, key: tuple[str, str, str]) -> str | None:
-        """The latest checkpoint id of ``key`` when known."""
-        with self._lock:
-            entry = self._ids.get(key)
-        if entry is None or not entry[1]:
-            return None
-        return entry[1]
-
-    def bare(self, owner: str, thread_id: str) -> bool:
-        """Whether the thread is known to have no checkpoint in any namespace."""
-        with self._lock:
-            return (owner, thread_id) in self._bare
-
-    def epoch(self) -> int:
-        with self._lock:
-            return self._epoch
-
-    def install(
-        self,
-        key: tuple[str, str, str],
-        entry: tuple[datetime, str],
-        epoch: int,
-        *,
-        bare: bool = False,
-    ) -> None:
-        with self._lock:
-            if epoch == self._epoch:
-                self._ids[key] = entry
-                self._ids.move_to_end(key)
-                while len(self._ids) > _REFS_CACHE:
-                    self._ids.popitem(last=False)
-                if bare:
-                    if len(self._bare) >= _REFS_CACHE:
-                        self._bare.clear()
-                    self._bare.add(key[:2])
-
-    def advance(self, key: tuple[str, str, str], entry: tuple[datetime, str] | None) -> None:
-        """A checkpoint was written under ``key``; ``None`` when its place in the order is
-        not known (the entry is dropped)."""
-        with self._lock:
-            self._epoch += 1
-            self._bare.discard(key[:2])
-            if key not in self._ids:
-                return
-            if entry is None:
-                del self._ids[key]
-            else:
-                self._ids[key] = max(self._ids[key], entry)
-
-    def forget(self, owner: str, thread_id: str | None = None) -> None:
-        with self._lock:
-            self._epoch += 1
-            for key in [k for k in self._ids if k[0] == owner and thread_id in (None, k[1])]:
-                del self._ids[key]
-            self._bare = {k for k in self._bare if k[0] != owner or thread_id not in (None, k[1])}
-
-
-_LATEST: weakref.WeakKeyDictionary[MemVault, _Latest] = weakref.WeakKeyDictionary()
-_LATEST_GUARD = threading.Lock()
-
-
-def _latest_ids(vault: MemVault) -> _Latest | None:
-    """The shared :class:`_Latest` of an embedded vault; ``None`` for a server, which other
-    processes may write."""
-    if not vault.driver.capabilities.exclusive:
-        return None
-    with _LATEST_GUARD:
-        return _LATEST.setdefault(vault, _Latest())
-
-
 # -- the saver --------------------------------------------------------------------------------
 
 
 class MemCubeSaver(BaseCheckpointSaver[str]):
-    """LangGraph checkpointer over a :class:`~memos_lc.vault.qdrant.MemVault`.
+    """LangGraph checkpointer over a :class:`~memos_lc.vault.MemVault`.
 
     Sync and async methods live on this one class (like ``InMemorySaver``): use it with
     ``graph.invoke`` and ``graph.ainvoke`` alike.
@@ -275,20 +189,27 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         super().__init__(serde=serde)
         if not isinstance(vault, MemVault):
             raise InvalidInputError(f"vault must be a MemVault, got {type(vault).__name__}")
-        self.vault = vault
+        # the queries and writes of the saver's cubes; self.vault reads through to it
+        self._io = CheckpointCubes(vault, exclusive=vault.driver.capabilities.exclusive)
         # None: every call names its principal in its config, else PrincipalRequiredError
         self.principal = default_principal() if principal is None else as_principal(principal)
         self.ttl = _ttl(ttl)
         self.principal_from_config = principal_from_config
-        self._refs: OrderedDict[tuple[str, ...], dict[str, list[Any]]] = OrderedDict()
-        self._refs_lock = threading.Lock()
-        # Pending writes put deferred, by checkpoint, so the put of the next checkpoint can
-        # carry them (see put): (owner, thread, ns, checkpoint id) -> task -> (cube id, entries)
-        self._unflushed: OrderedDict[tuple[str, ...], dict[str, tuple[str, list[Any]]]] = (
-            OrderedDict()
-        )
-        self._latest_ids = _latest_ids(vault)
+        # what the saver remembers between calls (see memos_lc.checkpoint.cache)
+        self._refs = RefsCache()
+        self._deferred = DeferredWrites()  # the next checkpoint's put carries them
+        self._latest_ids = latest_ids(vault)
         self._owns_vault = False
+
+    @property
+    def vault(self) -> MemVault:
+        """The vault the checkpoints are in."""
+        return self._io.vault
+
+    @vault.setter
+    def vault(self, vault: MemVault) -> None:
+        # one vault for every call, e.g. a wrapper that counts them (benchmarks.checkpoint)
+        self._io.vault = vault
 
     # -- construction ------------------------------------------------------------------------
 
@@ -357,7 +278,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.close)
+        await self.aclose()
 
     # -- config ------------------------------------------------------------------------------
 
@@ -375,180 +296,17 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             return principal, {key: conf[key]}
         return self._own_principal(), {}
 
-    @staticmethod
-    def _thread(config: RunnableConfig) -> tuple[str, str]:
-        try:
-            conf = config["configurable"]
-            thread_id = conf["thread_id"]
-        except (KeyError, TypeError):
-            raise CheckpointConfigError("thread_id") from None
-        if thread_id is None:
-            raise CheckpointConfigError("thread_id")
-        ns = conf.get("checkpoint_ns") or ""
-        return config_str(thread_id, "thread_id"), config_str(ns, "checkpoint_ns")
-
+    _thread = staticmethod(thread_of)
     _ns = staticmethod(thread_namespace)
     _cube_id = staticmethod(cube_id)
 
-    def _config(
-        self, thread_id: str, ns: str, checkpoint_id: str, echo: dict[str, Any]
-    ) -> RunnableConfig:
-        return {
-            "configurable": {
-                "thread_id": thread_id,
-                "checkpoint_ns": ns,
-                "checkpoint_id": checkpoint_id,
-                **echo,
-            }
-        }
-
-    # -- stored cubes ------------------------------------------------------------------------
-
-    def _loads(self, entry: Sequence[str]) -> Any:
-        return load_value(self.serde, *entry)
-
-    def _cubes(
-        self,
-        principal: Principal,
-        env: dict[str, Any],
-        *,
-        kind: str,
-        tags: tuple[str, ...],
-        key: str | None,
-        created: datetime,
-        expires: datetime | None,
-        namespace: tuple[str, ...] | None = None,
-        id_: str | None = None,
-    ) -> list[MemCube]:
-        """The cubes holding ``env`` (see :func:`~memos_lc.checkpoint.codec.cubes_for`), under
-        its own id and namespace unless given."""
-        thread_id, ns = env["thread"], env["ns"]
-        if id_ is None:
-            parts = (env["id"],) if kind == CHECKPOINT else (env["id"], env["task"])
-            id_ = cube_id(principal.id, thread_id, ns, kind, *parts)
-        return cubes_for(
-            env,
-            owner=principal.id,
-            cube_id=id_,
-            namespace=namespace or thread_namespace(thread_id, ns),
-            kind=kind,
-            tags=tags,
-            key=key,
-            created=created,
-            expires=expires,
-        )
+    # -- stored cubes (queries and writes: memos_lc.checkpoint.cubes) -------------------------
 
     def _decode(
         self, principal: Principal, cubes: Iterable[MemCube], pool: dict[str, MemCube]
-    ) -> list[_Stored]:
-        """Decode main cubes, fetching any chunk cubes missing from ``pool`` in one call."""
-        mains = [c for c in cubes if kind_of(c) in (CHECKPOINT, WRITES)]
-        missing = [i for c in mains for i in chunk_ids(c) if i not in pool]
-        if missing:
-            for c in self.vault.find(
-                principal,
-                cube_ids=missing,
-                filter=self._filter(principal, ROOT),
-                limit=min(MAX_LIMIT, len(missing)),
-                order_by=None,
-            ):
-                pool[c.id] = c
-        return [_Stored(c, decode(c, pool)) for c in mains]
-
-    # -- vault access ------------------------------------------------------------------------
-
-    @staticmethod
-    def _filter(
-        principal: Principal,
-        namespace: tuple[str, ...],
-        *,
-        exact: bool = False,
-        tags: Iterable[str] | None = None,
-        roles: tuple[str, ...] | None = None,
-        created_before: datetime | None = None,
-    ) -> CubeFilter:
-        return CubeFilter(
-            namespace=namespace,
-            namespace_exact=exact,
-            memory_types=(MemoryType.CHECKPOINT.value,),
-            owner=principal.id,
-            tags=tuple(tags) if tags is not None else None,
-            roles=roles,
-            statuses=None,
-            include_expired=True,
-            created_before=created_before,
-        )
-
-    def _find(
-        self,
-        principal: Principal,
-        namespace: tuple[str, ...],
-        *,
-        exact: bool = False,
-        tags: Iterable[str] | None = None,
-        roles: tuple[str, ...] | None = None,
-        limit: int = MAX_LIMIT,
-        created_before: datetime | None = None,
-        ordered: bool = True,
-    ) -> list[MemCube]:
-        """Cubes under ``namespace`` (with any of ``tags``, of any of ``roles``: see
-        :class:`~memos_lc.cube.Bookkeeping`), oldest first when ``ordered``;
-        lookups that need no order skip it (the engine then answers from its tag index)."""
-        tags = list(dict.fromkeys(tags)) if tags is not None else None
-        if tags is not None and not tags:
-            return []
-        return self.vault.find(
-            principal,
-            filter=self._filter(
-                principal,
-                namespace,
-                exact=exact,
-                tags=tags,
-                roles=roles,
-                created_before=created_before,
-            ),
-            limit=limit,
-            order_by="created" if ordered else None,
-        )
-
-    def _newest(
-        self, principal: Principal, scope: tuple[str, ...], *, exact: bool, limit: int
-    ) -> list[MemCube]:
-        """Up to ``limit`` checkpoint cubes of ``scope``, newest first. On the embedded engine
-        an ordered query right after writes costs milliseconds, so an unordered probe answers
-        first for an empty scope: a new thread, as at the start of every new run."""
-        if self._latest_ids is not None and not self._find(
-            principal, scope, exact=exact, roles=(CHECKPOINT,), limit=1, ordered=False
-        ):
-            return []
-        return self._find(principal, scope, exact=exact, roles=(CHECKPOINT,), limit=limit)
-
-    def _store(
-        self, principal: Principal, cubes: list[MemCube], withdraw: Sequence[str] = ()
-    ) -> None:
-        """Write a cube and its chunks in one vault call (deferred: see ``MemVault.put``,
-        which also drops the ``withdraw`` cubes it makes redundant); when the cube exists
-        already (a checkpoint put again), write it as a new version instead."""
-        try:
-            self.vault.put(principal, cubes, index=False, deferred=True, withdraw=withdraw)
-            return
-        except ConflictError:
-            pass
-        ids = [c.id for c in cubes]
-        have = {
-            c.id: c
-            for c in self.vault.find(
-                principal,
-                cube_ids=ids,
-                filter=self._filter(principal, ROOT),
-                limit=len(ids),
-                order_by=None,
-            )
-        }
-        if cubes[0].id in have:
-            self._store_version(principal, have[cubes[0].id], cubes)
-        else:  # only chunks were there (an interrupted write): add what is missing
-            self.vault.put(principal, [c for c in cubes if c.id not in have], index=False)
+    ) -> list[Stored]:
+        """Decoded records (see :meth:`CheckpointCubes.decode`)."""
+        return self._io.decode(principal, cubes, pool)
 
     def _carry(
         self, principal: Principal, thread_id: str, ns: str, parent_id: str
@@ -556,45 +314,15 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         """The parent checkpoint's pending writes that are still deferred (not yet in the
         engine): the child's put carries them and withdraws their own cubes, so a graph step
         costs the engine one cube, not two. Reads find them by the child's ``w:`` tag."""
-        with self._refs_lock:
-            mine = self._unflushed.pop((principal.id, thread_id, ns, parent_id), None)
+        mine = self._deferred.take((principal.id, thread_id, ns, parent_id))
         if not mine:
             return {}
         still = self.vault.waiting(principal, [cube_id for cube_id, _ in mine.values()])
         return {task: entry for task, entry in mine.items() if entry[0] in still}
 
-    def _unflushed_put(self, key: tuple[str, ...], task_id: str, cube_id: str, w: list) -> None:
-        with self._refs_lock:
-            self._unflushed.setdefault(key, {})[task_id] = (cube_id, w)
-            self._unflushed.move_to_end(key)
-            while len(self._unflushed) > _CARRY_KEYS:
-                self._unflushed.popitem(last=False)
-
-    @staticmethod
-    def _carried(checkpoint: _Stored) -> list[_Stored]:
-        """The parent's pending writes a checkpoint carries (see :meth:`_carry`), as the
-        writes records the readers expect."""
-        return [_Stored(checkpoint.cube, env) for env in carried_writes(checkpoint.env)]
-
-    def _refs_get(self, key: tuple[str, ...]) -> dict[str, list[Any]] | None:
-        with self._refs_lock:
-            refs = self._refs.get(key)
-            if refs is not None:
-                self._refs.move_to_end(key)
-            return refs
-
-    def _refs_put(self, key: tuple[str, ...], refs: dict[str, list[Any]]) -> None:
-        with self._refs_lock:
-            self._refs[key] = refs
-            self._refs.move_to_end(key)
-            while len(self._refs) > _REFS_CACHE:
-                self._refs.popitem(last=False)
-
-    def _refs_forget(self, owner: str, thread_id: str | None = None) -> None:
+    def _forget(self, owner: str, thread_id: str | None = None) -> None:
         """Drop what is cached about a thread (every thread of ``owner`` when ``None``)."""
-        with self._refs_lock:
-            for key in [k for k in self._refs if k[0] == owner and thread_id in (None, k[1])]:
-                del self._refs[key]
+        self._refs.forget(owner, thread_id)
         if self._latest_ids is not None:
             self._latest_ids.forget(owner, thread_id)
 
@@ -604,134 +332,67 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         """When a cube written ``now`` expires: the saver's ``ttl`` after."""
         return now + self.ttl if self.ttl else None
 
-    @staticmethod
-    def _alive(cube: MemCube, now: datetime) -> bool:
-        return cube.expires_at is None or cube.expires_at > now
-
     def _thread_alive(self, principal: Principal, thread_id: str) -> bool | None:
         """Whether the thread is live (its newest checkpoint has not expired); ``None`` when
         the principal has no such thread."""
-        newest = self._newest(principal, self._ns(thread_id), exact=False, limit=1)
+        newest = self._io.newest(principal, self._ns(thread_id), exact=False, limit=1)
         if not newest:
             return None
-        return self._alive(newest[0], utcnow())
+        return is_alive(newest[0], utcnow())
 
     # -- reads -------------------------------------------------------------------------------
 
-    def _values(
-        self,
-        principal: Principal,
-        main: _Stored,
-        sources: dict[str, _Stored],
-    ) -> dict[str, Any]:
-        """Channel values of a checkpoint from its own blobs and the checkpoints it refers to;
-        a blob found nowhere (its checkpoint was deleted elsewhere) is searched for in the
-        whole thread."""
-        env = main.env
-        found: dict[str, list[Any]] = {}
-        missing: dict[str, Any] = {}
-        for ch, (ver, origin) in env["refs"].items():
-            src = main if origin == main.id else sources.get(origin)
-            entry = src.env["blobs"].get(ch) if src is not None else None
-            if entry is not None and entry[0] == ver:
-                found[ch] = entry
-            else:
-                missing[ch] = ver
+    def _blobs(self, principal: Principal, main: Stored, related: Related) -> dict[str, Any]:
+        """Each channel's blob of a checkpoint, from itself and the fetched checkpoints it
+        refers to; a blob found nowhere (its checkpoint was deleted elsewhere) is searched
+        for in the whole thread."""
+        found, missing = stored_blobs(main, related.sources(main))
         if missing:
-            scope = self._ns(env["thread"], env["ns"])
-            thread = self._find(principal, scope, exact=True, roles=(CHECKPOINT,), ordered=False)
-            for other in self._decode(principal, thread, {}):
-                for ch, ver in list(missing.items()):
-                    entry = other.env["blobs"].get(ch)
-                    if entry is not None and entry[0] == ver:
-                        found[ch] = entry
-                        del missing[ch]
-        return {
-            ch: load_value(self.serde, entry[1], entry[2])
-            for ch, entry in found.items()
-            if entry[1] is not None
-        }
+            elsewhere = self._thread_blobs(principal, main.env["thread"], main.env["ns"], missing)
+            found.update((ch, entry) for ch, (_, entry) in elsewhere.items())
+        return found
 
-    def _tuple(
-        self,
-        principal: Principal,
-        echo: dict[str, Any],
-        main: _Stored,
-        sources: dict[str, _Stored],
-        writes: Iterable[_Stored],
-    ) -> CheckpointTuple:
-        env = main.env
-        thread_id, ns, cid = env["thread"], env["ns"], env["id"]
-        checkpoint: Checkpoint = self._loads(env["checkpoint"])
-        parent = env.get("parent")
-        return CheckpointTuple(
-            config=self._config(thread_id, ns, cid, echo),
-            checkpoint={**checkpoint, "channel_values": self._values(principal, main, sources)},
-            metadata=self._loads(env["metadata"]),
-            parent_config=self._config(thread_id, ns, parent, echo) if parent else None,
-            pending_writes=pending_writes(self.serde, (w.env for w in writes)),
-        )
+    def _thread_blobs(
+        self, principal: Principal, thread_id: str, ns: str, wanted: dict[str, Any]
+    ) -> dict[str, tuple[str, list[Any]]]:
+        """The blobs of channel versions ``wanted`` wherever in the thread's ``ns`` they are
+        (see :func:`~memos_lc.checkpoint.reads.find_blobs`)."""
+        scope = self._ns(thread_id, ns)
+        thread = self._io.find(principal, scope, exact=True, roles=(CHECKPOINT,), ordered=False)
+        return find_blobs(wanted, self._decode(principal, thread, {}))
 
     def _related(
         self,
         principal: Principal,
-        mains: Sequence[_Stored],
+        mains: Sequence[Stored],
         pool: dict[str, MemCube],
         scope: tuple[str, ...],
         *,
         have_writes: bool,
-    ) -> tuple[dict[tuple[tuple[str, ...], str], _Stored], dict[tuple[str, ...], list[_Stored]]]:
-        """Fetch, in one call, what the ``mains`` need beyond ``pool``: the checkpoints their
-        references point at and (unless ``have_writes``) their pending writes. Returns the
-        checkpoints by (namespace, id) and the writes by (namespace + checkpoint id)."""
-        pooled = {
-            (c.namespace, t) for c in pool.values() if kind_of(c) == CHECKPOINT for t in c.tags
-        }
-        tags: list[str] = []
-        for m in mains:
-            if not have_writes:
-                tags.append(tag("w", m.id))
-            for _, origin in m.env["refs"].values():
-                if (m.cube.namespace, tag("c", origin)) not in pooled:
-                    tags.append(tag("c", origin))
-        if tags:
+    ) -> Related:
+        """Fetch, in one call, what the ``mains`` need beyond ``pool`` (see
+        :func:`~memos_lc.checkpoint.reads.related_tags`), and index it with them."""
+        if tags := related_tags(mains, pool, have_writes=have_writes):
             exact = len(scope) > len(ROOT) + 1
-            for c in self._find(principal, scope, exact=exact, tags=tags, ordered=False):
+            for c in self._io.find(principal, scope, exact=exact, tags=tags, ordered=False):
                 pool.setdefault(c.id, c)
-        decoded = self._decode(
-            principal, [c for c in pool.values() if c.id not in {m.cube.id for m in mains}], pool
-        )
-        checkpoints = {(m.cube.namespace, m.id): m for m in mains}
-        writes: dict[tuple[str, ...], list[_Stored]] = {}
-        for d in decoded:
-            if kind_of(d.cube) == CHECKPOINT:
-                checkpoints.setdefault((d.cube.namespace, d.id), d)
-            else:
-                writes.setdefault((*d.cube.namespace, d.id), []).append(d)
-        for d in (*mains, *decoded):
-            for w in self._carried(d) if kind_of(d.cube) == CHECKPOINT else ():
-                writes.setdefault((*d.cube.namespace, w.id), []).append(w)
-        return checkpoints, writes
+        main_ids = {m.cube.id for m in mains}
+        others = self._decode(principal, [c for c in pool.values() if c.id not in main_ids], pool)
+        return Related.index(mains, others)
 
     def _assemble(
         self,
         principal: Principal,
         echo: dict[str, Any],
-        mains: Sequence[_Stored],
-        checkpoints: dict[tuple[tuple[str, ...], str], _Stored],
-        writes: dict[tuple[str, ...], list[_Stored]],
+        mains: Sequence[Stored],
+        related: Related,
     ) -> list[CheckpointTuple]:
-        out = []
-        for m in mains:
-            sources = {
-                origin: checkpoints[(m.cube.namespace, origin)]
-                for _, origin in m.env["refs"].values()
-                if (m.cube.namespace, origin) in checkpoints
-            }
-            out.append(
-                self._tuple(principal, echo, m, sources, writes.get((*m.cube.namespace, m.id), []))
+        return [
+            checkpoint_tuple(
+                self.serde, m, self._blobs(principal, m, related), related.writes_of(m), echo
             )
-        return out
+            for m in mains
+        ]
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint named by ``config`` (its ``checkpoint_id``, else the thread's latest
@@ -744,7 +405,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         key = (principal.id, thread_id, ns)
         latest = self._latest_ids
         pool: dict[str, MemCube] = {}
-        mains: list[_Stored] = []
+        mains: list[Stored] = []
         if checkpoint_id:
             mains, pool = self._by_id(principal, key, scope, checkpoint_id)
         elif latest is not None and (known := latest.get(key)):
@@ -758,22 +419,22 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             bare = (
                 latest is not None
                 and ns == ""
-                and not self._find(
+                and not self._io.find(
                     principal, self._ns(thread_id), roles=(CHECKPOINT,), limit=1, ordered=False
                 )
             )
             mains = [] if bare else self._latest(principal, scope, pool)
             if latest is not None:
-                seen = (mains[0].cube.created_at, mains[0].id) if mains else (_NEVER, "")
+                seen = (mains[0].cube.created_at, mains[0].id) if mains else SEEN_EMPTY
                 latest.install(key, seen, epoch, bare=bare)
         if not mains:
             return None
         main = mains[0]
-        if not self._alive(main.cube, utcnow()) and not self._thread_alive(principal, thread_id):
+        if not is_alive(main.cube, utcnow()) and not self._thread_alive(principal, thread_id):
             return None
-        self._refs_put((*key, main.id), main.env["refs"])  # the next read fetches all in one call
-        checkpoints, writes = self._related(principal, [main], pool, scope, have_writes=have_writes)
-        return self._assemble(principal, echo, [main], checkpoints, writes)[0]
+        self._refs.put((*key, main.id), main.env["refs"])  # the next read fetches all in one call
+        related = self._related(principal, [main], pool, scope, have_writes=have_writes)
+        return self._assemble(principal, echo, [main], related)[0]
 
     def _by_id(
         self,
@@ -781,14 +442,14 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         key: tuple[str, str, str],
         scope: tuple[str, ...],
         checkpoint_id: str,
-    ) -> tuple[list[_Stored], dict[str, MemCube]]:
+    ) -> tuple[list[Stored], dict[str, MemCube]]:
         """Checkpoint ``checkpoint_id`` of ``scope`` (a list of at most one) and the pool of
         cubes fetched with it: its pending writes and, when its references are cached, the
         checkpoints they point at - all in one vault call."""
         tags = [tag("c", checkpoint_id), tag("w", checkpoint_id)]
-        for _, origin in (self._refs_get((*key, checkpoint_id)) or {}).values():
+        for _, origin in (self._refs.get((*key, checkpoint_id)) or {}).values():
             tags.append(tag("c", origin))
-        cubes = self._find(principal, scope, exact=True, tags=tags, ordered=False)
+        cubes = self._io.find(principal, scope, exact=True, tags=tags, ordered=False)
         pool = {c.id: c for c in cubes}
         candidates = [c for c in cubes if kind_of(c) == CHECKPOINT and tags[0] in c.tags]
         mains = [m for m in self._decode(principal, candidates, pool) if m.id == checkpoint_id]
@@ -796,11 +457,11 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
 
     def _latest(
         self, principal: Principal, scope: tuple[str, ...], pool: dict[str, MemCube]
-    ) -> list[_Stored]:
+    ) -> list[Stored]:
         """The checkpoint with the greatest id in ``scope``: ids are UUID v6, so the newest by
         creation time (ties, within a microsecond, are broken by id)."""
         limit = 2  # ids are unique to 100 ns and sorted by time: a tie needs the same microsecond
-        cands = self._newest(principal, scope, exact=True, limit=limit)
+        cands = self._io.newest(principal, scope, exact=True, limit=limit)
         while True:
             if not cands:
                 return []
@@ -808,7 +469,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             if len(top) < len(cands) or len(cands) < limit or limit >= MAX_LIMIT:
                 break
             limit = MAX_LIMIT
-            cands = self._find(principal, scope, exact=True, roles=(CHECKPOINT,), limit=limit)
+            cands = self._io.find(principal, scope, exact=True, roles=(CHECKPOINT,), limit=limit)
         if len(top) == 1:
             best = top[0]
         else:
@@ -833,7 +494,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         the principal when ``config`` is ``None``. ``filter`` matches metadata values,
         ``before`` keeps ids below that checkpoint's, ``limit`` caps the count."""
         principal, echo = self._acting(config)
-        scope, exact, only_id = self._list_scope(config)
+        scope, exact, only_id = list_scope(config)
         before_id = get_checkpoint_id(before) if before else None
         if limit is not None and limit <= 0:
             return
@@ -841,71 +502,44 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         cursor = None
         if before_id and (t := id_time(before_id)) is not None:
             cursor = t + timedelta(microseconds=1)
-        seen: set[str] = set()
         alive: dict[str, bool] = {}
         now = utcnow()
-        while True:
-            page = self._find(
-                principal,
-                scope,
-                exact=exact,
-                roles=(CHECKPOINT,),
-                tags=None if only_id is None else (tag("c", only_id),),
-                limit=_PAGE,
-                created_before=cursor,
-            )
-            fresh = [c for c in page if c.id not in seen and kind_of(c) == CHECKPOINT]
-            if not fresh:
-                return
-            seen.update(c.id for c in fresh)
+        for page in self._io.pages(
+            principal,
+            scope,
+            size=_PAGE,
+            exact=exact,
+            roles=(CHECKPOINT,),
+            tags=None if only_id is None else (tag("c", only_id),),
+            created_before=cursor,
+        ):
+            fresh = [c for c in page if kind_of(c) == CHECKPOINT]
             pool = {c.id: c for c in fresh}
             mains = [
                 m
                 for m in self._decode(principal, fresh, pool)
                 if (only_id is None or m.id == only_id)
                 and (before_id is None or m.id < before_id)
-                and self._metadata_matches(m, filter)
+                and metadata_matches(self.serde, m, filter)
                 and self._list_alive(principal, m, now, alive)
             ]
             mains.sort(key=lambda m: m.id, reverse=True)
             if remaining is not None:
                 mains = mains[:remaining]
             if mains:
-                checkpoints, writes = self._related(
-                    principal, mains, pool, scope, have_writes=False
-                )
-                yield from self._assemble(principal, echo, mains, checkpoints, writes)
+                related = self._related(principal, mains, pool, scope, have_writes=False)
+                yield from self._assemble(principal, echo, mains, related)
                 if remaining is not None:
                     remaining -= len(mains)
                     if remaining <= 0:
                         return
-            if len(page) < _PAGE:
-                return
-            cursor = page[-1].created_at + timedelta(microseconds=1)
-
-    def _list_scope(
-        self, config: RunnableConfig | None
-    ) -> tuple[tuple[str, ...], bool, str | None]:
-        """What :meth:`list` searches: the namespace, whether only that one (not below), and
-        the one checkpoint id the config names."""
-        if config is None:
-            return ROOT, False, None
-        thread_id, _ = self._thread(config)
-        ns = config["configurable"].get("checkpoint_ns")
-        return self._ns(thread_id, ns), ns is not None, get_checkpoint_id(config)
-
-    def _metadata_matches(self, m: _Stored, filter: dict[str, Any] | None) -> bool:
-        if not filter:
-            return True
-        md = self._loads(m.env["metadata"])
-        return all(md.get(k) == v for k, v in filter.items())
 
     def _list_alive(
-        self, principal: Principal, m: _Stored, now: datetime, alive: dict[str, bool]
+        self, principal: Principal, m: Stored, now: datetime, alive: dict[str, bool]
     ) -> bool:
         thread_id = m.env["thread"]
         if thread_id not in alive:
-            if self._alive(m.cube, now):
+            if is_alive(m.cube, now):
                 alive[thread_id] = True
             else:
                 alive[thread_id] = bool(self._thread_alive(principal, thread_id))
@@ -958,8 +592,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             tags.append(tag("w", parent_id))
         when = id_time(cid)
         created = min(when or now, now)
-        cubes = self._cubes(
-            principal,
+        cubes = envelope_cubes(
+            principal.id,
             env,
             kind=CHECKPOINT,
             tags=tuple(tags),
@@ -969,7 +603,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         )
         key = (principal.id, thread_id, ns)
         try:
-            self._store(principal, cubes, withdraw=[cube_id for cube_id, _ in carried.values()])
+            self._io.store(principal, cubes, withdraw=[cube_id for cube_id, _ in carried.values()])
         except BaseException:
             if latest is not None:
                 latest.advance(key, None)  # written or not: no longer known
@@ -977,8 +611,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if latest is not None:
             # a re-put keeps the first creation time: known only when the id carries it
             latest.advance(key, (created, cid) if created == when else None)
-        self._refs_put((*key, cid), env["refs"])
-        return self._config(thread_id, ns, cid, echo)
+        self._refs.put((*key, cid), env["refs"])
+        return checkpoint_config(thread_id, ns, cid, echo)
 
     def _resolve_refs(
         self, principal: Principal, env: dict[str, Any], channel_versions: dict[str, Any]
@@ -991,10 +625,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             return refs
         inherited: dict[str, list[Any]] = {}
         if parent_id:
-            cached = self._refs_get((principal.id, thread_id, ns, parent_id))
+            cached = self._refs.get((principal.id, thread_id, ns, parent_id))
             if cached is None:
                 scope = self._ns(thread_id, ns)
-                found = self._find(
+                found = self._io.find(
                     principal, scope, exact=True, tags=(tag("c", parent_id),), ordered=False
                 )
                 for p in self._decode(
@@ -1009,15 +643,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 refs[ch] = [ver, ref[1]]
                 del rest[ch]
         if rest:  # not from the parent: look for the blob anywhere in the thread
-            thread = self._find(
-                principal, self._ns(thread_id, ns), exact=True, roles=(CHECKPOINT,), ordered=False
-            )
-            for other in self._decode(principal, thread, {}):
-                for ch, ver in list(rest.items()):
-                    entry = other.env["blobs"].get(ch)
-                    if entry is not None and entry[0] == ver:
-                        refs[ch] = [ver, other.id]
-                        del rest[ch]
+            for ch, (origin, _) in self._thread_blobs(principal, thread_id, ns, rest).items():
+                refs[ch] = [rest[ch], origin]
         return refs
 
     def put_writes(
@@ -1063,8 +690,8 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
                 thread_id=thread_id, ns=ns, checkpoint_id=cid, task_id=task_id, entries=merged
             )
             key = lookup_key(f"{cid}/{task_id}")
-            return self._cubes(
-                principal,
+            return envelope_cubes(
+                principal.id,
                 env,
                 kind=WRITES,
                 tags=(tag("w", cid),),
@@ -1083,19 +710,13 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             small = sum(len(e[3] or "") for e in entries.values()) <= _CARRY_BYTES
             if track and small and self.vault.defers:  # _carry checks it is still waiting
                 w = sorted(entries.values(), key=lambda w: w[0])
-                self._unflushed_put((principal.id, thread_id, ns, cid), task_id, main_id, w)
+                self._deferred.remember((principal.id, thread_id, ns, cid), task_id, main_id, w)
             return
         for _ in range(8):  # the task wrote before: merge, as a new version of its cube
-            old = self.vault.find(
-                principal,
-                cube_ids=[main_id],
-                filter=self._filter(principal, ROOT),
-                limit=1,
-                order_by=None,
-            )
+            old = self._io.fetch(principal, [main_id])
             if not old:
                 with contextlib.suppress(ConflictError):
-                    self._store(principal, build(entries))
+                    self._io.store(principal, build(entries))
                     return
                 continue
             stored = {w[0]: w for w in self._decode(principal, old, {})[0].env["writes"]}
@@ -1103,155 +724,62 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
             if merged == stored:
                 return
             with contextlib.suppress(ConflictError):
-                self._store_version(principal, old[0], build(merged))
+                self._io.store_version(principal, old[0], build(merged))
                 return
         raise ConflictError(f"pending writes of task {task_id} keep changing; try again")
 
-    def _store_version(self, principal: Principal, old: MemCube, cubes: list[MemCube]) -> None:
-        """Replace ``old`` by a new version holding ``cubes[0]``: new chunks first, then the
-        cube (one atomic upsert), then the chunks only the old version used - a crash at any
-        point leaves a readable cube."""
-        main, chunks = cubes[0], cubes[1:]
-        if chunks:
-            have = {
-                c.id
-                for c in self.vault.find(
-                    principal,
-                    cube_ids=[c.id for c in chunks],
-                    filter=self._filter(principal, ROOT),
-                    limit=len(chunks),
-                    order_by=None,
-                )
-            }
-            if missing := [c for c in chunks if c.id not in have]:
-                self.vault.put(principal, missing, index=False)
-        self.vault.update(
-            principal,
-            main.id,
-            payload=main.payload,
-            tags=main.tags,
-            key=main.key,
-            expires_at=main.expires_at,
-            expected_version=old.version,
-        )
-        stale = set(chunk_ids(old)) - {c.id for c in chunks}
-        if stale:
-            self.vault.purge_many(principal, sorted(stale))
+    # -- thread lifecycle: read the thread, ask memos_lc.checkpoint.threads, write --------------
 
-    # -- thread lifecycle --------------------------------------------------------------------
-
-    def _all(
-        self, principal: Principal, scope: tuple[str, ...], roles: tuple[str, ...] | None = None
-    ) -> list[MemCube]:
-        """Every cube under ``scope`` (of any role, or of any of ``roles``), paging past the
-        vault's query limit."""
-        out: list[MemCube] = []
-        seen: set[str] = set()
-        cursor = None
-        while True:
-            page = self._find(principal, scope, roles=roles, limit=MAX_LIMIT, created_before=cursor)
-            fresh = [c for c in page if c.id not in seen]
-            if not fresh:
-                return out
-            seen.update(c.id for c in fresh)
-            out.extend(fresh)
-            if len(page) < MAX_LIMIT:
-                return out
-            cursor = page[-1].created_at + timedelta(microseconds=1)
+    def _thread_state(self, principal: Principal, thread_id: str) -> tuple[list[Stored], ...]:
+        """All records of a thread: ``(checkpoints, writes)``."""
+        cubes = self._io.all(principal, self._ns(thread_id))
+        return split_kinds(self._decode(principal, cubes, {c.id: c for c in cubes}))
 
     def _purge_threads(self, principal: Principal, thread_ids: Iterable[str]) -> None:
         for thread_id in thread_ids:
-            cubes = self._all(principal, self._ns(thread_id))
+            cubes = self._io.all(principal, self._ns(thread_id))
             if cubes:
                 self.vault.purge_many(principal, [c.id for c in cubes])
-            self._refs_forget(principal.id, thread_id)
-
-    def delete_thread(self, thread_id: str) -> None:
-        """Hard-delete every checkpoint and write of the saver principal's thread (every
-        version; the audit log keeps the fact). Unknown threads are a no-op."""
-        self._purge_threads(self._own_principal(), [str(thread_id)])
-
-    def _thread_state(
-        self, principal: Principal, thread_id: str
-    ) -> tuple[dict[str, MemCube], list[_Stored], list[_Stored]]:
-        """All cubes of a thread: (pool by id, checkpoints, writes)."""
-        cubes = self._all(principal, self._ns(thread_id))
-        pool = {c.id: c for c in cubes}
-        decoded = self._decode(principal, cubes, pool)
-        checkpoints = [d for d in decoded if kind_of(d.cube) == CHECKPOINT]
-        writes = [d for d in decoded if kind_of(d.cube) == WRITES]
-        return pool, checkpoints, writes
+            self._forget(principal.id, thread_id)
 
     def _drop(
         self,
         principal: Principal,
         thread_id: str,
-        doomed: set[tuple[tuple[str, ...], str]],
-        pool: dict[str, MemCube],
-        checkpoints: list[_Stored],
-        writes: list[_Stored],
+        doomed: Callable[[list[Stored]], set[CheckpointKey]],
     ) -> None:
-        """Delete the checkpoints ``doomed`` (by namespace and id) with their writes and
-        chunks, after copying into each surviving checkpoint the blobs it took from them."""
-        if not doomed:
+        """Delete the checkpoints of a thread that ``doomed`` picks from all of them, as
+        :func:`~memos_lc.checkpoint.threads.plan_drop` says: rewrite the survivors, restore
+        the writes the doomed carried, then purge (a crash between leaves a readable thread)."""
+        checkpoints, writes = self._thread_state(principal, thread_id)
+        if not (gone := doomed(checkpoints)):
             return
-        by_key = {(c.cube.namespace, c.id): c for c in checkpoints}
-        for keep in checkpoints:
-            key = (keep.cube.namespace, keep.id)
-            if key in doomed:
-                continue
-            env = keep.env
-            moved = {
-                ch: origin
-                for ch, (_, origin) in env["refs"].items()
-                if (keep.cube.namespace, origin) in doomed
-            }
-            if not moved:
-                continue
-            stored = dict(env["blobs"])
-            refs = {ch: list(r) for ch, r in env["refs"].items()}
-            for ch, origin in moved.items():
-                entry = by_key[(keep.cube.namespace, origin)].env["blobs"].get(ch)
-                if entry is not None and entry[0] == refs[ch][0]:
-                    stored[ch] = entry
-                    refs[ch] = [refs[ch][0], keep.id]
-            cubes = self._cubes(
-                principal,
-                {**env, "blobs": stored, "refs": refs},
-                id_=keep.cube.id,
-                namespace=keep.cube.namespace,
+        plan = plan_drop(gone, checkpoints, writes)
+        for keep, env in plan.rewrites:
+            old = keep.cube
+            cubes = envelope_cubes(
+                principal.id,
+                env,
+                id_=old.id,
+                namespace=old.namespace,
                 kind=CHECKPOINT,
-                tags=keep.cube.tags,
-                key=keep.cube.key,
-                created=keep.cube.created_at,
-                expires=keep.cube.expires_at,
+                tags=old.tags,
+                key=old.key,
+                created=old.created_at,
+                expires=old.expires_at,
             )
-            self._store_version(principal, keep.cube, cubes)
-        for gone in checkpoints:  # writes a doomed checkpoint carries for a kept parent
-            parent = (gone.cube.namespace, gone.env.get("parent"))
-            if (
-                (gone.cube.namespace, gone.id) in doomed
-                and parent in by_key
-                and parent not in doomed
-            ):
-                for w in self._carried(gone):
-                    entries = {e[0]: e for e in w.env["writes"]}
-                    self._store_writes(
-                        principal,
-                        thread_id,
-                        w.env["ns"],
-                        w.id,
-                        w.env["task"],
-                        entries,
-                        older=True,
-                    )
-        ids: list[str] = []
-        for d in (*checkpoints, *writes):
-            if (d.cube.namespace, d.id) in doomed:
-                ids.append(d.cube.id)
-                ids.extend(chunk_ids(d.cube))
-        self.vault.purge_many(principal, ids)
-        self._refs_forget(principal.id, thread_id)
+            self._io.store_version(principal, old, cubes)
+        for w in plan.restored:
+            entries = {e[0]: e for e in w.env["writes"]}
+            ns, task = w.env["ns"], w.env["task"]
+            self._store_writes(principal, thread_id, ns, w.id, task, entries, older=True)
+        self.vault.purge_many(principal, plan.purge)
+        self._forget(principal.id, thread_id)
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Hard-delete every checkpoint and write of the saver principal's thread (every
+        version; the audit log keeps the fact). Unknown threads are a no-op."""
+        self._purge_threads(self._own_principal(), [str(thread_id)])
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and their writes) that the given runs created, in every
@@ -1260,18 +788,10 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         wanted = {str(r) for r in run_ids}
         if not wanted:
             return
-        hits = self._find(principal, ROOT, tags=[tag("r", r) for r in wanted])
-        threads = {
-            m.env["thread"]
-            for m in self._decode(principal, [c for c in hits if kind_of(c) == CHECKPOINT], {})
-        }
-        for thread_id in sorted(threads):
-            pool, checkpoints, writes = self._thread_state(principal, thread_id)
-            doomed = set()
-            for c in checkpoints:
-                if self._loads(c.env["metadata"]).get("run_id") in wanted:
-                    doomed.add((c.cube.namespace, c.id))
-            self._drop(principal, thread_id, doomed, pool, checkpoints, writes)
+        hits = self._io.find(principal, ROOT, tags=[tag("r", r) for r in wanted])
+        mains = [c for c in hits if kind_of(c) == CHECKPOINT]
+        for thread_id in sorted({m.env["thread"] for m in self._decode(principal, mains, {})}):
+            self._drop(principal, thread_id, lambda cs: created_by_runs(self.serde, cs, wanted))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint and write of a thread to another thread of the saver
@@ -1281,34 +801,25 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         source, target = str(source_thread_id), str(target_thread_id)
         if source == target or self._thread_alive(principal, source) is not True:
             return
-        _, checkpoints, writes = self._thread_state(principal, source)
         expires = self._expiry(utcnow())
-        batches: list[list[MemCube]] = []
-        for d in (*checkpoints, *writes):
-            batches.append(
-                self._cubes(
-                    principal,
-                    {**d.env, "thread": target},
-                    kind=kind_of(d.cube),
-                    tags=d.cube.tags,
-                    key=d.cube.key,
-                    created=d.cube.created_at,
-                    expires=expires,
-                )
+        records = [
+            envelope_cubes(
+                principal.id,
+                env,
+                kind=kind_of(d.cube),
+                tags=d.cube.tags,
+                key=d.cube.key,
+                created=d.cube.created_at,
+                expires=expires,
             )
-        have = {c.id for c in self._all(principal, self._ns(target))}
-        todo = [b for b in batches if b[0].id not in have]
-        batch: list[MemCube] = []
+            for d, env in copied(*self._thread_state(principal, source), target)
+        ]
+        have = {c.id for c in self._io.all(principal, self._ns(target))}
         try:
-            for cubes in todo:
-                batch.extend(c for c in cubes if c.id not in have)
-                if len(batch) >= 256:
-                    self.vault.put(principal, batch, index=False)
-                    batch = []
-            if batch:
+            for batch in new_cubes(records, have):
                 self.vault.put(principal, batch, index=False)
         finally:
-            self._refs_forget(principal.id, target)
+            self._forget(principal.id, target)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """``"keep_latest"``: keep only the latest checkpoint of each namespace of each thread
@@ -1322,48 +833,13 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if strategy != "keep_latest":
             raise InvalidInputError(f"unknown prune strategy {strategy!r}")
         for thread_id in dict.fromkeys(str(t) for t in thread_ids):
-            pool, checkpoints, writes = self._thread_state(principal, thread_id)
-            by_ns: dict[tuple[str, ...], dict[str, _Stored]] = {}
-            for c in checkpoints:
-                by_ns.setdefault(c.cube.namespace, {})[c.id] = c
-            keep: set[tuple[tuple[str, ...], str]] = set()
-            for ns, members in by_ns.items():
-                latest = members[max(members)]
-                keep.add((ns, latest.id))
-                for anc in self._delta_ancestors(latest, members):
-                    keep.add((ns, anc))
-            doomed = {(c.cube.namespace, c.id) for c in checkpoints} - keep
-            self._drop(principal, thread_id, doomed, pool, checkpoints, writes)
-
-    def _delta_ancestors(self, latest: _Stored, members: dict[str, _Stored]) -> list[str]:
-        """Ancestors a DeltaChannel of ``latest`` rebuilds from: back to the nearest one that
-        holds a stored value for every delta channel (see ``get_delta_channel_history``)."""
-        md = self._loads(latest.env["metadata"])
-        need = set((md or {}).get("counters_since_delta_snapshot") or ())
-        out: list[str] = []
-        cur = latest
-        while need and (parent := cur.env.get("parent")) in members:
-            cur = members[parent]
-            out.append(cur.id)
-            for ch in list(need):
-                ref = cur.env["refs"].get(ch)
-                src = members.get(ref[1]) if ref else None
-                entry = src.env["blobs"].get(ch) if src is not None else None
-                if entry is not None and entry[1] is not None:
-                    need.discard(ch)
-        return out
+            self._drop(principal, thread_id, functools.partial(pruned, self.serde))
 
     def purge_expired(self) -> list[str]:
         """Hard-delete the saver principal's expired threads (a thread expires ``ttl`` after
         its last checkpoint). Returns their thread ids."""
         principal = self._own_principal()
-        now = utcnow()
-        newest: dict[tuple[str, ...], MemCube] = {}
-        for c in self._all(principal, ROOT, roles=(CHECKPOINT,)):
-            thread = c.namespace[: len(ROOT) + 1]
-            if thread not in newest or c.created_at > newest[thread].created_at:
-                newest[thread] = c
-        dead = [c for c in newest.values() if not self._alive(c, now)]
+        dead = expired_threads(self._io.all(principal, ROOT, roles=(CHECKPOINT,)), utcnow())
         names = [s.env["thread"] for s in self._decode(principal, dead, {})]
         self._purge_threads(principal, names)
         return names
@@ -1382,6 +858,12 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     # -- async twins ---------------------------------------------------------------------------
     # The vault is synchronous; each async method runs its twin in a worker thread.
 
+    def _list_all(self, config: RunnableConfig | None, **options: Any) -> list[CheckpointTuple]:
+        """:meth:`list` read to the end (the worker thread hands its results over at once)."""
+        return list(self.list(config, **options))
+
+    _alist_all = async_twin(_list_all)
+    aclose = async_twin(close)
     aget_tuple = async_twin(get_tuple)
     aput = async_twin(put)
     aput_writes = async_twin(put_writes)
@@ -1399,8 +881,6 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        items = await asyncio.to_thread(
-            lambda: list(self.list(config, filter=filter, before=before, limit=limit))
-        )
-        for item in items:
+        """Async twin of :meth:`list`: read in a worker thread, then yielded."""
+        for item in await self._alist_all(config, filter=filter, before=before, limit=limit):
             yield item
