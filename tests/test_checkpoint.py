@@ -196,7 +196,7 @@ def test_checkpoints_are_unindexed_checkpoint_cubes(saver: MemCubeSaver, user: s
         k == "checkpoint" and any(t[:2] == "w:" for t in c.tags)
         for c, k in zip(cubes, kinds, strict=True)
     )
-    if saver.vault._journal is not None:
+    if saver.vault.defers:
         # a task's writes ride with the next checkpoint when they are still waiting for the
         # engine as it is put (LangGraph's threads decide the order), else keep their cube
         assert carriers + kinds.count("writes") >= STEPS + 1
@@ -527,7 +527,7 @@ def test_writes_carried_by_the_next_checkpoint_outlive_it(saver: MemCubeSaver) -
     assert saver.get_tuple(c0).pending_writes == [("t0", "a", 0), ("t0", "b", 1)]
     assert saver.get_tuple(c1).pending_writes == expected_c1
     assert [t.pending_writes for t in saver.list(cfg("carry"))][1] == expected_c1
-    if saver.vault._journal is not None:  # c2 is the one cube holding t1's first writes
+    if saver.vault.defers:  # c2 is the one cube holding t1's first writes
         principal = Principal(id=saver.principal.id)
         tagged = saver.vault.list(
             principal,
@@ -753,14 +753,14 @@ def test_reads_see_deferred_puts_without_a_flush(ckpt_vault: MemVault, user: str
         saver._cube_id(user, "deferred", "", "checkpoint", cid),
         saver._cube_id(user, "deferred", "", "writes", cid, "task-1"),
     ]
-    if ckpt_vault._journal is not None:  # an embedded vault defers; ":memory:" writes through
+    if ckpt_vault.defers:  # an embedded vault defers; ":memory:" writes through
         assert ckpt_vault.waiting(user, ids) == set(ids)
     # another saver on the vault, and the vault itself, see them; another principal does not
     other = MemCubeSaver(ckpt_vault, principal=user)
     tup = other.get_tuple(cfg("deferred"))
     assert tup is not None and tup.config["configurable"]["checkpoint_id"] == cid
     assert tup.pending_writes == [("task-1", "x", 1)]
-    assert not ckpt_vault._pending_ids
+    assert ckpt_vault.deferred is None or len(ckpt_vault.deferred) == 0  # the read flushed
     assert MemCubeSaver(ckpt_vault, principal=f"{user}-2").get_tuple(cfg("deferred")) is None
     # a put again of a deferred checkpoint takes the version path, as for a stored one
     config2 = saver.put(cfg("deferred2"), empty_checkpoint(), {"step": 0}, {})
@@ -802,7 +802,7 @@ def test_every_deferred_put_is_audited(ckpt_vault: MemVault, user: str) -> None:
     events = ckpt_vault.audit_log(principal, action="put", limit=1000)
     named = {i for e in events if e.outcome == "ok" for i in e.cube_ids}
     assert checkpoint_ids <= stored <= named
-    if ckpt_vault._journal is not None:
+    if ckpt_vault.defers:
         # tasks 0 and 1 ride with checkpoints 1 and 2; task 2's writes have no next one
         assert stored == checkpoint_ids | {writes_ids[2]}
         assert any(stored <= set(e.cube_ids) for e in events)  # one event for the batch
@@ -820,10 +820,11 @@ def test_deferred_puts_flush_in_batches(tmp_path: Path) -> None:
     with MemVault.open(tmp_path / "vault") as vault:
         for c in cubes:
             vault.put(owner, c, index=False, deferred=True)
-        assert len(vault._pending_ids) == 3  # the first DEFER_BATCH went in as one batch
+        assert vault.deferred is not None
+        assert len(vault.deferred) == 3  # the first DEFER_BATCH went in as one batch
         assert len(read_journal(tmp_path / "vault" / JOURNAL).puts) == 3
         batch = [e for e in vault.audit_log(owner, action="put") if len(e.cube_ids) > 3]
         assert [set(e.cube_ids) for e in batch] == [{c.id for c in cubes[:DEFER_BATCH]}]
         assert vault.count(owner, namespace=("b",)) == len(cubes)  # a read flushes the rest
-        assert not vault._pending_ids
+        assert len(vault.deferred) == 0
         assert read_journal(tmp_path / "vault" / JOURNAL).puts == []

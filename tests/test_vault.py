@@ -687,10 +687,11 @@ def test_deferred_puts_refuse_existing_ids_with_or_without_the_engine(tmp_path) 
     with MemVault.open(path) as vault:
         vault.put(alice, old, index=False)
     with MemVault.open(path) as vault:
-        assert vault._ids is None  # built by the first deferred put
+        assert vault.deferred is not None
+        assert vault.deferred.id_filter is None  # built by the first deferred put
         first = MemCube.from_text("first", namespace=("d",))
         vault.put(alice, first, index=False, deferred=True)
-        assert isinstance(vault._ids, IdFilter)
+        assert isinstance(vault.deferred.id_filter, IdFilter)
         direct = vault.put(alice, MemCube.from_text("direct", namespace=("d",)), index=False)[0]
         chain = [
             MemCube.from_text("v1", namespace=("d",)),
@@ -716,19 +717,82 @@ def test_deferred_puts_refuse_existing_ids_with_or_without_the_engine(tmp_path) 
 
 
 def test_a_vault_with_too_many_points_keeps_asking_the_engine(tmp_path, monkeypatch) -> None:
-    import memos_lc.vault.memvault as vq
+    import memos_lc.vault.deferred
 
     alice = Principal(id="alice")
-    monkeypatch.setattr(vq, "ID_FILTER_MAX", 1)
+    monkeypatch.setattr(memos_lc.vault.deferred, "ID_FILTER_MAX", 1)
     with MemVault.open(tmp_path / "vault") as vault:
         a, b = (MemCube.from_text(t, namespace=("d",)) for t in "ab")
         vault.put(alice, [a, b], index=False)
         vault.put(alice, MemCube.from_text("c", namespace=("d",)), index=False, deferred=True)
-        assert vault._ids is False
+        assert vault.deferred is not None
+        assert vault.deferred.id_filter is False
         with pytest.raises(ConflictError):
             vault.put(
                 alice, MemCube.from_text("x", namespace=("d",), id=a.id), index=False, deferred=True
             )
+
+
+def test_deferred_puts_batch_withdraw_and_cut_the_same_batches_after_a_crash(tmp_path) -> None:
+    """DeferredPuts alone (no engine): what waits, withdrawn cubes leaving their batch (all of
+    a principal's, too), batches of DEFER_BATCH per principal in put order, and a journal
+    read again after a crash mid-flush cutting the same batches, with the same event ids."""
+    from memos_lc.cube import utcnow
+    from memos_lc.vault.deferred import DEFER_BATCH, Batch, DeferredPuts, read_journal
+    from memos_lc.vault.versions import first_version
+
+    alice, bob, carol = (Principal(id=n) for n in ("alice", "bob", "carol"))
+
+    def owned(principal: Principal, n: int) -> list[MemCube]:
+        made = [MemCube.from_text(f"{principal.id} {i}", namespace=("d",)) for i in range(n)]
+        return [first_version(principal, c, utcnow()) for c in made]
+
+    def drained(deferred: DeferredPuts) -> list[Batch]:
+        out = []
+        while (batch := deferred.next_batch()) is not None:
+            out.append(batch)
+            deferred.written(batch)
+        return out
+
+    deferred = DeferredPuts(tmp_path / "withdraw.jsonl", fsync=False)
+    deferred.clear()  # as the vault does at open, once the journal's records are in
+    a, b, c = owned(alice, DEFER_BATCH + 2), owned(bob, 2), owned(carol, 1)
+    assert not deferred.add(alice, a[:3])
+    assert not deferred.add(bob, b)
+    assert not deferred.add(carol, c, withdraw=[c[0].id])  # all of carol's: none waits
+    assert deferred.add(alice, a[3:], withdraw=[a[0].id])  # DEFER_BATCH + 1 wait: one is due
+    assert len(deferred) == DEFER_BATCH + 3 and deferred.due
+    assert a[0].version_id not in deferred and a[1].version_id in deferred
+    assert deferred.waiting(alice, [a[0].id, a[1].id, b[0].id]) == {a[1].id}
+    assert deferred.waiting(carol, [c[0].id]) == set()
+    deferred.add_event("e1", {"action": "get"})
+    batches = drained(deferred)
+    assert [(x.principal, x.cubes) for x in batches] == [
+        (alice, a[1 : DEFER_BATCH + 1]),
+        (alice, a[DEFER_BATCH + 1 :]),
+        (bob, b),
+    ]
+    assert len(deferred) == 0 and deferred.pending and not deferred.due  # the event waits
+    assert deferred.events == [("e1", {"action": "get"})]
+    deferred.events_written(1)
+    assert not deferred.pending
+    deferred.clear()
+    deferred.close()
+    assert read_journal(tmp_path / "withdraw.jsonl") == ([], [])
+
+    path = tmp_path / "crash.jsonl"
+    deferred = DeferredPuts(path, fsync=False)
+    deferred.clear()
+    deferred.add(alice, a[:5])
+    deferred.add(bob, b)
+    deferred.add(alice, a[5:])
+    written = drained(deferred)
+    deferred.close()  # killed before clear(): the journal holds every put
+    reopened = DeferredPuts(path, fsync=False)
+    assert drained(reopened) == written
+    reopened.close()
+    assert [len(x.cubes) for x in written] == [DEFER_BATCH, 2, 2]
+    assert len({x.event_id for x in written}) == 3
 
 
 def test_audit_events_wait_in_the_journal_until_the_next_batch(tmp_path) -> None:

@@ -1,29 +1,45 @@
-"""What a deferred put (``MemVault.put(..., deferred=True)``) stands on, in an embedded vault:
-the journal file that acknowledges it, and the filter of stored ids that lets its existence
-check skip the engine.
+"""Deferred puts (``MemVault.put(..., deferred=True)``) in an embedded vault: what waits for
+the engine and the rules it follows, in :class:`DeferredPuts`, which the vault composes and
+drives under its write lock (the vault alone does the I/O: writing a batch to the engine and
+auditing it). Under it: the journal file that acknowledges a put, and the filter of stored ids
+that lets its existence check skip the engine.
 
 A checkpointer puts a small cube per graph step from LangGraph's background thread while the
 graph runs Python on the main one. There, every call that lets go of the GIL (a ``write()``,
 an engine lookup) hands the interpreter to the other thread and back across cores, which
 costs far more than the call itself: so the journal appends into a memory map, and an id
 the filter has never seen is new without asking the engine.
+
+``JOURNAL``, ``DEFER_BATCH`` and ``ID_FILTER_MAX`` live here; :mod:`memos_lc.vault.memvault`
+(and :mod:`memos_lc.vault.qdrant`) re-export them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import mmap
 import os
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from memos_lc.cube import MemCube
+from memos_lc.cube import MemCube, uuid5_str
 from memos_lc.errors import InvalidCubeError, VaultCorruptError, VaultError
 from memos_lc.governance import Principal
 
+JOURNAL = "journal.jsonl"
+"""File of deferred puts not yet in the engine, in an embedded vault's directory."""
+DEFER_BATCH = 128
+"""Deferred cubes that trigger a flush (an audit event names at most 200 cube ids)."""
+ID_FILTER_MAX = 500_000
+"""Stored points up to which an embedded vault keeps the :class:`IdFilter` that spares a
+deferred put its engine lookup (built at the first deferred put: about 3 s per million)."""
+
 _MAP_BYTES = 1 << 20  # the journal's first mapped size; doubled when a record needs more
+_FLUSH_EVENTS = uuid.UUID("5b0f3d4e-8a61-4c2e-9d7a-2f1e6c8b9a03")  # ids of a flush's events
 
 
 class Journal:
@@ -203,3 +219,158 @@ class IdFilter:
             else:
                 return True
         return False
+
+
+class Batch(NamedTuple):
+    """Deferred cubes of one principal that go to the engine in one upsert, audited by one
+    event of id ``event_id``."""
+
+    principal: Principal
+    cubes: list[MemCube]
+    event_id: str
+
+
+class DeferredPuts:
+    """What an embedded vault acknowledged but has not yet written to its engine, and the
+    rules it follows: deferred cubes by principal (their storage ids: owner, id and version
+    1), audit events, the :class:`Journal` that holds both until the engine does, and the
+    :class:`IdFilter` of stored ids.
+
+    Made at open with the journal's records, which the vault then writes to the engine
+    (:meth:`next_batch` / :meth:`written`, :attr:`events` / :meth:`events_written`) before
+    :meth:`clear` empties the file; only then does it defer. Not thread-safe: its vault
+    calls it under its write lock, and nothing else changes it (read it through
+    ``MemVault.deferred``)."""
+
+    def __init__(self, path: Path, *, fsync: bool) -> None:
+        try:
+            journal = Journal(path, fsync=fsync)
+        except OSError as e:  # replaced by a directory, unreadable...
+            raise VaultCorruptError(f"cannot open the vault's journal: {e}") from None
+        self._journal = journal
+        self._cubes: dict[Principal, list[MemCube]] = {}
+        self._ids: set[str] = set()  # the storage ids of the cubes waiting
+        self._events: list[tuple[str, dict[str, Any]]] = []
+        # stored point ids, once the first deferred put asked (see may_be_stored); False:
+        # too many to keep
+        self._stored: IdFilter | bool | None = None
+        try:
+            journaled = journal.read()  # acknowledged before a crash: to write first
+        except BaseException:
+            journal.close()
+            raise
+        for principal, cubes in journaled.puts:
+            self._batch(principal, cubes)
+        self._events.extend(journaled.events)
+
+    def add(self, principal: Principal, cubes: list[MemCube], withdraw: Sequence[str] = ()) -> bool:
+        """Journal a put (acknowledged from then on), then batch it for the engine, less the
+        principal's waiting cubes named by ``withdraw`` (their records stay in the journal
+        until :meth:`clear`). Whether a batch is due (:data:`DEFER_BATCH` cubes wait)."""
+        self._journal.append(principal, cubes)
+        self._batch(principal, cubes)
+        if dropped := set(withdraw):
+            own = self._cubes[principal]
+            self._ids.difference_update(c.version_id for c in own if c.id in dropped)
+            if kept := [c for c in own if c.id not in dropped]:
+                self._cubes[principal] = kept  # keeps its place: batches go in put order
+            else:
+                del self._cubes[principal]
+        return len(self._ids) >= DEFER_BATCH
+
+    def _batch(self, principal: Principal, cubes: list[MemCube]) -> None:
+        self._cubes.setdefault(principal, []).extend(cubes)
+        self._ids.update(c.version_id for c in cubes)
+
+    def add_event(self, event_id: str, payload: dict[str, Any]) -> None:
+        """Journal an audit event (its stored payload), written with the next batch."""
+        self._journal.append_event(event_id, payload)
+        self._events.append((event_id, payload))
+
+    def __len__(self) -> int:
+        """Cubes waiting for the engine."""
+        return len(self._ids)
+
+    def __contains__(self, point_id: object) -> bool:
+        """Whether a cube of this storage id waits for the engine (it counts as stored)."""
+        return point_id in self._ids
+
+    @property
+    def pending(self) -> bool:
+        """Whether anything (cubes or audit events) waits for the engine."""
+        return bool(self._ids or self._events)
+
+    @property
+    def due(self) -> bool:
+        """Whether a vault call must write what waits first: cubes wait (so that it sees
+        them), or a batch of audit events does."""
+        return bool(self._ids) or len(self._events) >= DEFER_BATCH
+
+    def waiting(self, principal: Principal, ids: Sequence[str]) -> set[str]:
+        """Which of the cube ``ids`` are the principal's, still waiting."""
+        own = self._cubes.get(principal)
+        if not own:
+            return set()
+        wanted = set(ids)
+        return {c.id for c in own if c.id in wanted}
+
+    def next_batch(self) -> Batch | None:
+        """The first :data:`DEFER_BATCH` cubes waiting of one principal, if any. Batches are
+        cut alike when the journal is replayed, so a batch's audit event has the same id
+        then: a crash between the cubes and their event, or after both, leaves exactly one
+        event naming every cube of the batch."""
+        first = next(iter(self._cubes.items()), None)
+        if first is None:
+            return None
+        principal, own = first
+        part = own[:DEFER_BATCH]
+        event_id = uuid5_str(_FLUSH_EVENTS, f"{principal.id}\x1f{part[0].version_id}")
+        return Batch(principal, part, event_id)
+
+    def written(self, batch: Batch) -> None:
+        """``batch`` (the last :meth:`next_batch`) is in the engine: it waits no more."""
+        own = self._cubes[batch.principal]
+        del own[: len(batch.cubes)]
+        if not own:
+            del self._cubes[batch.principal]
+        self._ids.difference_update(c.version_id for c in batch.cubes)
+
+    @property
+    def events(self) -> list[tuple[str, dict[str, Any]]]:
+        """The audit events waiting, as ``(id, stored payload)``, oldest first (a copy)."""
+        return list(self._events)
+
+    def events_written(self, count: int) -> None:
+        """The first ``count`` of :attr:`events` are in the engine."""
+        del self._events[:count]
+
+    def clear(self) -> None:
+        """Empty the journal: only once the engine holds everything it acknowledged."""
+        self._journal.clear()
+
+    @property
+    def id_filter(self) -> IdFilter | bool | None:
+        """The :class:`IdFilter` of stored ids: ``None`` until the first deferred put built it
+        (:meth:`build_id_filter`), ``False`` when there were more than
+        :data:`ID_FILTER_MAX` then (every put asks the engine)."""
+        return self._stored
+
+    def build_id_filter(self, stored: int, point_ids: Callable[[], Iterable[str]]) -> None:
+        """Build the filter from the ``stored`` ids ``point_ids()`` lists (when at most
+        :data:`ID_FILTER_MAX`) and the ids waiting. From then on every new id a put writes
+        must pass :meth:`may_be_stored`, so the filter sees it."""
+        self._stored = stored <= ID_FILTER_MAX and IdFilter(
+            itertools.chain(point_ids(), self._ids),
+            capacity=max(2 * (stored + len(self._ids)), 1 << 16),
+        )
+
+    def may_be_stored(self, point_ids: list[str]) -> list[str]:
+        """Those of new ``point_ids``, about to be written, that the engine may already hold
+        (all of them without a filter), adding them to the filter: added before the write,
+        at worst a false maybe."""
+        if isinstance(self._stored, IdFilter):
+            return [i for i in point_ids if self._stored.add(i)]
+        return point_ids
+
+    def close(self) -> None:
+        self._journal.close()

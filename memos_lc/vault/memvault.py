@@ -14,6 +14,10 @@ Qdrant, under payload filters for access, namespace prefix, kind, type, status, 
 and time. Every call takes the acting principal (a :class:`~memos_lc.governance.Principal`,
 or its id: ``"alice"`` is ``Principal(id="alice")``, without roles) and is audited.
 
+Deferred puts (``put(deferred=True)``) wait in a :class:`~memos_lc.vault.deferred.DeferredPuts`
+(their journal, batches and rules); the vault only writes them to the engine. ``JOURNAL``,
+``DEFER_BATCH`` and ``ID_FILTER_MAX`` moved there with it and are re-exported here.
+
 Example:
     .. code-block:: python
 
@@ -30,12 +34,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import itertools
+import functools
 import math
 import os
 import tempfile
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -52,7 +55,6 @@ from memos_lc.cube import (
     ScoredCube,
     Usage,
     utcnow,
-    uuid5_str,
     validate_namespace,
 )
 from memos_lc.embeddings import (
@@ -70,7 +72,6 @@ from memos_lc.errors import (
     InvalidInputError,
     PermissionDeniedError,
     VaultConfigError,
-    VaultCorruptError,
     VersionNotFoundError,
 )
 from memos_lc.governance import (
@@ -88,7 +89,9 @@ from memos_lc.governance import (
 from memos_lc.vault.audit import audited_call
 from memos_lc.vault.audit import read_log as read_audit_log
 from memos_lc.vault.blobs import BlobStore
-from memos_lc.vault.deferred import IdFilter, Journal
+from memos_lc.vault.deferred import DEFER_BATCH as DEFER_BATCH
+from memos_lc.vault.deferred import ID_FILTER_MAX as ID_FILTER_MAX
+from memos_lc.vault.deferred import JOURNAL, DeferredPuts
 from memos_lc.vault.drivers import (
     ClientDriver,
     CollectionSpec,
@@ -128,15 +131,7 @@ from memos_lc.vault.versions import first_version, linked_history, with_owner
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
-_FLUSH_EVENTS = uuid.UUID("5b0f3d4e-8a61-4c2e-9d7a-2f1e6c8b9a03")  # ids of a flush's events
 ENV_VAULT = "MEMOS_LC_VAULT"
-JOURNAL = "journal.jsonl"
-"""File of deferred puts not yet in the engine, in an embedded vault's directory."""
-DEFER_BATCH = 128
-"""Deferred cubes that trigger a flush (an audit event names at most 200 cube ids)."""
-ID_FILTER_MAX = 500_000
-"""Stored points up to which an embedded vault keeps the :class:`IdFilter` that spares a
-deferred put its engine lookup (built at the first deferred put: about 3 s per million)."""
 
 # Fields a caller may change with update(); the rest is maintained by the vault.
 _UPDATABLE = {*CONTENT_FIELDS, "access"}
@@ -205,78 +200,59 @@ class MemVault:
         driver.ensure_collection(AUDIT, CollectionSpec(None, False, AUDIT_INDEXES))
         driver.ensure_collection(GRANTS, CollectionSpec(None, False, GRANT_INDEXES))
         # Deferred puts (see put(deferred=True)): acknowledged cubes not yet in the engine,
-        # by principal, kept in the journal until flushed. Only an embedded vault defers: its
-        # directory holds the journal next to the engine's WAL and only this process reads
-        # it. A server is shared, and ":memory:" is served as well by writing through.
-        self._pending: dict[Principal, list[MemCube]] = {}
-        self._pending_ids: set[str] = set()  # their storage ids (owner, id and version 1)
-        # Audit events likewise (journaled, written with the next batch): a read then costs
-        # no engine write. audit_log() writes them first.
-        self._pending_events: list[tuple[str, dict[str, Any]]] = []
-        # set once replayed: until then the vault writes through (audit events included),
-        # never appending to a journal that still holds records
-        self._journal: Journal | None = None
-        # Point ids stored, once a deferred put asked (see _check_new); False: too many
-        self._ids: IdFilter | bool | None = None
+        # and audit events likewise (a read then costs no engine write), kept in the journal
+        # until flushed. Only an embedded vault defers: its directory holds the journal next
+        # to the engine's WAL and only this process reads it. A server is shared, and
+        # ":memory:" is served as well by writing through. Set once the journal is replayed:
+        # until then the vault writes through (audit events included).
+        self._deferred: DeferredPuts | None = None
         caps = driver.capabilities
         if caps.directory is not None:
+            deferred = DeferredPuts(caps.directory / JOURNAL, fsync=caps.fsync)
             try:
-                journal = Journal(caps.directory / JOURNAL, fsync=caps.fsync)
-            except OSError as e:  # replaced by a directory, unreadable...
-                raise VaultCorruptError(f"cannot open the vault's journal: {e}") from None
-            try:
-                self._replay(journal)
+                self._write_deferred(deferred, replay=True)  # acknowledged before a crash
             except BaseException:
-                journal.close()
+                deferred.close()
                 raise
-            self._journal = journal
-
-    def _replay(self, journal: Journal) -> None:
-        """Move what the journal holds into the engine (acknowledged before a crash)."""
-        journaled = journal.read()
-        for principal, cubes in journaled.puts:
-            self._pending.setdefault(principal, []).extend(cubes)
-            self._pending_ids.update(c.version_id for c in cubes)
-        self._pending_events.extend(journaled.events)
-        self._flush(replay=True)
-        journal.clear()  # also drops a torn record
+            self._deferred = deferred
 
     def flush(self) -> None:
         """Write deferred cubes into the engine: one upsert and one audit event (naming the
         cube ids) per principal and up to :data:`DEFER_BATCH` cubes, then the audit events
         waiting (one upsert). Every other vault call does this first when cubes wait, so
         reads always see acknowledged puts."""
-        self._flush(replay=False)
+        deferred = self._deferred
+        if deferred is not None and deferred.pending:
+            self._write_deferred(deferred, replay=False)
 
-    def _flush(self, *, replay: bool) -> None:
-        if not self._pending_ids and not self._pending_events:
-            return
+    def _write_deferred(self, deferred: DeferredPuts, *, replay: bool) -> None:
+        """Write what ``deferred`` holds into the engine, then empty its journal (at open,
+        ``replay``: what it held then, some of which may be in already)."""
         with self._write_lock:
-            for principal in list(self._pending):
-                cubes = self._pending[principal]
-                for start in range(0, len(cubes), DEFER_BATCH):
-                    part = cubes[start : start + DEFER_BATCH]
-                    # A replay splits the journal into the same batches, so a batch's event
-                    # has the same id: a crash between the cubes and their event, or after
-                    # both, leaves exactly one event naming every cube of the batch.
-                    event_id = uuid5_str(_FLUSH_EVENTS, f"{principal.id}\x1f{part[0].version_id}")
-                    with self._audited(
-                        principal, "put", part[0].namespace, flush=False, event_id=event_id
-                    ) as ids:
-                        ids.extend(c.id for c in part)
-                        if replay:  # some may be in already, flushed before the crash
-                            there = self.driver.retrieve(CUBES, [c.version_id for c in part])
-                            done = {(p.payload["owner"], p.payload["cube_id"]) for p in there}
-                            part = [c for c in part if (c.access.owner, c.id) not in done]
-                        # otherwise none is: puts check the engine and waiting ids alike
-                        self.driver.upsert(CUBES, [self._point(c, None, True) for c in part])
-                del self._pending[principal]
-                self._pending_ids.difference_update(c.version_id for c in cubes)
-            if events := self._pending_events:  # with the batches' own events, just recorded
+            while (batch := deferred.next_batch()) is not None:
+                part = batch.cubes
+                with self._audited(
+                    batch.principal, "put", part[0].namespace, flush=False, event_id=batch.event_id
+                ) as ids:
+                    ids.extend(c.id for c in part)
+                    if replay:  # some may be in already, flushed before the crash
+                        there = self.driver.retrieve(CUBES, [c.version_id for c in part])
+                        done = {(p.payload["owner"], p.payload["cube_id"]) for p in there}
+                        part = [c for c in part if (c.access.owner, c.id) not in done]
+                    # otherwise none is: puts check the engine and waiting ids alike
+                    self.driver.upsert(CUBES, [self._point(c, None, True) for c in part])
+                deferred.written(batch)
+            if events := deferred.events:  # with the batches' own events, just recorded
                 self.driver.upsert(AUDIT, [StoredPoint(id=i, payload=p) for i, p in events])
-                self._pending_events = []
-            if self._journal is not None:
-                self._journal.clear()
+                deferred.events_written(len(events))
+            deferred.clear()  # also drops a torn record, at open
+
+    @property
+    def deferred(self) -> DeferredPuts | None:
+        """What deferred puts left waiting for the engine (see ``put(deferred=True)``), for
+        inspection: ``None`` where puts write through (:attr:`defers` is false). The vault
+        alone changes it, under its write lock."""
+        return self._deferred
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -374,8 +350,8 @@ class MemVault:
             with contextlib.suppress(Exception):
                 self.driver.flush()
             self.driver.close()
-            if self._journal is not None:
-                self._journal.close()
+            if self._deferred is not None:
+                self._deferred.close()
             if self._scratch_blobs is not None:
                 self._scratch_blobs.cleanup()
 
@@ -408,12 +384,11 @@ class MemVault:
 
     def _record(self, event: AuditEvent) -> None:
         payload = audit_payload(event)
-        if self._journal is None:
+        if self._deferred is None:
             self.driver.upsert(AUDIT, [StoredPoint(id=event.id, payload=payload)])
             return
         with self._write_lock:  # journaled: written to the engine with the next batch
-            self._journal.append_event(event.id, payload)
-            self._pending_events.append((event.id, payload))
+            self._deferred.add_event(event.id, payload)
 
     def audited(
         self, principal: Principal | str, action: str, namespace: Sequence[str] | None = None
@@ -440,7 +415,7 @@ class MemVault:
             raise InvalidInputError(
                 f"principal must be a memos_lc.Principal, got {type(principal).__name__}"
             )
-        if flush and (self._pending_ids or len(self._pending_events) >= DEFER_BATCH):
+        if flush and self._deferred is not None and self._deferred.due:
             self.flush()
         return audited_call(
             self._record, principal, action, namespace, record_ok=record_ok, event_id=event_id
@@ -732,7 +707,12 @@ class MemVault:
             with self._write_lock:
                 self._check_new(stored, deferred=defer)
                 if defer:
-                    self._defer(principal, stored, withdraw)
+                    assert self._deferred is not None
+                    if self._deferred.add(principal, stored, withdraw):  # acknowledged
+                        # whatever the flush meets: what fails stays waiting, and the next
+                        # call's flush raises it
+                        with contextlib.suppress(Exception):
+                            self.flush()
                 else:
                     self.driver.upsert(
                         CUBES,
@@ -760,60 +740,38 @@ class MemVault:
             return [check_vector(v, self.dims) for v in vectors]
         return list(self._embed([c.text for c in cubes]))
 
-    def _defer(self, principal: Principal, cubes: list[MemCube], withdraw: Sequence[str]) -> None:
-        """Journal a deferred put (under the write lock), then batch it for the engine."""
-        assert self._journal is not None
-        self._journal.append(principal, cubes)  # acknowledged from here on
-        self._pending.setdefault(principal, []).extend(cubes)
-        self._pending_ids.update(c.version_id for c in cubes)
-        if dropped := set(withdraw):
-            own = self._pending[principal]
-            gone = {c.version_id for c in own if c.id in dropped}
-            self._pending_ids.difference_update(gone)
-            self._pending[principal] = [c for c in own if c.id not in dropped]
-        if len(self._pending_ids) >= DEFER_BATCH:
-            # the put is acknowledged (journaled) whatever the flush meets; what fails stays
-            # pending and the next call's flush raises it
-            with contextlib.suppress(Exception):
-                self.flush()
-
     @property
     def defers(self) -> bool:
         """Whether ``put(deferred=True)`` defers here (an embedded vault, with its journal)
         rather than writing through (a server, ``":memory:"``)."""
-        return self._journal is not None
+        return self._deferred is not None
 
     def waiting(self, principal: Principal | str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are the principal's deferred puts still waiting for the engine
         (see ``put(deferred=True)``). Not audited: it reads only what the principal wrote."""
         principal = as_principal(principal)
+        if self._deferred is None:
+            return set()
         with self._write_lock:
-            own = self._pending.get(principal)
-            if not own:
-                return set()
-            wanted = set(ids)
-            return {c.id for c in own if c.id in wanted}
+            return self._deferred.waiting(principal, ids)
 
     def _check_new(self, cubes: Sequence[MemCube], *, deferred: bool = False) -> None:
         """Raise :class:`ConflictError` if any of ``cubes`` exists, deferred or stored (under
         the write lock: a deferred cube counts as stored), as its owner's: the storage id of
         version 1 names the owner, so another owner's cube with the same id never conflicts.
-        The engine is asked only about ids the :class:`IdFilter` may have seen, once a
-        deferred put built it (a deferred put runs on a checkpointer's background thread,
-        where an engine call is dear)."""
+        The engine is asked only about ids the :class:`~memos_lc.vault.deferred.IdFilter` may
+        have seen, once a deferred put built it (a deferred put runs on a checkpointer's
+        background thread, where an engine call is dear)."""
         ids = [c.version_id for c in cubes]  # version 1: a cube that exists has it
-        for c, point_id in zip(cubes, ids, strict=True):
-            if point_id in self._pending_ids:
-                raise ConflictError(f"cube {c.id} already exists; use update()")
-        if deferred and self._ids is None and self.driver.capabilities.lists_ids:
-            stored = self.driver.count(CUBES, filter=None)
-            waiting = [c.version_id for own in self._pending.values() for c in own]
-            self._ids = stored <= ID_FILTER_MAX and IdFilter(
-                itertools.chain(self.driver.point_ids(CUBES), waiting),
-                capacity=max(2 * (stored + len(waiting)), 1 << 16),
-            )
-        if isinstance(self._ids, IdFilter):  # added before the write: at worst a false maybe
-            ids = [i for i in ids if self._ids.add(i)]
+        waiting = self._deferred
+        if waiting is not None:
+            for c, point_id in zip(cubes, ids, strict=True):
+                if point_id in waiting:
+                    raise ConflictError(f"cube {c.id} already exists; use update()")
+            if deferred and waiting.id_filter is None and self.driver.capabilities.lists_ids:
+                stored = self.driver.count(CUBES, filter=None)
+                waiting.build_id_filter(stored, functools.partial(self.driver.point_ids, CUBES))
+            ids = waiting.may_be_stored(ids)
         existing = self.driver.retrieve(CUBES, ids) if ids else []
         if existing:
             raise ConflictError(
