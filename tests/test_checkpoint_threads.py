@@ -11,8 +11,8 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from memos_lc.checkpoint import codec, threads
+from memos_lc.checkpoint.codec import CheckpointKey, Stored, carried
 from memos_lc.checkpoint.cubes import envelope_cubes
-from memos_lc.checkpoint.threads import Stored
 from memos_lc.cube import utcnow
 
 SERDE = JsonPlusSerializer(pickle_fallback=False)
@@ -84,7 +84,7 @@ def entry(idx: int, channel: str, value: Any, task: str) -> list[Any]:
     return [idx, channel, *codec.dump_value(SERDE, value), f"~p, {task}"]
 
 
-def keys(*stored: Stored) -> set[threads.CheckpointKey]:
+def keys(*stored: Stored) -> set[CheckpointKey]:
     return {s.key for s in stored}
 
 
@@ -208,7 +208,7 @@ def test_records_split_by_kind_and_carried_writes_read_as_writes() -> None:
     c2 = checkpoint("c02", "c01", carried={"t1": [entry(0, "a", 7, "t1")]})
     w1 = writes("c01", "t0", [entry(0, "a", 1, "t0")])
     assert threads.split_kinds([w1, c1, c2]) == ([c1, c2], [w1])
-    (back,) = threads.carried(c2)
+    (back,) = carried(c2)
     assert back.id == "c01" and back.env["task"] == "t1" and back.env["carried"] is True
     assert back.cube is c2.cube
-    assert threads.carried(c1) == []
+    assert carried(c1) == []

@@ -54,6 +54,9 @@ from memos_lc.cube import (
 from memos_lc.errors import InvalidInputError, VaultCorruptError
 
 __all__ = [
+    "CheckpointKey",
+    "Stored",
+    "carried",
     "CHECKPOINT",
     "CHUNK",
     "CHUNK_CHARS",
@@ -313,6 +316,35 @@ def carried_writes(env: Mapping[str, Any]) -> list[dict[str, Any]]:
         }
         for task, entries in env.get("carried_writes") or ()
     ]
+
+
+CheckpointKey = tuple[tuple[str, ...], str]
+"""A checkpoint of a thread: ``(cube namespace, checkpoint id)``."""
+
+
+class Stored:
+    """A decoded cube of the saver: the cube and its envelope (see
+    :mod:`memos_lc.checkpoint.codec`)."""
+
+    __slots__ = ("cube", "env")
+
+    def __init__(self, cube: MemCube, env: dict[str, Any]) -> None:
+        self.cube = cube
+        self.env = env
+
+    @property
+    def id(self) -> str:
+        return self.env["id"]
+
+    @property
+    def key(self) -> CheckpointKey:
+        return (self.cube.namespace, self.env["id"])
+
+
+def carried(checkpoint: Stored) -> list[Stored]:
+    """The parent's pending writes a checkpoint carries (``carried_writes``), as the writes
+    records the readers expect."""
+    return [Stored(checkpoint.cube, env) for env in carried_writes(checkpoint.env)]
 
 
 def pending_writes(

@@ -20,6 +20,7 @@ from memos_lc.checkpoint.codec import (
     CHECKPOINT,
     ROOT,
     WRITES,
+    Stored,
     chunk_ids,
     cube_id,
     cubes_for,
@@ -28,7 +29,6 @@ from memos_lc.checkpoint.codec import (
     thread_namespace,
 )
 from memos_lc.checkpoint.reads import checkpoint_filter
-from memos_lc.checkpoint.threads import Stored
 from memos_lc.cube import MemCube
 from memos_lc.errors import ConflictError
 from memos_lc.governance import Principal

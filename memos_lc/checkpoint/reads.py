@@ -23,6 +23,9 @@ from memos_lc.checkpoint.codec import (
     CHECKPOINT,
     ROOT,
     CheckpointConfigError,
+    CheckpointKey,
+    Stored,
+    carried,
     config_str,
     kind_of,
     load_value,
@@ -30,7 +33,6 @@ from memos_lc.checkpoint.codec import (
     tag,
     thread_namespace,
 )
-from memos_lc.checkpoint.threads import CheckpointKey, Stored, carried
 from memos_lc.cube import MemCube, MemoryType
 from memos_lc.vault import CubeFilter
 

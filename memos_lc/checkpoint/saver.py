@@ -76,6 +76,8 @@ from memos_lc.checkpoint.codec import (
     ROOT,
     WRITES,
     CheckpointConfigError,
+    CheckpointKey,
+    Stored,
     blob_refs,
     checkpoint_envelope,
     config_str,
@@ -102,8 +104,6 @@ from memos_lc.checkpoint.reads import (
     thread_of,
 )
 from memos_lc.checkpoint.threads import (
-    CheckpointKey,
-    Stored,
     copied,
     created_by_runs,
     expired_threads,

@@ -20,7 +20,9 @@ from memos_lc.checkpoint.codec import (
     CHECKPOINT,
     ROOT,
     WRITES,
-    carried_writes,
+    CheckpointKey,
+    Stored,
+    carried,
     chunk_ids,
     kind_of,
     load_value,
@@ -28,10 +30,7 @@ from memos_lc.checkpoint.codec import (
 from memos_lc.cube import MemCube
 
 __all__ = [
-    "CheckpointKey",
     "Drop",
-    "Stored",
-    "carried",
     "copied",
     "created_by_runs",
     "delta_ancestors",
@@ -42,34 +41,6 @@ __all__ = [
     "pruned",
     "split_kinds",
 ]
-
-CheckpointKey = tuple[tuple[str, ...], str]
-"""A checkpoint of a thread: ``(cube namespace, checkpoint id)``."""
-
-
-class Stored:
-    """A decoded cube of the saver: the cube and its envelope (see
-    :mod:`memos_lc.checkpoint.codec`)."""
-
-    __slots__ = ("cube", "env")
-
-    def __init__(self, cube: MemCube, env: dict[str, Any]) -> None:
-        self.cube = cube
-        self.env = env
-
-    @property
-    def id(self) -> str:
-        return self.env["id"]
-
-    @property
-    def key(self) -> CheckpointKey:
-        return (self.cube.namespace, self.env["id"])
-
-
-def carried(checkpoint: Stored) -> list[Stored]:
-    """The parent's pending writes a checkpoint carries (``carried_writes``), as the writes
-    records the readers expect."""
-    return [Stored(checkpoint.cube, env) for env in carried_writes(checkpoint.env)]
 
 
 def split_kinds(decoded: Iterable[Stored]) -> tuple[list[Stored], list[Stored]]:
