@@ -42,7 +42,6 @@ Example ``langgraph.json``:
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import threading
@@ -80,6 +79,7 @@ class UserContext(TypedDict, total=False):
 _guard = threading.Lock()
 _shared: MemVault | None = None
 _users = 0
+_models: dict[MemVault | None, ChatMemOS] = {}  # see answering_model
 
 
 def _acquire() -> MemVault:
@@ -96,6 +96,7 @@ def _release() -> None:
     with _guard:
         _users -= 1
         if _users == 0 and _shared is not None:
+            _models.pop(_shared, None)
             _shared.close()
             _shared = None
 
@@ -176,15 +177,20 @@ class ServerStore(MemCubeStore):
         return Principal(as_principal(user.identity).id)
 
 
-@functools.cache
 def answering_model(vault: MemVault | None) -> ChatMemOS:
     """The chat model the served graphs answer with (``graphs/memory_chat.py``) and promote
     memory for (``graphs/consolidation.py``: activation and adapter cubes for these weights),
     one per vault, so a server holds one of it. Its weights load on first use, not when the
-    server imports the graphs; the vault lets it read the cubes the scheduler places."""
+    server imports the graphs; the vault lets it read the cubes the scheduler places. The
+    server's vault takes its model with it when it closes (a model kept for a closed vault
+    would read nothing and keep the vault alive)."""
     from memos_lc.chat_models import ChatMemOS
 
-    return ChatMemOS(max_new_tokens=96, vault=vault)
+    with _guard:
+        model = _models.get(vault)
+        if model is None:
+            model = _models[vault] = ChatMemOS(max_new_tokens=96, vault=vault)
+        return model
 
 
 @asynccontextmanager

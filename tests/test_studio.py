@@ -294,3 +294,29 @@ def test_memory_chat_turn_shows_placement_and_first_token(tmp_path: Path) -> Non
     assert placed[memory.id]["components"]["relevance"] > 0
     trace = out["memory_trace"]
     assert trace["ttft_ms"] > 0 and trace["activation_used"] is False and trace["output_tokens"]
+
+
+async def test_the_answering_model_goes_with_the_servers_vault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One answering model per vault while the server holds it; a closed vault's model is
+    dropped with it (kept, it would hold the closed vault alive), and the next server start
+    answers over the vault it opens."""
+    import gc
+    import weakref
+
+    from memos_lc import studio
+    from memos_lc.vault.memvault import ENV_VAULT
+
+    monkeypatch.setenv(ENV_VAULT, str(tmp_path / "vault"))
+    monkeypatch.setenv("MEMOS_LC_PRINCIPAL", "studio")
+    async with studio.store() as store:
+        first = studio.answering_model(store.vault)
+        assert studio.answering_model(store.vault) is first
+        closed = weakref.ref(store.vault)
+    del store, first
+    gc.collect()
+    assert closed() is None
+    async with studio.store() as store:
+        again = studio.answering_model(store.vault)
+        assert again.vault is store.vault
