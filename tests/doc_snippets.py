@@ -1,4 +1,5 @@
-"""The code blocks of README.md and docs/, and a runner that runs them as a reader would.
+"""The code blocks of README.md and docs/, and a runner that runs them (and the cookbook's
+scripts) as a reader would.
 
 A page's ``python`` and ``bash`` blocks run in the order they appear, in a new empty
 directory that is also where the embedded vault defaults to (``$MEMOS_LC_VAULT``): the
@@ -11,9 +12,13 @@ preceded by ``<!-- not run: REASON -->``; it is still parsed (``bash -n`` or ``c
 ``json``, ``toml`` and ``yaml`` blocks are parsed. Blocks of any other language (``text``,
 the layout tree) are prose.
 
+A page may also be a Python script (``cookbook/*.py``): it is one block, run as
+``python SCRIPT VAULT_DIR`` would run it (``runpy``, ``__name__ == "__main__"``), with a vault
+directory in the page's new directory.
+
 Run as a script (``python tests/doc_snippets.py RESULTS.json PAGE...``) it runs the pages'
-blocks and writes one result per block; ``tests/test_docs.py`` runs it once, in one process,
-so the models load once for every page.
+blocks and writes one result per block. :func:`run_pages` deals pages to two such runners
+side by side (the machine's two cores), so each model loads once per runner, not per page.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import io
 import json
 import os
 import re
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -66,8 +72,10 @@ def pages(root: Path = ROOT) -> list[Path]:
 
 
 def snippets(page: Path, root: Path = ROOT) -> list[Snippet]:
-    """The fenced code blocks of ``page``, in order."""
+    """The fenced code blocks of ``page``, in order (a ``.py`` script: one block, itself)."""
     text = page.read_text(encoding="utf-8")
+    if page.suffix == ".py":
+        return [Snippet(str(page.relative_to(root)), 1, "python", text, None)]
     found = []
     for m in _FENCE.finditer(text):
         indent = len(m["indent"])
@@ -100,7 +108,10 @@ def _run_page(blocks: list[Snippet], venv_bin: Path) -> list[dict[str, object]]:
                 out = io.StringIO()
                 start = time.perf_counter()
                 try:
-                    if block.lang == "python":
+                    if block.page.endswith(".py"):
+                        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                            _run_script(ROOT / block.page, Path(tmp) / "vault")
+                    elif block.lang == "python":
                         code = compile(block.code, block.id, "exec")
                         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
                             exec(code, namespace)
@@ -134,6 +145,90 @@ def _run_page(blocks: list[Snippet], venv_bin: Path) -> list[dict[str, object]]:
             os.environ.clear()
             os.environ.update(saved_env)
     return results
+
+
+def _run_script(script: Path, vault: Path) -> None:
+    """Run ``script`` as ``python SCRIPT VAULT`` would; ``sys.exit(0)`` is a success."""
+    saved_argv = sys.argv
+    sys.argv = [str(script), str(vault)]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            raise
+    finally:
+        sys.argv = saved_argv
+
+
+# What a page costs to run, in rough seconds on one core of CI's machine: a python block
+# (imports are shared within a runner), a shell command (a new process importing the stack),
+# one that embeds (it loads the MiniLM first) or loads the chat model (de-quantizing the GGUF),
+# and training a LoRA adapter (a few steps).
+_BLOCK_S, _COMMAND_S, _EMBED_S, _CHAT_S, _TRAIN_S = 2, 1, 5, 20, 30
+_USES_CHAT = re.compile(r"\b(ChatMemOS|load_causal_lm|consolidate_to_adapter)\(")
+_TRAINS = re.compile(r"\bconsolidate_to_adapter\(")
+_EMBEDS = re.compile(r"^memos-lc\b.*\b(add|search|update|import)\b")
+_LOADS_CHAT = re.compile(r"^memos-lc\b.*\b(fingerprint|demo)\b")
+
+
+def _cost(page: Path) -> tuple[int, bool]:
+    """(rough seconds to run ``page``'s blocks, whether they load the chat model in the
+    runner); the load itself is counted once per runner, by :func:`deal`."""
+    seconds, chat = 0, False
+    for block in snippets(page):
+        if block.lang not in RUN or block.not_run is not None:
+            continue
+        if block.lang == "python":
+            seconds += _BLOCK_S + (_TRAIN_S if _TRAINS.search(block.code) else 0)
+            chat = chat or bool(_USES_CHAT.search(block.code))
+            continue
+        lines = block.code.splitlines()
+        for prev, line in zip(["", *lines], lines, strict=False):
+            line = line.split("#", 1)[0].strip()
+            if not line or prev.rstrip().endswith("\\"):
+                continue  # a comment, or the rest of the command above
+            seconds += _COMMAND_S
+            seconds += _EMBED_S if _EMBEDS.search(line) else 0
+            seconds += _CHAT_S if _LOADS_CHAT.search(line) else 0
+    return seconds, chat
+
+
+def deal(pages_: list[Path], workers: int) -> list[list[Path]]:
+    """``pages_`` dealt to ``workers`` runners, the costliest first, each to the runner it
+    adds the least to (a page that loads the chat model adds the load only to a runner that
+    has not loaded it yet); within a runner the pages keep their given order."""
+    costs = {p: _cost(p) for p in pages_}
+    shares: list[list[Path]] = [[] for _ in range(workers)]
+    loads, has_chat = [0] * workers, [False] * workers
+    for page in sorted(pages_, key=lambda p: -(costs[p][0] + _CHAT_S * costs[p][1])):
+        seconds, chat = costs[page]
+        added = [seconds + (_CHAT_S if chat and not has_chat[i] else 0) for i in range(workers)]
+        i = min(range(workers), key=lambda i: (loads[i] + added[i], i))
+        shares[i].append(page)
+        loads[i] += added[i]
+        has_chat[i] = has_chat[i] or chat
+    return [sorted(share, key=pages_.index) for share in shares if share]
+
+
+def run_pages(
+    pages_: list[Path], tmp: Path, workers: int = 2, timeout: float = 900
+) -> dict[str, dict[str, object]]:
+    """Every runnable block's result by :attr:`Snippet.id`, from ``workers`` runner processes
+    side by side (each runs its pages one after another, the models loaded once)."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    # torch's default is a thread per core in each runner: the runners would share every
+    # core, and a thread waiting for its descheduled sibling stalls each op (measured on
+    # the cookbook's runners: 94 s with the default, 74 s with one thread each)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    env.pop("MEMOS_LC_PRINCIPAL", None)  # a snippet names its principal, or shows the error
+    outs, procs = [], []
+    for i, share in enumerate(deal(pages_, workers)):
+        outs.append(tmp / f"results-{i}.json")
+        args = [sys.executable, __file__, str(outs[-1]), *map(str, share)]
+        procs.append(subprocess.Popen(args, env=env, cwd=ROOT))
+    for proc in procs:
+        assert proc.wait(timeout=timeout) == 0
+    return {r["id"]: r for out in outs for r in json.loads(out.read_text())}
 
 
 def main(argv: list[str]) -> int:

@@ -1,15 +1,18 @@
-"""Every cookbook script runs offline on the bundled models and shows what it promises."""
+"""Every cookbook script runs offline on the bundled models and shows what it promises.
+
+The scripts run as ``python SCRIPT VAULT_DIR`` would, in two runner processes side by side
+(``tests/doc_snippets.py``, as the docs' blocks do), so each model loads once per runner
+instead of once per script."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from doc_snippets import ROOT, run_pages
 
-COOKBOOK = Path(__file__).resolve().parent.parent / "cookbook"
+COOKBOOK = ROOT / "cookbook"
+SCRIPTS = sorted(COOKBOOK.glob("*.py"))
 EXPECTED = {
     "activation_memory.py": [
         "compiled once: True",
@@ -66,16 +69,16 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("script", sorted(COOKBOOK.glob("*.py")), ids=lambda p: p.name)
-def test_cookbook_script_runs(script: Path, tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "vault")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip()
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    return run_pages(SCRIPTS, tmp_path_factory.mktemp("cookbook"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_cookbook_script_runs(script: Path, results: dict[str, dict[str, object]]) -> None:
+    result = results[f"{script.relative_to(ROOT)}:1"]
+    output = str(result.get("output", ""))
+    assert result["ok"], f"{script.name} failed:\n{result['error']}\n{output[-2000:]}"
+    assert output.strip()
     for expected in EXPECTED.get(script.name, []):
-        assert expected in out.stdout
+        assert expected in output, f"{script.name}: {expected!r} not in\n{output[-2000:]}"

@@ -1,8 +1,9 @@
 """The README and the docs site: every code block runs (or parses, with a stated reason why
 it cannot run here), the README stays a first read, and the site builds with ``--strict``.
 
-The blocks run in one subprocess (``tests/doc_snippets.py``), page by page in new
-directories, so a snippet can never silently break again and the models load once."""
+The blocks run in two subprocesses side by side (``tests/doc_snippets.py``), page by page in
+new directories, so a snippet can never silently break again and the models load once per
+subprocess."""
 
 from __future__ import annotations
 
@@ -15,49 +16,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from doc_snippets import PARSED, ROOT, RUN, Snippet, pages, snippets
+from doc_snippets import PARSED, ROOT, RUN, Snippet, pages, run_pages, snippets
 
 ALL = [s for page in pages() for s in snippets(page)]
 RUNNABLE = [s for s in ALL if s.lang in RUN and s.not_run is None]
 README_MAX_LINES = 250
 
 
-def _shares(workers: int) -> list[list[Path]]:
-    """The pages dealt to ``workers`` runners, the heaviest first. The weight is a rough
-    cost: a shell command is a new process that imports the stack (most of the run's time,
-    on one core), a Python block about four of them (it may load a model)."""
-    weight = {
-        p: sum(
-            s.code.count("\n") if s.lang == "bash" else 4
-            for s in snippets(p)
-            if s.lang in RUN and s.not_run is None
-        )
-        for p in pages()
-    }
-    shares: list[list[Path]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    for page in sorted(weight, key=lambda p: (-weight[p], str(p))):
-        i = loads.index(min(loads))
-        shares[i].append(page)
-        loads[i] += weight[page] + 1
-    return shares
-
-
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
     """Every block's result, from two runners side by side (the machine's two cores)."""
-    tmp = tmp_path_factory.mktemp("docs")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    env.pop("MEMOS_LC_PRINCIPAL", None)  # a snippet names its principal, or shows the error
-    runner = str(ROOT / "tests" / "doc_snippets.py")
-    outs, procs = [], []
-    for i, share in enumerate(_shares(2)):
-        outs.append(tmp / f"results-{i}.json")
-        args = [sys.executable, runner, str(outs[-1]), *map(str, share)]
-        procs.append(subprocess.Popen(args, env=env, cwd=ROOT))
-    for proc in procs:
-        assert proc.wait(timeout=900) == 0
-    return {r["id"]: r for out in outs for r in json.loads(out.read_text())}
+    return run_pages(pages(), tmp_path_factory.mktemp("docs"))
 
 
 @pytest.mark.parametrize("snippet", RUNNABLE, ids=lambda s: s.id)

@@ -24,7 +24,7 @@ from memos_lc.constrained import (
 )
 from memos_lc.errors import InvalidInputError
 from memos_lc.models import LocalLM, load_causal_lm
-from memos_lc.reader import MemoryExtraction, MemReader, ReaderFallbackWarning
+from memos_lc.reader import MemReader, ReaderFallbackWarning
 
 
 class Person(BaseModel):
@@ -187,12 +187,8 @@ def test_reader_fine_mode_parses_every_batch(lm: LocalLM) -> None:
     ]
     chat = ChatMemOS(local_model=lm, max_tokens=96)
     reader = MemReader("fine", llm=chat, batch_size=3)
+    # each batch is one call of chat.with_structured_output(MemoryExtraction, include_raw=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ReaderFallbackWarning)  # a parse failure fails here
         cubes = reader.read(msgs, namespace=("t", "fine"), thread_id="t1")
     assert all("fine" in c.tags for c in cubes)
-    extractor = chat.with_structured_output(MemoryExtraction, include_raw=True)
-    out = extractor.invoke(
-        [("human", "\n".join(f"[{i}] {w}: {t}" for i, (w, t) in enumerate(said, 1)))]
-    )
-    assert out["parsing_error"] is None and isinstance(out["parsed"], MemoryExtraction)
