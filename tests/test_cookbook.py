@@ -20,6 +20,13 @@ EXPECTED = {
         "cache_read tokens: ",
         "diverged prompt -> fallback warning: ActivationFallbackWarning",
     ],
+    "parametric_memory.py": [
+        "adapter ",
+        ": 16 steps in ",
+        "derived from 2 memories, for model smollm2-135m-instruct.q4_1:",
+        "(knows teal: True)",
+        "(knows Biscuit: True)",
+    ],
     "vault_basics.py": [
         "recalled: 'Alice is allergic to peanuts'",
         "v3: Alice is allergic to peanuts",
