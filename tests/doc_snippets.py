@@ -218,7 +218,7 @@ def run_pages(
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     # torch's default is a thread per core in each runner: the runners would share every
     # core, and a thread waiting for its descheduled sibling stalls each op (measured on
-    # the cookbook's runners: 94 s with the default, 74 s with one thread each)
+    # the cookbook's runners: 94-99 s with the default, 67-74 s with one thread each)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
     env.pop("MEMOS_LC_PRINCIPAL", None)  # a snippet names its principal, or shows the error
     outs, procs = [], []
