@@ -86,28 +86,34 @@ def plain(chat: ChatMemOS, question: str, system: str = BLOCK) -> str:
     return chat.invoke([SystemMessage(system), HumanMessage(question)]).text
 
 
+@pytest.fixture(scope="module")
+def expected(chat: ChatMemOS) -> dict[str, str]:
+    """Each question's greedy answer with the whole block prefilled, generated once for the
+    tests that compare a cached answer with it (greedy answers are deterministic)."""
+    return {q: plain(chat, q) for q in QUESTIONS}
+
+
 # -- exactness -------------------------------------------------------------------------------
 
 
 def test_cached_prefix_gives_the_same_greedy_answers(
-    chat: ChatMemOS, cube: MemCube, alice: Principal
+    chat: ChatMemOS, cube: MemCube, alice: Principal, expected: dict[str, str]
 ) -> None:
     assert cube.kind.value == "activation"
     n = cube.payload.prefix_tokens
     for q in QUESTIONS:
-        expected = plain(chat, q)
         with warnings.catch_warnings():
             warnings.simplefilter("error", ActivationFallbackWarning)
             # no system message: the block becomes it
             cached = chat.invoke(q, activation=cube.id, principal=alice)
-        assert cached.text == expected, q
+        assert cached.text == expected[q], q
         assert cached.usage_metadata is not None
         assert cached.usage_metadata["input_token_details"] == {"cache_read": n}
         assert cached.response_metadata["memory"]["activation_used"] is True
         if q == QUESTIONS[0]:
             streamed = [str(c.content) for c in chat.stream(q, activation=cube.id,
                                                              principal=alice)]  # fmt: skip
-            assert "".join(streamed) == expected
+            assert "".join(streamed) == expected[q]
 
 
 def test_system_message_may_continue_after_the_block(
@@ -122,25 +128,28 @@ def test_system_message_may_continue_after_the_block(
     assert cached.text == plain(chat, QUESTIONS[0], system)
 
 
-def test_configurable_selects_activation_and_principal(chat: ChatMemOS, cube: MemCube) -> None:
+def test_configurable_selects_activation_and_principal(
+    chat: ChatMemOS, cube: MemCube, expected: dict[str, str]
+) -> None:
     reply = chat.invoke(
         QUESTIONS[1], config={"configurable": {"activation": cube.id, "user_id": "alice"}}
     )
     assert reply.response_metadata["memory"]["activation_used"] is True
-    assert reply.text == plain(chat, QUESTIONS[1])
+    assert reply.text == expected[QUESTIONS[1]]
     # another principal cannot read alice's cube: deny-by-default
     with pytest.raises(CubeNotFoundError):
         chat.invoke(QUESTIONS[1], config={"configurable": {"activation": cube.id,
                                                           "user_id": "mallory"}})  # fmt: skip
 
 
-async def test_async_paths(chat: ChatMemOS, cube: MemCube, alice: Principal) -> None:
-    expected = plain(chat, QUESTIONS[2])
+async def test_async_paths(
+    chat: ChatMemOS, cube: MemCube, alice: Principal, expected: dict[str, str]
+) -> None:
     reply = await chat.ainvoke(QUESTIONS[2], activation=cube.id, principal=alice)
-    assert reply.text == expected
+    assert reply.text == expected[QUESTIONS[2]]
     parts = [str(c.content) async for c in chat.astream(QUESTIONS[2], activation=cube.id,
                                                          principal=alice)]  # fmt: skip
-    assert "".join(parts) == expected
+    assert "".join(parts) == expected[QUESTIONS[2]]
     again = await chat.acompile_activation(BLOCK, namespace=("alice", "kv"), principal=alice)
     assert again.id == cube.id
     prefix = await chat.activation_memory.aload(alice, cube.id)
