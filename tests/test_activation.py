@@ -370,12 +370,12 @@ def test_block_longer_than_the_context_is_refused(lm: LocalLM) -> None:
 
 
 def test_cache_is_not_used_with_an_adapter_active(
-    chat: ChatMemOS, cube: MemCube, kv_vault: MemVault, alice: Principal
+    chat: ChatMemOS, cube: MemCube, kv_vault: MemVault, alice: Principal, expected: dict[str, str]
 ) -> None:
     from memos_lc.parametric import AdapterTrainingConfig, consolidate_to_adapter
 
     q = QUESTIONS[0]
-    base = plain(chat, q)
+    base = expected[q]  # the base model's answer, before any adapter
     fact = kv_vault.add(alice, "Zoe's favourite colour is teal.", namespace=("alice", "facts"))
     quick = AdapterTrainingConfig(steps=1, batch_size=1, pairs_per_sequence=2)
     lora = consolidate_to_adapter(kv_vault, alice, [fact], lm=chat.lm, config=quick,
