@@ -24,6 +24,16 @@ def embeddings():
     return default_embeddings()
 
 
+@pytest.fixture(scope="session")
+def page_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """The result of every runnable block of the README and the docs and of every cookbook
+    script, by id (``tests/doc_snippets.py``): all run in one pair of runner processes side
+    by side, so the chat model and the MiniLM load once per runner for both test files."""
+    from doc_snippets import cookbook, pages, run_pages
+
+    return run_pages([*pages(), *cookbook()], tmp_path_factory.mktemp("pages"))
+
+
 @pytest.fixture(params=["edge", "client"])
 def vault(request: pytest.FixtureRequest, tmp_path: Path, embeddings) -> Iterator[MemVault]:
     """A fresh vault on each driver."""

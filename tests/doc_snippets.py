@@ -18,7 +18,8 @@ directory in the page's new directory.
 
 Run as a script (``python tests/doc_snippets.py RESULTS.json PAGE...``) it runs the pages'
 blocks and writes one result per block. :func:`run_pages` deals pages to two such runners
-side by side (the machine's two cores), so each model loads once per runner, not per page.
+side by side (the machine's two cores), so each model loads once per runner, not per page;
+``tests/conftest.py`` runs the docs' pages and the cookbook's scripts in one such call.
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ class Snippet(NamedTuple):
 def pages(root: Path = ROOT) -> list[Path]:
     """README.md and every page of the docs site."""
     return [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+
+
+def cookbook(root: Path = ROOT) -> list[Path]:
+    """The cookbook's scripts."""
+    return sorted((root / "cookbook").glob("*.py"))
 
 
 def snippets(page: Path, root: Path = ROOT) -> list[Snippet]:

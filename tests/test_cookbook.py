@@ -1,18 +1,17 @@
 """Every cookbook script runs offline on the bundled models and shows what it promises.
 
 The scripts run as ``python SCRIPT VAULT_DIR`` would, in two runner processes side by side
-(``tests/doc_snippets.py``, as the docs' blocks do), so each model loads once per runner
-instead of once per script."""
+with the docs' blocks (the ``page_results`` fixture of ``tests/conftest.py``), so each model
+loads once per runner instead of once per script."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from doc_snippets import ROOT, run_pages
+from doc_snippets import ROOT, cookbook
 
-COOKBOOK = ROOT / "cookbook"
-SCRIPTS = sorted(COOKBOOK.glob("*.py"))
+SCRIPTS = cookbook()
 EXPECTED = {
     "activation_memory.py": [
         "compiled once: True",
@@ -76,14 +75,9 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    return run_pages(SCRIPTS, tmp_path_factory.mktemp("cookbook"))
-
-
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
-def test_cookbook_script_runs(script: Path, results: dict[str, dict[str, object]]) -> None:
-    result = results[f"{script.relative_to(ROOT)}:1"]
+def test_cookbook_script_runs(script: Path, page_results: dict[str, dict[str, object]]) -> None:
+    result = page_results[f"{script.relative_to(ROOT)}:1"]
     output = str(result.get("output", ""))
     assert result["ok"], f"{script.name} failed:\n{result['error']}\n{output[-2000:]}"
     assert output.strip()

@@ -1,8 +1,9 @@
 """The README and the docs site: every code block runs (or parses, with a stated reason why
 it cannot run here), the README stays a first read, and the site builds with ``--strict``.
 
-The blocks run in two subprocesses side by side (``tests/doc_snippets.py``), page by page in
-new directories, so a snippet can never silently break again and the models load once per
+The blocks run in two subprocesses side by side (``tests/doc_snippets.py``, with the
+cookbook's scripts: the ``page_results`` fixture of ``tests/conftest.py``), page by page in new
+directories, so a snippet can never silently break again and the models load once per
 subprocess."""
 
 from __future__ import annotations
@@ -16,22 +17,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from doc_snippets import PARSED, ROOT, RUN, Snippet, pages, run_pages, snippets
+from doc_snippets import PARSED, ROOT, RUN, Snippet, pages, snippets
 
 ALL = [s for page in pages() for s in snippets(page)]
 RUNNABLE = [s for s in ALL if s.lang in RUN and s.not_run is None]
 README_MAX_LINES = 250
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    """Every block's result, from two runners side by side (the machine's two cores)."""
-    return run_pages(pages(), tmp_path_factory.mktemp("docs"))
-
-
 @pytest.mark.parametrize("snippet", RUNNABLE, ids=lambda s: s.id)
-def test_snippet_runs(snippet: Snippet, results: dict[str, dict[str, object]]) -> None:
-    result = results[snippet.id]
+def test_snippet_runs(snippet: Snippet, page_results: dict[str, dict[str, object]]) -> None:
+    result = page_results[snippet.id]
     assert result["ok"], f"{snippet.id} failed:\n{result['error']}\n{result.get('output', '')}"
 
 
