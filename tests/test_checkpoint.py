@@ -306,6 +306,16 @@ def test_large_values_are_split_across_cubes(saver: MemCubeSaver) -> None:
 # -- principals ---------------------------------------------------------------------------------
 
 
+def test_a_saver_for_another_principal_is_bound_on_its_own(ckpt_vault: MemVault) -> None:
+    """``with_principal`` gives a saver of its own: rebinding its vault (as a wrapper or a
+    benchmark's call counter does) leaves the saver it came from alone."""
+    saver = MemCubeSaver(ckpt_vault)
+    clone = saver.with_principal("bob")
+    wrapped = object.__new__(MemVault)  # any other object: only its identity is compared
+    clone.vault = wrapped
+    assert clone.vault is wrapped and saver.vault is ckpt_vault
+
+
 def test_principals_are_isolated(ckpt_vault: MemVault) -> None:
     saver = MemCubeSaver(ckpt_vault)  # the principal comes from each call's config
     alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"

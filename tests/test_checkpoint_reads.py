@@ -128,7 +128,7 @@ def test_latest_ids_install_only_what_no_write_overtook() -> None:
     assert latest.get(key) is None and latest.get(("bob", "t", "")) == "b1"
 
 
-def test_refs_and_deferred_writes_are_forgotten_by_thread() -> None:
+def test_refs_are_forgotten_by_thread_and_deferred_writes_carried_once() -> None:
     refs = RefsCache()
     refs.put(("alice", "t", "", "c01"), {"a": ["v", "c01"]})
     refs.put(("alice", "u", "", "c01"), {"a": ["v", "c01"]})

@@ -19,6 +19,7 @@ from memos_lc.errors import (
     InvalidNamespaceError,
     InvalidVectorError,
     PermissionDeniedError,
+    VaultError,
     VersionNotFoundError,
 )
 
@@ -784,6 +785,8 @@ def test_deferred_puts_batch_withdraw_and_cut_the_same_batches_after_a_crash(tmp
     deferred = DeferredPuts(path, fsync=False)
     deferred.clear()
     deferred.add(alice, a[:5])
+    with pytest.raises(VaultError, match="still holds"):  # acknowledged, not yet in the engine
+        deferred.clear()
     deferred.add(bob, b)
     deferred.add(alice, a[5:])
     written = drained(deferred)

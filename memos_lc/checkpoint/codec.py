@@ -397,6 +397,22 @@ def _provenance(thread_key: str | None) -> Provenance:
     return _PROTOTYPE.provenance.model_copy(update={"thread_id": thread_key})
 
 
+def _fits_inline(env: dict[str, Any]) -> bool:
+    """Whether ``env`` fits one cube as the vault measures data (``json.dumps`` with
+    ``ensure_ascii=False``, UTF-8 bytes: the spaces after each "," and ":" count).
+
+    Sized by pydantic's serializer, the one that writes it inline in the header (json.dumps
+    was a fifth of a put). A separator follows at least one other character, so the spaces
+    add at most half to compact JSON; only an envelope near the limit is measured exactly."""
+    compact = len(pydantic_core.to_json(env))
+    if compact * 3 // 2 <= CHUNK_CHARS:
+        return True
+    return (
+        compact <= CHUNK_CHARS
+        and len(json.dumps(env, ensure_ascii=False).encode("utf-8")) <= CHUNK_CHARS
+    )
+
+
 def cubes_for(
     env: dict[str, Any],
     *,
@@ -420,11 +436,7 @@ def cubes_for(
     builds."""
     text = describe(env)
     parts: list[dict[str, Any]] = [env]
-    # Sized by pydantic's serializer, the one that writes it inline in the header (json.dumps
-    # was a fifth of a put). The vault's limit counts the spaces json.dumps puts after each
-    # "," and ":"; a separator follows at least one other character, so those add at most
-    # half: an envelope inline is under CHUNK_CHARS however it is measured.
-    if len(pydantic_core.to_json(env)) * 3 // 2 > CHUNK_CHARS:
+    if not _fits_inline(env):
         # ASCII, and at least as long as the envelope inline; a character of it is at most
         # 2 bytes in a chunk's string
         doc = json.dumps(env)

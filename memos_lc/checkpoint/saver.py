@@ -264,6 +264,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     def with_principal(self, principal: Principal | str) -> MemCubeSaver:
         """A saver over the same vault acting as ``principal`` by default."""
         clone: MemCubeSaver = copy.copy(self)
+        clone._io = copy.copy(self._io)  # its own: setting clone.vault leaves this saver's
         clone.principal = as_principal(principal)
         clone._owns_vault = False
         return clone

@@ -346,6 +346,8 @@ class DeferredPuts:
 
     def clear(self) -> None:
         """Empty the journal: only once the engine holds everything it acknowledged."""
+        if self.pending:  # what the journal alone holds would be lost in a crash
+            raise VaultError("the journal still holds puts or audit events the engine lacks")
         self._journal.clear()
 
     @property
