@@ -232,8 +232,14 @@ def run_pages(
         outs.append(tmp / f"results-{i}.json")
         args = [sys.executable, __file__, str(outs[-1]), *map(str, share)]
         procs.append(subprocess.Popen(args, env=env, cwd=ROOT))
-    for proc in procs:
-        assert proc.wait(timeout=timeout) == 0
+    try:
+        for proc in procs:
+            assert proc.wait(timeout=timeout) == 0
+    finally:  # one failed or hung: stop the others, which would run on past the test
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return {r["id"]: r for out in outs for r in json.loads(out.read_text())}
 
 

@@ -26,7 +26,7 @@ from langgraph.types import Command, interrupt
 
 from memos_lc import CubeFilter, MemCube, MemVault, Principal
 from memos_lc.checkpoint import ROOT, CheckpointConfigError, MemCubeSaver
-from memos_lc.checkpoint.codec import cubes_for, thread_namespace
+from memos_lc.checkpoint.codec import cube_id, cubes_for, thread_namespace
 from memos_lc.cube import utcnow
 from memos_lc.errors import CubeNotFoundError, InvalidInputError
 
@@ -760,8 +760,8 @@ def test_reads_see_deferred_puts_without_a_flush(ckpt_vault: MemVault, user: str
     saver.put_writes(config, [("x", 1)], "task-1")
     cid = config["configurable"]["checkpoint_id"]
     ids = [
-        saver._cube_id(user, "deferred", "", "checkpoint", cid),
-        saver._cube_id(user, "deferred", "", "writes", cid, "task-1"),
+        cube_id(user, "deferred", "", "checkpoint", cid),
+        cube_id(user, "deferred", "", "writes", cid, "task-1"),
     ]
     if ckpt_vault.defers:  # an embedded vault defers; ":memory:" writes through
         assert ckpt_vault.waiting(user, ids) == set(ids)
@@ -798,8 +798,8 @@ def test_every_deferred_put_is_audited(ckpt_vault: MemVault, user: str) -> None:
         config = saver.put(config, ck, {"step": i}, {})
         saver.put_writes(config, [("x", i)], f"task-{i}")
         configs.append(config)
-        checkpoint_ids.add(saver._cube_id(user, "audited", "", "checkpoint", ck["id"]))
-        writes_ids.append(saver._cube_id(user, "audited", "", "writes", ck["id"], f"task-{i}"))
+        checkpoint_ids.add(cube_id(user, "audited", "", "checkpoint", ck["id"]))
+        writes_ids.append(cube_id(user, "audited", "", "writes", ck["id"], f"task-{i}"))
     for i, c in enumerate(configs):  # wherever they are kept, each reads back as written
         assert saver.get_tuple(c).pending_writes == [(f"task-{i}", "x", i)]
     principal = Principal(id=user)

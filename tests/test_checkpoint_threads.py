@@ -200,7 +200,7 @@ def test_a_thread_expires_with_its_newest_checkpoint() -> None:
     cubes = [s.cube for s in (old_dead, new_live, only_dead, forever)]
     assert threads.expired_threads(cubes, NOW) == [only_dead.cube]
     assert threads.expired_threads(cubes, NOW + 2 * hour) == [new_live.cube, only_dead.cube]
-    assert threads.is_alive(forever.cube, NOW + 1000 * hour)
+    assert not forever.cube.is_expired(NOW + 1000 * hour)
 
 
 def test_records_split_by_kind_and_carried_writes_read_as_writes() -> None:

@@ -54,6 +54,7 @@ from memos_lc.cube import (
 from memos_lc.errors import InvalidInputError, VaultCorruptError
 
 __all__ = [
+    "checkpoint_metadata",
     "CheckpointKey",
     "Stored",
     "carried",
@@ -345,6 +346,11 @@ def carried(checkpoint: Stored) -> list[Stored]:
     """The parent's pending writes a checkpoint carries (``carried_writes``), as the writes
     records the readers expect."""
     return [Stored(checkpoint.cube, env) for env in carried_writes(checkpoint.env)]
+
+
+def checkpoint_metadata(serde: SerializerProtocol, checkpoint: Stored) -> dict[str, Any]:
+    """The metadata a stored checkpoint carries."""
+    return load_value(serde, *checkpoint.env["metadata"]) or {}
 
 
 def pending_writes(

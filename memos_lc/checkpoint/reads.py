@@ -26,6 +26,7 @@ from memos_lc.checkpoint.codec import (
     CheckpointKey,
     Stored,
     carried,
+    checkpoint_metadata,
     config_str,
     kind_of,
     load_value,
@@ -225,7 +226,7 @@ def checkpoint_tuple(
     return CheckpointTuple(
         config=checkpoint_config(thread_id, ns, env["id"], echo),
         checkpoint={**load_value(serde, *env["checkpoint"]), "channel_values": values},
-        metadata=load_value(serde, *env["metadata"]),
+        metadata=checkpoint_metadata(serde, main),
         parent_config=checkpoint_config(thread_id, ns, parent, echo) if parent else None,
         pending_writes=pending_writes(serde, (w.env for w in writes)),
     )
@@ -237,5 +238,5 @@ def metadata_matches(
     """Whether the checkpoint's metadata has every value of ``filter`` (``list``'s filter)."""
     if not filter:
         return True
-    md = load_value(serde, *checkpoint.env["metadata"])
+    md = checkpoint_metadata(serde, checkpoint)
     return all(md.get(k) == v for k, v in filter.items())

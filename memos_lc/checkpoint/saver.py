@@ -81,7 +81,6 @@ from memos_lc.checkpoint.codec import (
     blob_refs,
     checkpoint_envelope,
     config_str,
-    cube_id,
     id_time,
     kind_of,
     lookup_key,
@@ -107,7 +106,6 @@ from memos_lc.checkpoint.threads import (
     copied,
     created_by_runs,
     expired_threads,
-    is_alive,
     new_cubes,
     plan_drop,
     pruned,
@@ -299,7 +297,6 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
 
     _thread = staticmethod(thread_of)
     _ns = staticmethod(thread_namespace)
-    _cube_id = staticmethod(cube_id)
 
     # -- stored cubes (queries and writes: memos_lc.checkpoint.cubes) -------------------------
 
@@ -339,7 +336,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         newest = self._io.newest(principal, self._ns(thread_id), exact=False, limit=1)
         if not newest:
             return None
-        return is_alive(newest[0], utcnow())
+        return not newest[0].is_expired(utcnow())
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -431,7 +428,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
         if not mains:
             return None
         main = mains[0]
-        if not is_alive(main.cube, utcnow()) and not self._thread_alive(principal, thread_id):
+        if main.cube.is_expired(utcnow()) and not self._thread_alive(principal, thread_id):
             return None
         self._refs.put((*key, main.id), main.env["refs"])  # the next read fetches all in one call
         related = self._related(principal, [main], pool, scope, have_writes=have_writes)
@@ -540,7 +537,7 @@ class MemCubeSaver(BaseCheckpointSaver[str]):
     ) -> bool:
         thread_id = m.env["thread"]
         if thread_id not in alive:
-            if is_alive(m.cube, now):
+            if not m.cube.is_expired(now):
                 alive[thread_id] = True
             else:
                 alive[thread_id] = bool(self._thread_alive(principal, thread_id))

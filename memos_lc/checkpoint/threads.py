@@ -23,9 +23,9 @@ from memos_lc.checkpoint.codec import (
     CheckpointKey,
     Stored,
     carried,
+    checkpoint_metadata,
     chunk_ids,
     kind_of,
-    load_value,
 )
 from memos_lc.cube import MemCube
 
@@ -35,7 +35,6 @@ __all__ = [
     "created_by_runs",
     "delta_ancestors",
     "expired_threads",
-    "is_alive",
     "new_cubes",
     "plan_drop",
     "pruned",
@@ -56,15 +55,6 @@ def split_kinds(decoded: Iterable[Stored]) -> tuple[list[Stored], list[Stored]]:
     return checkpoints, writes
 
 
-def is_alive(cube: MemCube, now: datetime) -> bool:
-    """Whether ``cube`` has not expired at ``now``."""
-    return cube.expires_at is None or cube.expires_at > now
-
-
-def _metadata(serde: SerializerProtocol, checkpoint: Stored) -> dict[str, Any]:
-    return load_value(serde, *checkpoint.env["metadata"]) or {}
-
-
 # -- which checkpoints go --------------------------------------------------------------------
 
 
@@ -74,7 +64,7 @@ def delta_ancestors(
     """Ancestors (ids, nearest first) a ``DeltaChannel`` of ``latest`` rebuilds from, among
     ``members`` (its namespace's checkpoints by id): back to the nearest one that holds a
     stored value for every delta channel (see ``get_delta_channel_history``)."""
-    need = set(_metadata(serde, latest).get("counters_since_delta_snapshot") or ())
+    need = set(checkpoint_metadata(serde, latest).get("counters_since_delta_snapshot") or ())
     out: list[str] = []
     cur = latest
     while need and (parent := cur.env.get("parent")) in members:
@@ -107,7 +97,7 @@ def created_by_runs(
     serde: SerializerProtocol, checkpoints: Iterable[Stored], run_ids: Collection[str]
 ) -> set[CheckpointKey]:
     """The checkpoints whose metadata names one of ``run_ids`` as its ``run_id``."""
-    return {c.key for c in checkpoints if _metadata(serde, c).get("run_id") in run_ids}
+    return {c.key for c in checkpoints if checkpoint_metadata(serde, c).get("run_id") in run_ids}
 
 
 def expired_threads(checkpoint_cubes: Iterable[MemCube], now: datetime) -> list[MemCube]:
@@ -118,7 +108,7 @@ def expired_threads(checkpoint_cubes: Iterable[MemCube], now: datetime) -> list[
         thread = c.namespace[: len(ROOT) + 1]
         if thread not in newest or c.created_at > newest[thread].created_at:
             newest[thread] = c
-    return [c for c in newest.values() if not is_alive(c, now)]
+    return [c for c in newest.values() if c.is_expired(now)]
 
 
 # -- what deleting them rewrites ------------------------------------------------------------

@@ -763,15 +763,16 @@ class MemVault:
         have seen, once a deferred put built it (a deferred put runs on a checkpointer's
         background thread, where an engine call is dear)."""
         ids = [c.version_id for c in cubes]  # version 1: a cube that exists has it
-        waiting = self._deferred
-        if waiting is not None:
+        deferred_puts = self._deferred
+        if deferred_puts is not None:
             for c, point_id in zip(cubes, ids, strict=True):
-                if point_id in waiting:
+                if point_id in deferred_puts:
                     raise ConflictError(f"cube {c.id} already exists; use update()")
-            if deferred and waiting.id_filter is None and self.driver.capabilities.lists_ids:
+            if deferred and deferred_puts.id_filter is None and self.driver.capabilities.lists_ids:
                 stored = self.driver.count(CUBES, filter=None)
-                waiting.build_id_filter(stored, functools.partial(self.driver.point_ids, CUBES))
-            ids = waiting.may_be_stored(ids)
+                point_ids = functools.partial(self.driver.point_ids, CUBES)
+                deferred_puts.build_id_filter(stored, point_ids)
+            ids = deferred_puts.may_be_stored(ids)
         existing = self.driver.retrieve(CUBES, ids) if ids else []
         if existing:
             raise ConflictError(
