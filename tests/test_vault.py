@@ -798,6 +798,42 @@ def test_deferred_puts_batch_withdraw_and_cut_the_same_batches_after_a_crash(tmp
     assert len({x.event_id for x in written}) == 3
 
 
+def test_a_flush_that_fails_partway_keeps_the_rest_acknowledged(tmp_path, monkeypatch) -> None:
+    """The engine fails on the second batch of a deferred put: the put is still acknowledged
+    (journaled), the first batch stays written and leaves the waiting set, the rest waits and
+    the next flush writes it; until then the journal holds everything, so a crash at that
+    point replays every cube once."""
+    from memos_lc.vault.deferred import DEFER_BATCH, JOURNAL, read_journal
+    from memos_lc.vault.schema import CUBES
+
+    path, alice = tmp_path / "vault", Principal(id="alice")
+    total = DEFER_BATCH + 72
+    with MemVault.open(path) as vault:
+        real, batches = vault.driver.upsert, []
+
+        def engine_down_once(collection: str, points: list) -> None:
+            if collection == CUBES:
+                batches.append(len(points))
+                if len(batches) == 2:
+                    raise RuntimeError("engine down")
+            real(collection, points)
+
+        monkeypatch.setattr(vault.driver, "upsert", engine_down_once)
+        cubes = [MemCube.from_text(f"fact {i}", namespace=("d",)) for i in range(total)]
+        vault.put(alice, cubes, index=False, deferred=True)  # acknowledged all the same
+        assert batches == [DEFER_BATCH, 72] and len(vault.deferred) == 72
+        assert [len(c) for _, c in read_journal(path / JOURNAL).puts] == [total]
+        crashed = (path / JOURNAL).read_bytes()
+        vault.flush()
+        assert len(vault.deferred) == 0 and read_journal(path / JOURNAL).puts == []
+        assert vault.count(alice, namespace=("d",)) == total
+    other = tmp_path / "replayed"  # a crash right after the failure: the journal as it was
+    MemVault.open(other).close()
+    (other / JOURNAL).write_bytes(crashed)
+    with MemVault.open(other) as replayed:
+        assert replayed.count(alice, namespace=("d",)) == total
+
+
 def test_audit_events_wait_in_the_journal_until_the_next_batch(tmp_path) -> None:
     """On an embedded vault a call's audit event is journaled, not written to the engine at
     once: audit_log() shows it all the same, a crash keeps it (the journal is replayed), and a
